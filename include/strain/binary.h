@@ -180,6 +180,12 @@ typedef struct strain_binary strain_binary;
  */
 STRAIN_API int strain_binary_parse(strain_binary **out, strain_ctx *ctx, const uint8_t *data,
                                    size_t size);
+/*
+ * Treats data as raw code (shellcode, a memory dump) of the given architecture loaded at
+ * base: one executable section covering all of it. Caller frees.
+ */
+STRAIN_API int strain_binary_parse_raw(strain_binary **out, strain_ctx *ctx, const uint8_t *data,
+                                       size_t size, strain_arch arch, uint64_t base);
 STRAIN_API void strain_binary_free(strain_binary *bin);
 /* Borrowed until the binary is freed. */
 STRAIN_API const strain_binary_info *strain_binary_get_info(const strain_binary *bin);

@@ -1,0 +1,8 @@
+/* Placeholder until the elf parser lands: recognises nothing, so input is treated as raw. */
+#include "format/binary_impl.h"
+
+int strain_elf__parse(strain_binary *bin)
+{
+    (void)bin;
+    return STRAIN_EFORMAT;
+}
