@@ -240,8 +240,8 @@ int strain_elf__parse_interp(elf_parser *p)
 }
 
 /*
- * Walks one note table: {namesz, descsz, type} then name and desc, each padded to the table's
- * alignment (4, or 8 for 8-aligned note segments such as .note.gnu.property's).
+ * Walks one note table: {namesz, descsz, type} then name and desc, each starting at an offset
+ * aligned to the table's alignment (4, or 8 for note segments such as .note.gnu.property's).
  */
 static int scan_notes(elf_parser *p, strain_span t, uint64_t align, bool *found)
 {
@@ -254,8 +254,10 @@ static int scan_notes(elf_parser *p, strain_span t, uint64_t align, bool *found)
             return STRAIN_OK;
         }
         uint64_t name_off = off + 12;
-        uint64_t desc_off = name_off + (((uint64_t)namesz + pad - 1) & ~(pad - 1));
-        uint64_t next = desc_off + (((uint64_t)descsz + pad - 1) & ~(pad - 1));
+        /* Offsets, not sizes, are padded: with 8-byte alignment the 12-byte header is
+         * followed directly by the name, and the descriptor starts at the next multiple. */
+        uint64_t desc_off = (name_off + namesz + pad - 1) & ~(pad - 1);
+        uint64_t next = (desc_off + descsz + pad - 1) & ~(pad - 1);
         if (!strain_span_has(t, desc_off, descsz)) {
             return strain_binary__warn(p->bin, "note extends past its table");
         }
