@@ -259,6 +259,12 @@ static bool sym_set_add(sym_set *set, const strain_vec *v, const char *name, uin
     }
 }
 
+static int name_out_of_range(elf_parser *p, const sym_table *t, uint64_t i, uint32_t off)
+{
+    return strain_binary__warn(p->bin, "%s: symbol %llu name offset 0x%x out of range", t->what,
+                               (unsigned long long)i, off);
+}
+
 static int add_symbols(elf_parser *p, const sym_table *t, sym_set *set)
 {
     strain_binary *b = p->bin;
@@ -273,7 +279,11 @@ static int add_symbols(elf_parser *p, const sym_table *t, sym_set *set)
         }
         const char *name = NULL;
         STRAIN_TRY(strain_elf__str(p, t->strtab, s.name, t->what, &name));
-        if (name == NULL || name[0] == '\0') {
+        if (name == NULL) {
+            STRAIN_TRY(name_out_of_range(p, t, i, s.name));
+            continue;
+        }
+        if (name[0] == '\0') {
             continue;
         }
         if (!sym_set_add(set, &b->symbols, name, s.value, b->symbols.len)) {
@@ -532,6 +542,9 @@ static int dynamic_imports_exports(elf_parser *p, const sym_table *t, size_t dyn
         }
         const char *name = NULL;
         STRAIN_TRY(strain_elf__str(p, t->strtab, s.name, t->what, &name));
+        if (name == NULL && import) { /* defined ones were reported by add_symbols */
+            STRAIN_TRY(name_out_of_range(p, t, i, s.name));
+        }
         if (name == NULL || name[0] == '\0') {
             continue;
         }
