@@ -31,8 +31,9 @@
  * to tell a loop; 16M entries (~256 MiB) is far past any sample collection. */
 #define STRAIN_INPUT_MAX_TREE_NODES (16u << 20)
 
-/* PE (the loader caps NumberOfSections at 96; images with more do not load). */
-#define STRAIN_PE_MAX_SECTIONS 96u
+/* PE. NumberOfSections: XP's loader refused more than 96, Vista+ accept up to 65535 and
+ * packers use that; pefile stops at 2048 (MAX_SECTIONS), so do we (the hashes must agree). */
+#define STRAIN_PE_MAX_SECTIONS 2048u
 /* Imports/exports: the largest system DLLs export ~3,000 names (kernelbase), import ~2,000. */
 #define STRAIN_PE_MAX_IMPORT_DLLS 1024u
 #define STRAIN_PE_MAX_IMPORTS 65536u
@@ -42,6 +43,8 @@
 #define STRAIN_PE_MAX_RESOURCE_DEPTH 3u
 #define STRAIN_PE_MAX_RESOURCE_ENTRIES 65536u
 #define STRAIN_PE_MAX_DEBUG_ENTRIES 64u
+/* Version info: real StringTables hold ~10-20 strings; 1024 keeps every legitimate one. */
+#define STRAIN_PE_MAX_VERSION_STRINGS 1024u
 /* Names: MSVC decorated names exceed 2,000 chars; 4 KiB keeps them, cuts garbage. */
 #define STRAIN_MAX_NAME_LEN 4096u
 
