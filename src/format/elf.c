@@ -1,8 +1,8 @@
 /*
  * ELF parser, part 1: the file header, section headers and program headers (ELF32/ELF64,
  * either byte order, per the System V gABI), and the helpers the other parts share (VA
- * mapping, string tables). The dynamic table and notes are in elf_dynamic.c, symbols, imports
- * and exports in elf_symbols.c.
+ * mapping, string tables). The dynamic table and notes are in elf_dynamic.c, symbol tables in
+ * elf_symbols.c, imports and exports in elf_imports.c.
  *
  * Program headers are read first and trusted over sections: they are what the loader uses, and
  * stripped or damaged samples often have no usable section table at all. Every table is
@@ -55,8 +55,8 @@
 #define PF_W 0x2u
 #define PF_R 0x4u
 
-static bool range_off(uint64_t va, uint64_t vaddr, uint64_t filesz, uint64_t offset,
-                      strain_span f, uint64_t *off, uint64_t *avail)
+static bool range_off(uint64_t va, uint64_t vaddr, uint64_t filesz, uint64_t offset, strain_span f,
+                      uint64_t *off, uint64_t *avail)
 {
     if (va < vaddr || va - vaddr >= filesz) {
         return false;
@@ -122,8 +122,8 @@ int strain_elf__str(elf_parser *p, strain_span tab, uint64_t off, const char *wh
                                 STRAIN_MAX_NAME_LEN) < 0) {
             return STRAIN_ENOMEM;
         }
-    } else if (strain_binary__warn(p->bin, "%s name runs past the end of its string table",
-                                   what) < 0) {
+    } else if (strain_binary__warn(p->bin, "%s name runs past the end of its string table", what) <
+               0) {
         return STRAIN_ENOMEM;
     }
     *out = strain_arena_strndup(&p->bin->arena, s, n);
@@ -150,6 +150,7 @@ static uint32_t seg_flags(uint32_t pf)
 
 /* The header fields the parts below need, widened. */
 typedef struct elf_header {
+    uint16_t type;
     uint64_t entry, phoff, shoff;
     uint16_t phentsize, phnum, shentsize, shnum, shstrndx;
 } elf_header;
@@ -158,15 +159,13 @@ static bool read_header(elf_parser *p, elf_header *h)
 {
     strain_span f = p->f;
     uint64_t phent_off = p->is64 ? EH64_PHENTSIZE_OFF : EH32_PHENTSIZE_OFF;
-    uint16_t type;
-    return elf_u16(p, f, EH_TYPE_OFF, &type) && elf_u16(p, f, EH_MACHINE_OFF, &p->machine) &&
+    return elf_u16(p, f, EH_TYPE_OFF, &h->type) && elf_u16(p, f, EH_MACHINE_OFF, &p->machine) &&
            elf_word(p, f, EH_ENTRY_OFF, &h->entry) &&
            elf_word(p, f, p->is64 ? EH64_PHOFF_OFF : EH32_PHOFF_OFF, &h->phoff) &&
            elf_word(p, f, p->is64 ? EH64_SHOFF_OFF : EH32_SHOFF_OFF, &h->shoff) &&
            elf_u16(p, f, phent_off, &h->phentsize) && elf_u16(p, f, phent_off + 2, &h->phnum) &&
-           elf_u16(p, f, phent_off + 4, &h->shentsize) &&
-           elf_u16(p, f, phent_off + 6, &h->shnum) && elf_u16(p, f, phent_off + 8, &h->shstrndx) &&
-           (p->bin->info.elf.type = type, true);
+           elf_u16(p, f, phent_off + 4, &h->shentsize) && elf_u16(p, f, phent_off + 6, &h->shnum) &&
+           elf_u16(p, f, phent_off + 8, &h->shstrndx);
 }
 
 /* One section header at off (stride checked by the caller). */
@@ -222,8 +221,9 @@ static int read_sections(elf_parser *p, const elf_header *h, uint32_t *phnum)
     elf_shdr s0;
     memset(&s0, 0, sizeof(s0));
     if (!read_shdr(p, h->shoff, &s0)) {
-        return strain_binary__warn(b, "section header table points outside the file "
-                                      "(offset 0x%llx)",
+        return strain_binary__warn(b,
+                                   "section header table points outside the file "
+                                   "(offset 0x%llx)",
                                    (unsigned long long)h->shoff);
     }
     uint64_t count = h->shnum;
@@ -403,8 +403,7 @@ static int read_segments(elf_parser *p, const elf_header *h, uint32_t phnum)
             STRAIN_TRY(strain_binary__warn(b,
                                            "segment %llu (offset 0x%llx, size 0x%llx) extends "
                                            "past the end of the file",
-                                           (unsigned long long)i,
-                                           (unsigned long long)g->offset,
+                                           (unsigned long long)i, (unsigned long long)g->offset,
                                            (unsigned long long)g->filesz));
         }
     }
@@ -459,13 +458,15 @@ int strain_elf__parse(strain_binary *bin)
 {
     strain_span f = bin->file;
     uint8_t cls = 0, data = 0;
-    if (!strain_span_has(f, 0, 4) || memcmp(f.p, "\x7f" "ELF", 4) != 0) {
+    if (!strain_span_has(f, 0, 4) || memcmp(f.p,
+                                            "\x7f"
+                                            "ELF",
+                                            4) != 0) {
         return STRAIN_EFORMAT;
     }
     strain_span_u8(f, EI_CLASS, &cls);
     strain_span_u8(f, EI_DATA, &data);
-    if ((cls != ELFCLASS32 && cls != ELFCLASS64) ||
-        (data != ELFDATA2LSB && data != ELFDATA2MSB)) {
+    if ((cls != ELFCLASS32 && cls != ELFCLASS64) || (data != ELFDATA2LSB && data != ELFDATA2MSB)) {
         return STRAIN_EFORMAT; /* not an ELF we can read: raw */
     }
     elf_parser p;
@@ -483,6 +484,7 @@ int strain_elf__parse(strain_binary *bin)
     if (!read_header(&p, &h)) {
         return strain_binary__warn(bin, "file header truncated (%zu bytes)", f.len);
     }
+    i->elf.type = h.type;
     i->elf.machine = p.machine;
     i->arch = arch_of(p.machine);
     i->entry = h.entry;

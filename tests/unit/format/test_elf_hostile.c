@@ -329,7 +329,7 @@ static void test_extended_numbering(void **state)
     uint64_t shoff = rd(b.p + E_SHOFF, 8);
     uint8_t *m = malloc(b.len);
     memcpy(m, b.p, b.len);
-    wr(m + shoff + 32, 8, rd(b.p + E_SHNUM, 2)); /* section 0: sh_size = count */
+    wr(m + shoff + 32, 8, rd(b.p + E_SHNUM, 2));    /* section 0: sh_size = count */
     wr(m + shoff + 40, 4, rd(b.p + E_SHSTRNDX, 2)); /* sh_link = name table index */
     wr(m + E_SHNUM, 2, 0);
     wr(m + E_SHSTRNDX, 2, 0xffff);
@@ -411,7 +411,10 @@ static void test_random_bytes(void **state)
             buf[k] = (uint8_t)rng();
         }
         if (len >= 64) {
-            memcpy(buf, "\x7f" "ELF", 4);
+            memcpy(buf,
+                   "\x7f"
+                   "ELF",
+                   4);
             buf[4] = (uint8_t)(1 + rng() % 2);
             buf[5] = (uint8_t)(1 + rng() % 2);
             /* Small table offsets so the tables land inside the buffer half the time. */
@@ -441,8 +444,8 @@ static void test_mutations(void **state)
                 uint64_t r = rng();
                 size_t at;
                 switch (r % 3) {
-                case 0: at = (size_t)(rng() % 0x400); break;                        /* headers */
-                case 1: at = (size_t)(shoff + rng() % (b.len - shoff)); break;     /* shdrs */
+                case 0: at = (size_t)(rng() % 0x400); break;                   /* headers */
+                case 1: at = (size_t)(shoff + rng() % (b.len - shoff)); break; /* shdrs */
                 default: at = (size_t)(rng() % b.len); break;
                 }
                 if (at < b.len) {
