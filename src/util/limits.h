@@ -22,6 +22,15 @@
 /* Directory trees deeper than this are loops or traps. */
 #define STRAIN_DEFAULT_MAX_DIR_DEPTH 64u
 
+/* Input layer (src/input/), fixed. */
+/* libarchive only tells compressed progress to within a decoder's read-ahead, so a member's
+ * compressed size is counted as at least 4 KiB: at 200x nothing under 800 KiB unpacked is
+ * ever called a bomb, and a real bomb (1000x+) is still stopped within its first megabytes. */
+#define STRAIN_INPUT_RATIO_FLOOR 4096u
+/* Distinct files and directories remembered per directory argument to read each once and
+ * to tell a loop; 16M entries (~256 MiB) is far past any sample collection. */
+#define STRAIN_INPUT_MAX_TREE_NODES (16u << 20)
+
 /* PE (the loader caps NumberOfSections at 96; images with more do not load). */
 #define STRAIN_PE_MAX_SECTIONS 96u
 /* Imports/exports: the largest system DLLs export ~3,000 names (kernelbase), import ~2,000. */
