@@ -392,6 +392,86 @@ static void test_huge_dynamic(void **state)
     free(b.p);
 }
 
+/* The dynamic entry with tag in the copy m (PT_DYNAMIC located by the caller), or NULL. */
+static uint8_t *dyn_entry(uint8_t *m, size_t len, uint64_t dyn_off, uint64_t tag)
+{
+    for (uint64_t o = dyn_off; o + 16 <= len && rd(m + o, 8) != 0; o += 16) {
+        if (rd(m + o, 8) == tag) {
+            return m + o;
+        }
+    }
+    return NULL;
+}
+
+/*
+ * Without section headers the dynamic tables are all there is: a GNU hash table whose chains
+ * never end, DT_STRTAB pointing at the dynamic table itself, a huge DT_VERNEEDNUM and version
+ * entries chained onto themselves must each be survived, and reported where data is lost.
+ */
+static void test_dynamic_tables(void **state)
+{
+    (void)state;
+    blob b = load("exe");
+    uint8_t *m = malloc(b.len);
+    memcpy(m, b.p, b.len);
+    memset(m + E_SHOFF, 0, 8);
+    memset(m + E_SHENTSIZE, 0, 6);
+    strain_binary *bin = parse_copy(m, b.len);
+    assert_false(info(bin)->partial);
+    size_t n_imports = info(bin)->n_imports;
+    assert_true(n_imports > 0);
+
+    uint64_t phoff = rd(m + E_PHOFF, 8), dyn_off = 0;
+    for (unsigned k = 0; k < rd(m + E_PHNUM, 2); k++) {
+        if (rd(m + phoff + (uint64_t)k * PH_SIZE, 4) == 2) {
+            dyn_off = rd(m + phoff + (uint64_t)k * PH_SIZE + 8, 8);
+        }
+    }
+    assert_true(dyn_off != 0);
+    /* gcc's PIE maps its first page at VA 0, offset 0: early tables have VA == offset. */
+    uint8_t *gh = dyn_entry(m, b.len, dyn_off, 0x6ffffef5u);
+    assert_non_null(gh);
+    uint64_t gh_off = rd(gh + 8, 8);
+    uint32_t nb = (uint32_t)rd(m + gh_off, 4), bloom = (uint32_t)rd(m + gh_off + 8, 4);
+    uint64_t chains = gh_off + 16 + (uint64_t)bloom * 8 + (uint64_t)nb * 4;
+    uint8_t *saved = malloc(b.len);
+    memcpy(saved, m, b.len);
+    for (uint64_t o = chains; o + 4 <= b.len && o < chains + 4096; o += 4) {
+        wr(m + o, 4, rd(m + o, 4) & ~1u); /* no chain ever ends */
+    }
+    bin = parse_copy(m, b.len);
+    assert_true(has_warning(bin, "dynamic symbol count estimated"));
+
+    memcpy(m, saved, b.len);
+    uint8_t *st = dyn_entry(m, b.len, dyn_off, 5);
+    assert_non_null(st);
+    wr(st + 8, 8, dyn_off); /* the dynamic table names itself as its string table */
+    bin = parse_copy(m, b.len);
+    assert_true(info(bin)->elf.n_needed <= 2);
+
+    memcpy(m, saved, b.len);
+    uint8_t *vnum = dyn_entry(m, b.len, dyn_off, 0x6fffffffu);
+    uint8_t *vn = dyn_entry(m, b.len, dyn_off, 0x6ffffffeu);
+    assert_true(vnum != NULL && vn != NULL);
+    wr(vnum + 8, 8, 0xffffffffu);
+    uint64_t vn_off = rd(vn + 8, 8);
+    wr(m + vn_off + 12, 4, 16);    /* vn_next: a chain through whatever follows */
+    wr(m + vn_off + 2, 2, 0xffff); /* vn_cnt */
+    bin = parse_copy(m, b.len);
+    assert_true(info(bin)->partial);
+    assert_true(info(bin)->n_imports == n_imports);
+
+    memcpy(m, saved, b.len);
+    wr(m + vn_off + 12, 4, 0); /* one entry */
+    wr(m + vn_off + 2, 2, 0xffff);
+    wr(m + vn_off + rd(m + vn_off + 8, 4) + 12, 4, 0); /* aux chain stops at once */
+    bin = parse_copy(m, b.len);
+    assert_true(info(bin)->n_imports == n_imports);
+    free(saved);
+    free(m);
+    free(b.p);
+}
+
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 static uint64_t rng(void)
 {
@@ -480,8 +560,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_truncation),    cmocka_unit_test(test_header_tables_outside),
         cmocka_unit_test(test_string_tables), cmocka_unit_test(test_extended_numbering),
-        cmocka_unit_test(test_huge_dynamic),  cmocka_unit_test(test_random_bytes),
-        cmocka_unit_test(test_mutations),     cmocka_unit_test(test_overlay),
+        cmocka_unit_test(test_huge_dynamic),  cmocka_unit_test(test_dynamic_tables),
+        cmocka_unit_test(test_random_bytes),  cmocka_unit_test(test_mutations),
+        cmocka_unit_test(test_overlay),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     release_all();
