@@ -108,23 +108,39 @@ int strain_elf__str(elf_parser *p, strain_span tab, uint64_t off, const char *wh
     if (off >= tab.len) {
         return STRAIN_OK;
     }
+    /* The NUL is looked for within the name cap only: a table without NULs must not cost a
+     * scan to its end for each of millions of symbols. */
     const char *s = (const char *)tab.p + off;
-    size_t max = tab.len - (size_t)off;
-    const char *nul = memchr(s, 0, max);
-    size_t n = nul != NULL ? (size_t)(nul - s) : max;
-    if (nul != NULL && n <= STRAIN_MAX_NAME_LEN) {
+    size_t left = tab.len - (size_t)off;
+    size_t window = left < STRAIN_MAX_NAME_LEN + 1 ? left : STRAIN_MAX_NAME_LEN + 1;
+    const char *nul = memchr(s, 0, window);
+    if (nul != NULL) {
         *out = s; /* terminated inside the table: borrow the file bytes */
         return STRAIN_OK;
     }
-    if (n > STRAIN_MAX_NAME_LEN) {
-        n = STRAIN_MAX_NAME_LEN;
-        if (strain_binary__warn(p->bin, "%s name longer than %u bytes, truncated", what,
-                                STRAIN_MAX_NAME_LEN) < 0) {
-            return STRAIN_ENOMEM;
+    /* Unterminated or overlong: an arena copy, within a budget so that a hostile table of
+     * millions of such names cannot take gigabytes. */
+    if (p->name_copies >= STRAIN_ELF_MAX_NAME_COPIES) {
+        *out = "";
+        return STRAIN_OK; /* the warning below was given when the budget ran out */
+    }
+    size_t n = window < STRAIN_MAX_NAME_LEN ? window : STRAIN_MAX_NAME_LEN;
+    int err =
+        window > STRAIN_MAX_NAME_LEN
+            ? strain_binary__warn(p->bin, "%s name longer than %u bytes, truncated", what,
+                                  STRAIN_MAX_NAME_LEN)
+            : strain_binary__warn(p->bin, "%s name runs past the end of its string table", what);
+    if (err < 0) {
+        return err;
+    }
+    if (++p->name_copies == STRAIN_ELF_MAX_NAME_COPIES) {
+        err = strain_binary__warn(p->bin,
+                                  "%u unterminated or overlong names: later ones are left "
+                                  "empty",
+                                  STRAIN_ELF_MAX_NAME_COPIES);
+        if (err < 0) {
+            return err;
         }
-    } else if (strain_binary__warn(p->bin, "%s name runs past the end of its string table", what) <
-               0) {
-        return STRAIN_ENOMEM;
     }
     *out = strain_arena_strndup(&p->bin->arena, s, n);
     return *out != NULL ? STRAIN_OK : STRAIN_ENOMEM;
@@ -294,6 +310,10 @@ static int publish_sections(elf_parser *p)
 {
     strain_binary *b = p->bin;
     int err = STRAIN_OK;
+    /* Entropy reads each section's bytes: sections that all cover the whole file would make
+     * that quadratic, so the bytes read are bounded by a multiple of the file size. */
+    uint64_t budget = (uint64_t)p->f.len * STRAIN_ELF_ENTROPY_FILE_FACTOR;
+    bool budget_warned = false;
     for (size_t i = 1; i < p->n_shdr; i++) {
         const elf_shdr *sh = &p->shdr[i];
         strain_section *s = strain_vec_push(&b->sections);
@@ -328,7 +348,17 @@ static int publish_sections(elf_parser *p)
                                            (unsigned long long)sh->size));
         }
         s->raw_size = size;
-        if (size > 0) {
+        if (size > budget) {
+            if (!budget_warned) {
+                STRAIN_TRY(strain_binary__warn(b,
+                                               "sections overlap beyond %ux the file size: "
+                                               "entropy of section %s and later not computed",
+                                               STRAIN_ELF_ENTROPY_FILE_FACTOR, s->name));
+                budget_warned = true;
+            }
+            budget = 0;
+        } else if (size > 0) {
+            budget -= size;
             s->entropy = strain_entropy(p->f.p + sh->offset, (size_t)size);
         }
     }

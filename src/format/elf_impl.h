@@ -85,7 +85,9 @@ typedef struct elf_parser {
     uint64_t *needed_off; /* DT_NEEDED string offsets (arena) */
     bool has_soname;
     uint64_t soname_off;
-    strain_span dynstr; /* the dynamic string table, empty when not found */
+    strain_span dynstr;  /* the dynamic string table, empty when not found */
+    size_t name_copies;  /* unterminated/overlong names copied so far */
+    unsigned notes_left; /* notes still to read across all note tables */
 } elf_parser;
 
 #define ELF_DT_RELA 7u

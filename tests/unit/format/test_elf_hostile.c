@@ -481,6 +481,69 @@ static uint64_t rng(void)
     return rng_state;
 }
 
+/*
+ * A synthetic ELF64 whose n sections (plus the null one) all cover the same data_len bytes of
+ * fill, of the given sh_type; section 1 is the name table. The shape of files that would make
+ * per-section work quadratic: every limit on it must hold.
+ */
+static blob many_sections(unsigned n, uint32_t type, size_t data_len, int fill)
+{
+    blob b;
+    b.len = 64 + data_len + (size_t)(n + 1) * SH_SIZE;
+    b.p = calloc(1, b.len);
+    assert_non_null(b.p);
+    memcpy(b.p,
+           "\x7f"
+           "ELF\x02\x01\x01",
+           7);
+    wr(b.p + 16, 2, 1);  /* ET_REL */
+    wr(b.p + 18, 2, 62); /* x86-64 */
+    wr(b.p + 20, 4, 1);
+    wr(b.p + E_SHOFF, 8, 64 + data_len);
+    wr(b.p + 52, 2, 64);
+    wr(b.p + E_SHENTSIZE, 2, SH_SIZE);
+    wr(b.p + E_SHNUM, 2, n + 1);
+    wr(b.p + E_SHSTRNDX, 2, 1);
+    for (size_t k = 0; k < data_len; k++) {
+        b.p[64 + k] = fill >= 0 ? (uint8_t)fill : (uint8_t)rng();
+    }
+    for (unsigned k = 1; k <= n; k++) {
+        uint8_t *sh = b.p + 64 + data_len + (size_t)k * SH_SIZE;
+        wr(sh + 4, 4, type);
+        wr(sh + 24, 8, 64);
+        wr(sh + 32, 8, data_len);
+    }
+    return b;
+}
+
+static void test_overlapping_sections(void **state)
+{
+    (void)state;
+    /* 3000 sections over the same 256 KiB: entropy stops at twice the file size. */
+    blob b = many_sections(3000, 1, 256 * 1024, -1);
+    strain_binary *bin = parse_copy(b.p, b.len);
+    assert_int_equal(info(bin)->n_sections, 3000);
+    assert_true(has_warning(bin, "entropy of section"));
+    assert_true(info(bin)->sections[0].entropy > 7.0);
+    assert_true(info(bin)->sections[2999].entropy == 0.0);
+    free(b.p);
+
+    /* Names: a 1 MiB name table without a NUL, named by all 3000 sections. */
+    b = many_sections(3000, 3, 1024 * 1024, 'A');
+    bin = parse_copy(b.p, b.len);
+    assert_int_equal(info(bin)->n_sections, 3000);
+    assert_true(has_warning(bin, "longer than 4096 bytes, truncated"));
+    assert_int_equal(strlen(info(bin)->sections[0].name), 4096);
+    free(b.p);
+
+    /* Notes: 3000 note sections of 5000 empty notes each; reading stops at the note cap. */
+    b = many_sections(3000, 7, 12 * 5000, 0);
+    bin = parse_copy(b.p, b.len);
+    assert_true(has_warning(bin, "notes: the rest are not read"));
+    assert_string_equal(info(bin)->elf.build_id, "");
+    free(b.p);
+}
+
 static void test_random_bytes(void **state)
 {
     (void)state;
@@ -561,8 +624,8 @@ int main(void)
         cmocka_unit_test(test_truncation),    cmocka_unit_test(test_header_tables_outside),
         cmocka_unit_test(test_string_tables), cmocka_unit_test(test_extended_numbering),
         cmocka_unit_test(test_huge_dynamic),  cmocka_unit_test(test_dynamic_tables),
-        cmocka_unit_test(test_random_bytes),  cmocka_unit_test(test_mutations),
-        cmocka_unit_test(test_overlay),
+        cmocka_unit_test(test_random_bytes),  cmocka_unit_test(test_overlapping_sections),
+        cmocka_unit_test(test_mutations),     cmocka_unit_test(test_overlay),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     release_all();
