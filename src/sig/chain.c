@@ -26,17 +26,19 @@ bool strain_sig__time_to_unix(const ASN1_TIME *t, int64_t *out)
 
 void strain_sig__time_text(char out[32], const ASN1_TIME *t)
 {
+    /* osslsigncode's form ("Sep  9 16:20:53 2019 GMT"), without the fractional seconds
+     * ASN1_TIME_print() shows for GeneralizedTime. */
+    int64_t u;
+    struct tm tm;
+    time_t tt;
     out[0] = '\0';
-    BIO *b = BIO_new(BIO_s_mem());
-    if (b == NULL) {
+    if (!strain_sig__time_to_unix(t, &u)) {
         return;
     }
-    if (ASN1_TIME_print(b, t) == 1) {
-        int n = BIO_read(b, out, 31);
-        out[n > 0 ? n : 0] = '\0';
+    tt = (time_t)u;
+    if (gmtime_r(&tt, &tm) == NULL || strftime(out, 32, "%b %e %H:%M:%S %Y GMT", &tm) == 0) {
+        out[0] = '\0';
     }
-    BIO_free(b);
-    ERR_clear_error();
 }
 
 static const char *name_line(strain_sig_report *r, const X509_NAME *n)

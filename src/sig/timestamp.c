@@ -9,6 +9,7 @@
  */
 #include <string.h>
 
+#include <openssl/cms.h>
 #include <openssl/objects.h>
 #include <openssl/ts.h>
 
@@ -133,11 +134,14 @@ done:
     return err;
 }
 
+/* RFC 3161 tokens are CMS, not PKCS#7: Microsoft's TSA puts attribute certificates in the
+ * certificate set, which the PKCS#7 decoder refuses, so the token goes through the CMS API. */
 static int rfc3161(strain_sig_report *r, strain_sig_timestamp *ts, PKCS7 *p7,
                    PKCS7_SIGNER_INFO *si, ASN1_TYPE *t)
 {
-    PKCS7 *tok = NULL;
+    CMS_ContentInfo *cms = NULL;
     TS_TST_INFO *tst = NULL;
+    STACK_OF(X509) *certs = NULL, *signers = NULL;
     int err = 0;
     ts->kind = STRAIN_SIG_TS_RFC3161;
     ts->status = STRAIN_SIG_TS_MALFORMED;
@@ -146,13 +150,17 @@ static int rfc3161(strain_sig_report *r, strain_sig_timestamp *ts, PKCS7 *p7,
         return 0;
     }
     const unsigned char *p = t->value.sequence->data;
-    tok = d2i_PKCS7(NULL, &p, t->value.sequence->length);
-    if (tok == NULL || !PKCS7_type_is_signed(tok) || tok->d.sign == NULL ||
-        tok->d.sign->contents == NULL || tok->d.sign->contents->d.other == NULL ||
-        tok->d.sign->contents->d.other->type != V_ASN1_OCTET_STRING) {
+    cms = d2i_CMS_ContentInfo(NULL, &p, t->value.sequence->length);
+    if (cms == NULL || OBJ_obj2nid(CMS_get0_type(cms)) != NID_pkcs7_signed ||
+        OBJ_obj2nid(CMS_get0_eContentType(cms)) != NID_id_smime_ct_TSTInfo) {
         goto done;
     }
-    tst = PKCS7_to_TS_TST_INFO(tok);
+    ASN1_OCTET_STRING **content = CMS_get0_content(cms);
+    if (content == NULL || *content == NULL) {
+        goto done;
+    }
+    const unsigned char *q = (*content)->data;
+    tst = d2i_TS_TST_INFO(NULL, &q, (*content)->length);
     if (tst == NULL) {
         goto done;
     }
@@ -165,22 +173,26 @@ static int rfc3161(strain_sig_report *r, strain_sig_timestamp *ts, PKCS7 *p7,
     TS_MSG_IMPRINT *mi = TS_TST_INFO_get_msg_imprint(tst);
     const EVP_MD *imd = strain_sig__md_from_alg(TS_MSG_IMPRINT_get_algo(mi));
     ASN1_OCTET_STRING *msg = TS_MSG_IMPRINT_get_msg(mi);
-    PKCS7_SIGNER_INFO *tsi = sk_PKCS7_SIGNER_INFO_value(PKCS7_get_signer_info(tok), 0);
+    CMS_SignerInfo *tsi = sk_CMS_SignerInfo_value(CMS_get0_SignerInfos(cms), 0);
     if (imd == NULL || msg == NULL || tsi == NULL) {
         ts->detail = "messageImprint or SignerInfo unreadable";
         goto done;
     }
-    const EVP_MD *smd = strain_sig__md_from_alg(tsi->digest_alg);
+    X509_ALGOR *dig = NULL;
+    CMS_SignerInfo_get0_algs(tsi, NULL, NULL, &dig, NULL);
+    const EVP_MD *smd = strain_sig__md_from_alg(dig);
     ts->digest_alg = smd ? strain_sig__md_name(smd) : "";
     /* The TSA's certificate travels in the token; some signers put it in the outer bag. */
-    X509 *tsa = strain_sig__find_signer(tok->d.sign->cert, tsi);
-    STACK_OF(X509) *certs = tok->d.sign->cert;
-    if (tsa == NULL) {
-        tsa = strain_sig__find_signer(p7->d.sign->cert, tsi);
-        certs = p7->d.sign->cert;
-    }
-    if ((err = signer_record(r, ts, tsa)) < 0) {
+    certs = CMS_get1_certs(cms);
+    if (certs == NULL && (certs = sk_X509_new_null()) == NULL) {
+        err = STRAIN_ENOMEM;
         goto done;
+    }
+    for (int i = 0; i < sk_X509_num(p7->d.sign->cert); i++) {
+        if (sk_X509_num(certs) >= (int)STRAIN_SIG_MAX_CERTS ||
+            !X509_add_cert(certs, sk_X509_value(p7->d.sign->cert, i), X509_ADD_FLAG_UP_REF)) {
+            break;
+        }
     }
     int b = bound(imd, si->enc_digest, msg->data, (size_t)msg->length);
     if (b < 0) {
@@ -192,25 +204,27 @@ static int rfc3161(strain_sig_report *r, strain_sig_timestamp *ts, PKCS7 *p7,
         ts->detail = "messageImprint is not over this signature";
         goto done;
     }
-    ASN1_OCTET_STRING *content = tok->d.sign->contents->d.other->value.octet_string;
-    const char *why = "";
-    int v = strain_sig__signer_verify(tsi, tsa, content->data, (size_t)content->length, &why);
-    if (v < 0) {
-        err = v;
+    /* Signature and messageDigest over the TSTInfo only; the chain is judged below at the
+     * token's own time, which CMS_verify() cannot do. */
+    if (CMS_verify(cms, certs, NULL, NULL, NULL, CMS_NO_SIGNER_CERT_VERIFY | CMS_BINARY) != 1) {
+        ts->status = STRAIN_SIG_TS_BAD_SIGNATURE;
+        ts->detail = "timestamp signature does not verify";
         goto done;
     }
-    if (v == 0) {
-        ts->status = STRAIN_SIG_TS_BAD_SIGNATURE;
-        ts->detail = why;
+    signers = CMS_get0_signers(cms);
+    X509 *tsa = sk_X509_value(signers, 0);
+    if ((err = signer_record(r, ts, tsa)) < 0) {
         goto done;
     }
     ts->status = STRAIN_SIG_TS_VALID;
     ts->detail = "";
-    err = tsa_chain(r, ts, tsa, certs);
+    err = tsa == NULL ? 0 : tsa_chain(r, ts, tsa, certs);
 done:
     ERR_clear_error();
+    sk_X509_free(signers);
+    sk_X509_pop_free(certs, X509_free);
     TS_TST_INFO_free(tst);
-    PKCS7_free(tok);
+    CMS_ContentInfo_free(cms);
     return err;
 }
 
