@@ -36,9 +36,9 @@ policy = pol
 copy_extensions = none
 unique_subject = no
 [ pol ]
-commonName = supplied
-organizationName = optional
 countryName = optional
+organizationName = optional
+commonName = supplied
 X
 cat > tsa.cnf <<'X'
 [ tsa ]
