@@ -7,7 +7,8 @@
  * PointerToRawData order; then the bytes after the last section except the certificate table
  * itself. The spec assumes the table is last in the file; when it is not (crafted or
  * re-padded files) its range is cut out wherever it is, so appended bytes still count. The
- * zero padding signers add before the table is part of the file and so part of the hash.
+ * zero padding signers add before the table is part of the file and so part of the hash; an
+ * unsigned file is hashed as if padded to 8 bytes, as it will be once signed.
  *
  * Page hashes: each entry is a 4-byte file offset and the digest of one page (SectionAlignment
  * bytes, zero-filled past the end of a section's raw data); the first page is the headers with
@@ -102,6 +103,15 @@ int strain_sig__image_hash(strain_sig_report *r, const EVP_MD *md, uint8_t *out,
     }
     if (!update(c, f, end, t0) || !update(c, f, t1 > end ? t1 : end, f.len)) {
         goto done;
+    }
+    if (l->table_size == 0 && f.len % 8 != 0) {
+        /* Unsigned file: signers pad it to 8 bytes before appending the table, and the
+         * padding is hashed; so is it here, making the authentihash of an unsigned file the
+         * digest its signature will carry (osslsigncode does the same). */
+        static const uint8_t zeros[8];
+        if (EVP_DigestUpdate(c, zeros, 8 - f.len % 8) != 1) {
+            goto done;
+        }
     }
     if (EVP_DigestFinal_ex(c, out, out_len) != 1) {
         goto done;

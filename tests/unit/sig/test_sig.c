@@ -644,6 +644,114 @@ static void test_signed_tsv(void **state)
     }
 }
 
+
+/* ---- the whole public corpus: signed flag and authentihash ---- */
+
+static void test_corpus_authentihash(void **state)
+{
+    (void)state;
+    const th_corpus_file *files;
+    size_t n = th_corpus(&files);
+    if (n == 0) {
+        skip();
+    }
+    size_t pe = 0, agreed = 0, signed_ = 0;
+    char der[1200];
+    snprintf(der, sizeof(der), "%s/extract.der", th_tmpdir());
+    for (size_t i = 0; i < n; i++) {
+        const th_corpus_file *cf = &files[i];
+        if (strncmp(cf->format, "pe", 2) != 0) {
+            continue;
+        }
+        pe++;
+        verified v;
+        verify_path(&v, cf->path, NULL, 0);
+        assert_true(v.info->is_pe);
+        assert_int_equal(v.info->n_entries > 0, cf->signed_ != 0);
+        assert_int_equal(v.info->n_signatures > 0, cf->signed_ != 0);
+        assert_int_equal(strlen(v.info->authentihash), 64);
+        /* osslsigncode's digest of the same image: for unsigned files the SpcIndirectData it
+         * would sign (extract-data), for signed ones the digest it recomputes. */
+        char *o = NULL;
+        if (cf->signed_) {
+            signed_++;
+            th_run(&o, "osslsigncode verify -ignore-crl -in '%s' 2>&1 | "
+                       "sed -n 's/^Calculated message digest : *\\([0-9A-F]*\\).*/\\1/p' | head -1",
+                   cf->path);
+            assert_string_equal(v.info->signatures[0].digest_alg, "SHA256");
+        } else {
+            th_run(&o, "osslsigncode extract-data -h sha256 -in '%s' -out '%s' >/dev/null 2>&1 && "
+                       "openssl asn1parse -inform DER -in '%s' | "
+                       "sed -n 's/.*l=  32 prim: OCTET STRING *\\[HEX DUMP\\]://p' | tail -1; "
+                       "rm -f '%s'",
+                   cf->path, der, der, der);
+        }
+        assert_non_null(o);
+        o[strcspn(o, "\n")] = '\0';
+        if (strcasecmp(o, v.info->authentihash) != 0) {
+            fail_msg("%s: authentihash %s, osslsigncode %s", cf->path, v.info->authentihash, o);
+        }
+        agreed++;
+        free(o);
+        release(&v);
+    }
+    fprintf(stderr, "corpus: %zu/%zu PE authentihashes equal osslsigncode's (%zu signed)\n",
+            agreed, pe, signed_);
+    assert_true(pe > 0);
+}
+
+/* Debian's secure-boot CA is not in the system bundle but shim carries it (.vendor_cert):
+ * with it as the trust store grub and the kernel verify, as signed.tsv records. */
+static void test_debian_vendor_ca(void **state)
+{
+    (void)state;
+    const char *signed_dir = getenv("STRAIN_SIGNED_DIR");
+    char def[1024], shim[1200], ca[1200];
+    if (signed_dir == NULL) {
+        snprintf(def, sizeof(def), "%s/.cache/strain-corpus/signed", getenv("HOME"));
+        signed_dir = def;
+    }
+    snprintf(shim, sizeof(shim), "%s/debian/shim-signed/usr/lib/shim/shimx64.efi.signed",
+             signed_dir);
+    FILE *f = fopen(shim, "rb");
+    if (f == NULL) {
+        const char *req = getenv("STRAIN_REQUIRE_CORPUS");
+        if (req != NULL && strcmp(req, "1") == 0) {
+            fail_msg("missing %s and STRAIN_REQUIRE_CORPUS=1", shim);
+        }
+        skip();
+    }
+    fclose(f);
+    snprintf(ca, sizeof(ca), "%s/debian-ca.pem", th_tmpdir());
+    char *o = NULL;
+    int rc = th_run(&o,
+                    "/usr/bin/python3 '%s/tests/unit/sig/vendor_cert.py' '%s' | "
+                    "openssl x509 -inform DER -out '%s' && "
+                    "openssl x509 -in '%s' -noout -fingerprint -sha1 | sed 's/.*=//; s/://g'",
+                    getenv("STRAIN_SOURCE_DIR"), shim, ca, ca);
+    assert_int_equal(rc, 0);
+    o[strcspn(o, "\n")] = '\0';
+    /* The certificate signed.tsv names. */
+    assert_string_equal(o, "53610CF81FBD7E0CEB67913C9EF3E794A9633ECB");
+    free(o);
+    const char *files[] = {
+        "grub-efi-amd64-signed/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed",
+        "linux-image-6.1.0-56-amd64/boot/vmlinuz-6.1.0-56-amd64",
+    };
+    for (size_t i = 0; i < 2; i++) {
+        char p[1400];
+        snprintf(p, sizeof(p), "%s/debian/%s", signed_dir, files[i]);
+        verified v;
+        verify_path(&v, p, ca, 0);
+        assert_int_equal(v.info->signatures[0].verdict, STRAIN_SIG_VALID);
+        assert_int_equal(v.info->signatures[0].n_chain, 2);
+        release(&v);
+        th_run(&o, "osslsigncode verify -ignore-crl -CAfile '%s' -in '%s' 2>&1", ca, p);
+        assert_non_null(strstr(o, "\nSucceeded"));
+        free(o);
+    }
+}
+
 int main(void)
 {
     if (!th_have("osslsigncode") || !th_have("x86_64-w64-mingw32-gcc") || !th_have("openssl")) {
@@ -659,6 +767,8 @@ int main(void)
         cmocka_unit_test(test_hostile),
         cmocka_unit_test(test_abused),
         cmocka_unit_test(test_signed_tsv),
+        cmocka_unit_test(test_corpus_authentihash),
+        cmocka_unit_test(test_debian_vendor_ca),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
