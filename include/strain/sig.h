@@ -138,9 +138,21 @@ typedef struct strain_sig_info {
     const char *const *warnings;
 } strain_sig_info;
 
+/*
+ * A loaded trust store, to share across many verifications (loading the system bundle costs
+ * tens of milliseconds). ca_file is a PEM file of trusted certificates; NULL means the
+ * system bundle /etc/ssl/certs/ca-certificates.crt. Fails with STRAIN_EIO when unreadable.
+ * Free with strain_sig_store_free(). A store may be used by several threads at once once
+ * loaded (OpenSSL's X509_STORE is locked internally).
+ */
+typedef struct strain_sig_store strain_sig_store;
+STRAIN_API int strain_sig_store_new(strain_sig_store **out, strain_ctx *ctx, const char *ca_file);
+STRAIN_API void strain_sig_store_free(strain_sig_store *store);
+
 typedef struct strain_sig_opts {
-    const char *ca_file; /* PEM trust store; NULL = /etc/ssl/certs/ca-certificates.crt */
-    int64_t now;         /* unix seconds to evaluate untimestamped chains at; 0 = now */
+    const char *ca_file;     /* PEM trust store; NULL = /etc/ssl/certs/ca-certificates.crt */
+    const strain_sig_store *store; /* borrowed; when set, used instead of ca_file */
+    int64_t now;             /* unix seconds to evaluate untimestamped chains at; 0 = now */
 } strain_sig_opts;
 
 typedef struct strain_sig_report strain_sig_report;

@@ -115,18 +115,51 @@ const strain_sig_info *strain_sig_report_info(const strain_sig_report *r)
     return &r->info;
 }
 
-static int load_store(strain_sig_report *r, const char *ca_file)
+struct strain_sig_store {
+    X509_STORE *x;
+};
+
+static int load_store(X509_STORE **out, strain_ctx *ctx, const char *ca_file)
 {
     const char *path = ca_file != NULL ? ca_file : SYSTEM_CA_BUNDLE;
-    r->store = X509_STORE_new();
-    if (r->store == NULL) {
+    X509_STORE *x = X509_STORE_new();
+    if (x == NULL) {
         return STRAIN_ENOMEM;
     }
-    if (X509_STORE_load_file(r->store, path) != 1) {
+    if (X509_STORE_load_file(x, path) != 1) {
         ERR_clear_error();
-        return strain__fail(r->ctx, STRAIN_EIO, "cannot load trust store %s", path);
+        X509_STORE_free(x);
+        return strain__fail(ctx, STRAIN_EIO, "cannot load trust store %s", path);
     }
+    *out = x;
     return 0;
+}
+
+int strain_sig_store_new(strain_sig_store **out, strain_ctx *ctx, const char *ca_file)
+{
+    strain_sig_store *s = calloc(1, sizeof(*s));
+    int err;
+    if (out == NULL) {
+        free(s);
+        return STRAIN_EINVAL;
+    }
+    if (s == NULL) {
+        return STRAIN_ENOMEM;
+    }
+    if ((err = load_store(&s->x, ctx, ca_file)) < 0) {
+        free(s);
+        return err;
+    }
+    *out = s;
+    return 0;
+}
+
+void strain_sig_store_free(strain_sig_store *store)
+{
+    if (store != NULL) {
+        X509_STORE_free(store->x);
+        free(store);
+    }
 }
 
 static void publish(strain_sig_report *r)
@@ -175,7 +208,15 @@ int strain_sig_verify(strain_sig_report **out, strain_ctx *ctx, const strain_bin
         if (hr == 0) {
             strain_hex_encode(r->info.authentihash, h, hl);
         }
-        STRAIN_TRY(load_store(r, opts != NULL ? opts->ca_file : NULL));
+        if (opts != NULL && opts->store != NULL) {
+            if (X509_STORE_up_ref(opts->store->x) != 1) {
+                err = STRAIN_ENOMEM;
+                goto done;
+            }
+            r->store = opts->store->x;
+        } else {
+            STRAIN_TRY(load_store(&r->store, ctx, opts != NULL ? opts->ca_file : NULL));
+        }
         STRAIN_TRY(strain_sig__wincert_walk(r));
     }
     if (r->dropped_warnings > 0) {

@@ -47,6 +47,8 @@ typedef struct verified {
     const strain_sig_info *info;
 } verified;
 
+static const strain_sig_store *shared_store; /* when set, used instead of ca */
+
 static void verify_path(verified *v, const char *path, const char *ca, long long now)
 {
     size_t n = 0;
@@ -55,7 +57,7 @@ static void verify_path(verified *v, const char *path, const char *ca, long long
     assert_non_null(v->data);
     assert_int_equal(strain_ctx_new(&v->ctx), 0);
     assert_int_equal(strain_binary_parse(&v->bin, v->ctx, v->data, n), 0);
-    strain_sig_opts o = {ca, now};
+    strain_sig_opts o = {ca, shared_store, now};
     assert_int_equal(strain_sig_verify(&v->rep, v->ctx, v->bin, &o), 0);
     v->info = strain_sig_report_info(v->rep);
 }
@@ -345,7 +347,7 @@ static const strain_sig_info *check_bytes(verified *v, uint8_t *d, size_t n)
     assert_int_equal(strain_binary_parse(&v->bin, v->ctx, d, n), 0);
     char ca[1200];
     snprintf(ca, sizeof(ca), "%s/root.crt", fx);
-    strain_sig_opts o = {ca, 0};
+    strain_sig_opts o = {ca, NULL, 0};
     assert_int_equal(strain_sig_verify(&v->rep, v->ctx, v->bin, &o), 0);
     v->info = strain_sig_report_info(v->rep);
     return v->info;
@@ -658,6 +660,12 @@ static void test_corpus_authentihash(void **state)
     size_t pe = 0, agreed = 0, signed_ = 0;
     char der[1200];
     snprintf(der, sizeof(der), "%s/extract.der", th_tmpdir());
+    /* One system store for the whole corpus, as an indexer would hold it. */
+    strain_ctx *ctx;
+    strain_sig_store *store;
+    assert_int_equal(strain_ctx_new(&ctx), 0);
+    assert_int_equal(strain_sig_store_new(&store, ctx, NULL), 0);
+    shared_store = store;
     for (size_t i = 0; i < n; i++) {
         const th_corpus_file *cf = &files[i];
         if (strncmp(cf->format, "pe", 2) != 0) {
@@ -695,6 +703,9 @@ static void test_corpus_authentihash(void **state)
         free(o);
         release(&v);
     }
+    shared_store = NULL;
+    strain_sig_store_free(store);
+    strain_ctx_free(ctx);
     fprintf(stderr, "corpus: %zu/%zu PE authentihashes equal osslsigncode's (%zu signed)\n",
             agreed, pe, signed_);
     assert_true(pe > 0);
