@@ -345,6 +345,18 @@ static int chain_check(strain_sig_report *r, strain_sig_signature *sig, X509 *si
     if (err < 0) {
         return err;
     }
+    /* OpenSSL 3.0 has no code-signing purpose; Windows requires the signer to allow code
+     * signing: an EKU, when present, must list it (or anyExtendedKeyUsage), and a KeyUsage,
+     * when present, must allow digitalSignature. */
+    uint32_t xf = X509_get_extension_flags(signer);
+    if (verr == X509_V_OK && (xf & EXFLAG_XKUSAGE) != 0 &&
+        (X509_get_extended_key_usage(signer) & (XKU_CODE_SIGN | XKU_ANYEKU)) == 0) {
+        verr = X509_V_ERR_INVALID_PURPOSE;
+    }
+    if (verr == X509_V_OK && (xf & EXFLAG_KUSAGE) != 0 &&
+        (X509_get_key_usage(signer) & KU_DIGITAL_SIGNATURE) == 0) {
+        verr = X509_V_ERR_INVALID_PURPOSE;
+    }
     sig->chain_ok = verr == X509_V_OK;
     sig->chain_error = sig->chain_ok ? "" : X509_verify_cert_error_string(verr);
     sig->chain_expired = verr == X509_V_ERR_CERT_HAS_EXPIRED ||

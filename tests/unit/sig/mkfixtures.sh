@@ -22,6 +22,10 @@ keyUsage = critical,digitalSignature
 extendedKeyUsage = codeSigning
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
+[srv]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = serverAuth
 [tsa]
 basicConstraints = critical,CA:FALSE
 keyUsage = critical,digitalSignature
@@ -60,7 +64,7 @@ echo 01 > tsaserial
 mkdir -p newcerts; : > index.txt; echo 2001 > serial
 
 key() { q openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$1.key"; }
-key root; key int; key leaf; key vendor; key expired; key short; key other; key tsa
+key root; key int; key leaf; key vendor; key expired; key short; key other; key tsa; key srv
 q openssl req -x509 -new -key root.key -subj "/C=XX/O=Strain Test/CN=Strain Test Root CA" \
   -days 3650 -set_serial 0x1000 -config ext.cnf -extensions ca -out root.crt
 q openssl req -x509 -new -key other.key -subj "/C=XX/O=Elsewhere/CN=Unrelated Root CA" \
@@ -72,10 +76,11 @@ q openssl req -new -key tsa.key -subj "/C=XX/O=Strain Test/CN=Strain Test TSA" -
 q openssl x509 -req -in tsa.csr -CA root.crt -CAkey root.key -set_serial 0x1002 -days 3650 \
   -extfile ext.cnf -extensions tsa -out tsa.crt
 # Leaves through `openssl ca` so validity can be set exactly (-startdate/-enddate).
-leaf() { # name subject start end
+leaf() { # name subject start end [extensions]
   q openssl req -new -key "$1.key" -subj "$2" -out "$1.csr"
   q openssl ca -batch -config ext.cnf -name ca_default -cert int.crt -keyfile int.key \
-    -extfile ext.cnf -extensions leaf -startdate "$3" -enddate "$4" -in "$1.csr" -out "$1.crt"
+    -extfile ext.cnf -extensions "${5:-leaf}" -startdate "$3" -enddate "$4" -in "$1.csr" \
+    -out "$1.crt"
   cat "$1.crt" int.crt > "$1.chain.pem"
 }
 NOW=$(date -u +%s)
@@ -83,6 +88,7 @@ ts() { date -u -d "@$1" +%Y%m%d%H%M%SZ; }
 leaf leaf "/C=XX/O=Strain Test/CN=Strain Test Signer" "$(ts $((NOW - 86400)))" "$(ts $((NOW + 3650 * 86400)))"
 leaf vendor "/C=XX/O=Vendor Corp/CN=Vendor Corp Code Signing" "$(ts $((NOW - 86400)))" "$(ts $((NOW + 3650 * 86400)))"
 leaf expired "/C=XX/O=Strain Test/CN=Strain Test Expired Signer" 20200101000000Z 20210101000000Z
+leaf srv "/C=XX/O=Strain Test/CN=Strain Test Server Only" "$(ts $((NOW - 86400)))" "$(ts $((NOW + 3650 * 86400)))" srv
 leaf short "/C=XX/O=Strain Test/CN=Strain Test Short-lived Signer" "$(ts $((NOW - 86400)))" "$(ts $((NOW + 2 * 86400)))"
 
 # Two unsigned programs.
@@ -105,6 +111,7 @@ sign sha512.exe one.exe leaf sha512
 sign vendor.exe one.exe vendor sha256
 sign pagehash.exe one.exe leaf sha256 -ph
 sign expired.exe one.exe expired sha256
+sign serverauth.exe one.exe srv sha256
 sign short_nots.exe one.exe short sha256
 sign nested1.exe one.exe leaf sha1
 sign nested.exe nested1.exe vendor sha256 -nest

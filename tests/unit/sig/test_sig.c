@@ -153,6 +153,8 @@ static void test_verdicts(void **state)
     expect_one("transplant.exe", "root.crt", 0, STRAIN_SIG_DIGEST_MISMATCH, args, false);
     expect_one("badsig.exe", "root.crt", 0, STRAIN_SIG_BAD_SIGNATURE, args, false);
     expect_one("expired.exe", "root.crt", 0, STRAIN_SIG_EXPIRED, args, false);
+    /* A TLS server certificate (EKU serverAuth only) may not sign code. */
+    expect_one("serverauth.exe", "root.crt", 0, STRAIN_SIG_UNTRUSTED_ROOT, args, false);
     /* Trusted by nobody: an unrelated root, and the system bundle (no --ca). */
     expect_one("valid.exe", "other.crt", 0, STRAIN_SIG_UNTRUSTED_ROOT,
                "-CAfile other.crt -TSA-CAfile other.crt", false);
