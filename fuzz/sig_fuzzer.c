@@ -39,21 +39,21 @@ static size_t wrap(uint8_t *out, const uint8_t *blob, size_t n)
     put32(out + 0x3c, 0x40);
     uint8_t *pe = out + 0x40;
     memcpy(pe, "PE\0\0", 4);
-    put16(pe + 4, 0x8664);  /* Machine */
-    put16(pe + 6, 1);       /* NumberOfSections */
-    put16(pe + 20, 0xf0);   /* SizeOfOptionalHeader */
-    put16(pe + 22, 0x22);   /* EXECUTABLE_IMAGE | LARGE_ADDRESS_AWARE */
+    put16(pe + 4, 0x8664); /* Machine */
+    put16(pe + 6, 1);      /* NumberOfSections */
+    put16(pe + 20, 0xf0);  /* SizeOfOptionalHeader */
+    put16(pe + 22, 0x22);  /* EXECUTABLE_IMAGE | LARGE_ADDRESS_AWARE */
     uint8_t *opt = pe + 24;
     put16(opt, 0x20b);
-    put32(opt + 16, 0x1000);          /* AddressOfEntryPoint */
-    put32(opt + 24, 0x40000000);      /* ImageBase (low half) */
-    put32(opt + 32, 0x1000);          /* SectionAlignment */
-    put32(opt + 36, 0x200);           /* FileAlignment */
-    put16(opt + 48, 6);               /* MajorSubsystemVersion */
-    put32(opt + 56, 0x2000);          /* SizeOfImage */
-    put32(opt + 60, HDR_SIZE);        /* SizeOfHeaders */
-    put16(opt + 68, 3);               /* Subsystem: console */
-    put32(opt + 108, 16);             /* NumberOfRvaAndSizes */
+    put32(opt + 16, 0x1000);             /* AddressOfEntryPoint */
+    put32(opt + 24, 0x40000000);         /* ImageBase (low half) */
+    put32(opt + 32, 0x1000);             /* SectionAlignment */
+    put32(opt + 36, 0x200);              /* FileAlignment */
+    put16(opt + 48, 6);                  /* MajorSubsystemVersion */
+    put32(opt + 56, 0x2000);             /* SizeOfImage */
+    put32(opt + 60, HDR_SIZE);           /* SizeOfHeaders */
+    put16(opt + 68, 3);                  /* Subsystem: console */
+    put32(opt + 108, 16);                /* NumberOfRvaAndSizes */
     put32(opt + 112 + 4 * 8, TABLE_OFF); /* security directory: FILE offset */
     put32(opt + 112 + 4 * 8 + 4, (uint32_t)tab);
     uint8_t *sec = opt + 0xf0;

@@ -56,18 +56,18 @@ STRAIN_API const char *strain_sig_ts_status_name(strain_sig_ts_status s);
 typedef struct strain_sig_cert {
     const char *subject; /* OpenSSL one-line form "/C=US/O=...", as osslsigncode prints it */
     const char *issuer;
-    const char *serial;  /* uppercase hex, no separators, as osslsigncode prints it */
+    const char *serial;             /* uppercase hex, no separators, as osslsigncode prints it */
     char sha1[STRAIN_SHA1_HEX];     /* thumbprint: lowercase hex of SHA-1 over the DER */
     char sha256[STRAIN_SHA256_HEX]; /* lowercase hex of SHA-256 over the DER */
     int64_t not_before;             /* unix seconds */
     int64_t not_after;
     bool has_key_usage;
-    uint32_t key_usage;             /* STRAIN_SIG_KU_* bits */
-    bool has_eku;                   /* extended key usage present */
-    bool eku_code_signing;          /* 1.3.6.1.5.5.7.3.3 listed */
-    bool eku_timestamping;          /* 1.3.6.1.5.5.7.3.8 listed */
+    uint32_t key_usage;    /* STRAIN_SIG_KU_* bits */
+    bool has_eku;          /* extended key usage present */
+    bool eku_code_signing; /* 1.3.6.1.5.5.7.3.3 listed */
+    bool eku_timestamping; /* 1.3.6.1.5.5.7.3.8 listed */
     bool self_signed;
-    const uint8_t *der;             /* the certificate itself */
+    const uint8_t *der; /* the certificate itself */
     size_t der_len;
 } strain_sig_cert;
 
@@ -89,15 +89,15 @@ typedef struct strain_sig_signature {
     const char *detail; /* the first reason behind the verdict, "" when valid */
     bool abused;        /* set by strain_sig_check_abused() */
     /* Image digest */
-    const char *digest_alg;                /* "SHA256", "SHA1", "MD5", "SHA384", "SHA512" */
-    char digest_signed[129];               /* lowercase hex from SpcIndirectDataContent */
-    char digest_computed[129];             /* lowercase hex recomputed over the file */
+    const char *digest_alg;    /* "SHA256", "SHA1", "MD5", "SHA384", "SHA512" */
+    char digest_signed[129];   /* lowercase hex from SpcIndirectDataContent */
+    char digest_computed[129]; /* lowercase hex recomputed over the file */
     bool digest_ok;
-    bool has_page_hashes;                  /* SpcSerializedObject with 2.3.1 / 2.3.2 */
+    bool has_page_hashes; /* SpcSerializedObject with 2.3.1 / 2.3.2 */
     bool page_hashes_ok;
     size_t n_page_hashes;
     /* Signer */
-    bool signature_ok; /* messageDigest attribute and the signature over the attributes */
+    bool signature_ok;        /* messageDigest attribute and the signature over the attributes */
     const char *program_name; /* SpcSpOpusInfo, NULL when absent */
     const char *program_url;
     const strain_sig_cert *signer; /* NULL when the signer certificate is not in the bag */
@@ -105,10 +105,10 @@ typedef struct strain_sig_signature {
     const strain_sig_cert *certs;
     /* Chain */
     bool chain_ok;
-    const char *chain_error;      /* X509_verify_cert_error_string(), "" when ok */
-    bool chain_expired;           /* the failure is a certificate out of its validity period */
-    int64_t verify_time;          /* when the chain was evaluated (timestamp or now) */
-    size_t n_chain;               /* chain built by the verifier, leaf first */
+    const char *chain_error; /* X509_verify_cert_error_string(), "" when ok */
+    bool chain_expired;      /* the failure is a certificate out of its validity period */
+    int64_t verify_time;     /* when the chain was evaluated (timestamp or now) */
+    size_t n_chain;          /* chain built by the verifier, leaf first */
     const strain_sig_cert *chain;
     /* Timestamps */
     size_t n_timestamps;
@@ -133,7 +133,7 @@ typedef struct strain_sig_info {
     const strain_sig_entry *entries;
     size_t n_signatures; /* primary signatures and nested ones, in file order */
     const strain_sig_signature *signatures;
-    bool partial;        /* something could not be read: see warnings */
+    bool partial; /* something could not be read: see warnings */
     size_t n_warnings;
     const char *const *warnings;
 } strain_sig_info;
@@ -150,9 +150,9 @@ STRAIN_API int strain_sig_store_new(strain_sig_store **out, strain_ctx *ctx, con
 STRAIN_API void strain_sig_store_free(strain_sig_store *store);
 
 typedef struct strain_sig_opts {
-    const char *ca_file;     /* PEM trust store; NULL = /etc/ssl/certs/ca-certificates.crt */
+    const char *ca_file;           /* PEM trust store; NULL = /etc/ssl/certs/ca-certificates.crt */
     const strain_sig_store *store; /* borrowed; when set, used instead of ca_file */
-    int64_t now;             /* unix seconds to evaluate untimestamped chains at; 0 = now */
+    int64_t now;                   /* unix seconds to evaluate untimestamped chains at; 0 = now */
 } strain_sig_opts;
 
 typedef struct strain_sig_report strain_sig_report;
@@ -164,8 +164,8 @@ typedef struct strain_sig_report strain_sig_report;
  * out-of-memory, bad arguments, or an unreadable trust store (STRAIN_EIO). The caller frees
  * *out with strain_sig_report_free(). Thread-safe for distinct contexts.
  */
-STRAIN_API int strain_sig_verify(strain_sig_report **out, strain_ctx *ctx,
-                                 const strain_binary *bin, const strain_sig_opts *opts);
+STRAIN_API int strain_sig_verify(strain_sig_report **out, strain_ctx *ctx, const strain_binary *bin,
+                                 const strain_sig_opts *opts);
 /* NULL-safe. */
 STRAIN_API void strain_sig_report_free(strain_sig_report *report);
 /* Borrowed until the report is freed (or changed by strain_sig_check_abused). */

@@ -55,8 +55,7 @@ static bool hash_headers(EVP_MD_CTX *c, const strain_sig__layout *l, strain_span
     return update(c, f, cks + 4, sec) && update(c, f, sec + 8, soh);
 }
 
-int strain_sig__image_hash(strain_sig_report *r, const EVP_MD *md, uint8_t *out,
-                           unsigned *out_len)
+int strain_sig__image_hash(strain_sig_report *r, const EVP_MD *md, uint8_t *out, unsigned *out_len)
 {
     const strain_sig__layout *l = &r->layout;
     strain_span f = r->file;

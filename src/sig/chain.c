@@ -105,7 +105,7 @@ int strain_sig__cert_record(strain_sig_cert *out, strain_sig_report *r, X509 *x)
     return 0;
 }
 
-int strain_sig__chain_verify(strain_sig_report *r, X509 *leaf, STACK_OF(X509) *untrusted,
+int strain_sig__chain_verify(strain_sig_report *r, X509 *leaf, STACK_OF(X509) * untrusted,
                              int64_t t, int purpose, const strain_sig_cert **out_chain,
                              size_t *out_n, int *out_err)
 {

@@ -13,9 +13,9 @@
 
 /* PE/COFF offsets (Microsoft PE format, "Optional Header Image Only"). */
 #define DOS_E_LFANEW_OFF 0x3c
-#define COFF_NSECTIONS_OFF 6   /* from the PE signature */
-#define COFF_OPTSIZE_OFF 20    /* from the PE signature */
-#define OPT_OFF 24             /* optional header, from the PE signature */
+#define COFF_NSECTIONS_OFF 6 /* from the PE signature */
+#define COFF_OPTSIZE_OFF 20  /* from the PE signature */
+#define OPT_OFF 24           /* optional header, from the PE signature */
 #define OPT_SECTION_ALIGN_OFF 32
 #define OPT_SIZE_OF_HEADERS_OFF 60
 #define OPT_CHECKSUM_OFF 64
@@ -123,8 +123,7 @@ static int from_binary(strain_sig__layout *out, const strain_binary_info *bi, ui
     return 0;
 }
 
-int strain_sig__layout_read(strain_sig__layout *out, strain_sig_report *r,
-                            const strain_binary *bin)
+int strain_sig__layout_read(strain_sig__layout *out, strain_sig_report *r, const strain_binary *bin)
 {
     const strain_binary_info *bi = strain_binary_get_info(bin);
     int err;

@@ -52,7 +52,7 @@ const EVP_MD *strain_sig__md_from_alg(const X509_ALGOR *alg)
     }
 }
 
-X509 *strain_sig__find_signer(STACK_OF(X509) *certs, PKCS7_SIGNER_INFO *si)
+X509 *strain_sig__find_signer(STACK_OF(X509) * certs, PKCS7_SIGNER_INFO *si)
 {
     if (certs == NULL || si == NULL || si->issuer_and_serial == NULL) {
         return NULL;
@@ -165,8 +165,8 @@ static bool find_page_hashes(strain_span pe_image_data, strain_span *out, const 
         return false;
     }
     /* serializedData: SET { SEQUENCE { OID (2.3.1 | 2.3.2), SET { OCTET STRING table } } } */
-    if (!strain_der_read(ser.value, &set) || set.tag != 17 ||
-        !strain_der_read(set.value, &attr) || attr.tag != 16) {
+    if (!strain_der_read(ser.value, &set) || set.tag != 17 || !strain_der_read(set.value, &attr) ||
+        attr.tag != 16) {
         return false;
     }
     pos = 0;
@@ -236,8 +236,8 @@ static void opus_info(strain_sig_report *r, strain_sig_signature *sig, PKCS7_SIG
             return;
         }
         strain_der seq, f, inner;
-        strain_span s = strain_span_make(t->value.sequence->data,
-                                         (size_t)t->value.sequence->length);
+        strain_span s =
+            strain_span_make(t->value.sequence->data, (size_t)t->value.sequence->length);
         if (!strain_der_read(s, &seq)) {
             return;
         }
@@ -249,8 +249,8 @@ static void opus_info(strain_sig_report *r, strain_sig_signature *sig, PKCS7_SIG
             if (f.tag == 0) {
                 sig->program_name = spc_string(r, &inner);
             } else if (f.tag == 1 && inner.cls == 2 && inner.tag == 0) {
-                sig->program_url = strain_arena_strndup(&r->arena, (const char *)inner.value.p,
-                                                        inner.value.len);
+                sig->program_url =
+                    strain_arena_strndup(&r->arena, (const char *)inner.value.p, inner.value.len);
             }
         }
         return;
@@ -260,9 +260,9 @@ static void opus_info(strain_sig_report *r, strain_sig_signature *sig, PKCS7_SIG
 /* SpcIndirectDataContent ::= SEQUENCE { data SpcAttributeTypeAndOptionalValue,
  *                                        messageDigest DigestInfo } */
 typedef struct spc_content {
-    strain_span value;        /* content octets: what messageDigest covers */
-    strain_span pe_data;      /* SpcPeImageData TLV, may be empty */
-    strain_span digest;       /* the image digest */
+    strain_span value;   /* content octets: what messageDigest covers */
+    strain_span pe_data; /* SpcPeImageData TLV, may be empty */
+    strain_span digest;  /* the image digest */
     const EVP_MD *md;
 } spc_content;
 
@@ -303,7 +303,7 @@ static const char *parse_spc(strain_span tlv, spc_content *out)
 }
 
 /* Certificates of the SignedData as records. */
-static int cert_records(strain_sig_report *r, strain_sig_signature *sig, STACK_OF(X509) *certs,
+static int cert_records(strain_sig_report *r, strain_sig_signature *sig, STACK_OF(X509) * certs,
                         X509 *signer)
 {
     int n = sk_X509_num(certs);
@@ -335,7 +335,7 @@ static int cert_records(strain_sig_report *r, strain_sig_signature *sig, STACK_O
 }
 
 static int chain_check(strain_sig_report *r, strain_sig_signature *sig, X509 *signer,
-                       STACK_OF(X509) *certs, int64_t ts_time)
+                       STACK_OF(X509) * certs, int64_t ts_time)
 {
     int verr = 0;
     sig->verify_time = ts_time != 0 ? ts_time : r->now;
@@ -359,8 +359,8 @@ static int chain_check(strain_sig_report *r, strain_sig_signature *sig, X509 *si
     }
     sig->chain_ok = verr == X509_V_OK;
     sig->chain_error = sig->chain_ok ? "" : X509_verify_cert_error_string(verr);
-    sig->chain_expired = verr == X509_V_ERR_CERT_HAS_EXPIRED ||
-                         verr == X509_V_ERR_CERT_NOT_YET_VALID;
+    sig->chain_expired =
+        verr == X509_V_ERR_CERT_HAS_EXPIRED || verr == X509_V_ERR_CERT_NOT_YET_VALID;
     return 0;
 }
 
@@ -511,9 +511,8 @@ int strain_sig__pkcs7_process(strain_sig_report *r, size_t entry, size_t parent,
     sig.chain_error = "";
     int err = 0;
     const unsigned char *p = der.p;
-    PKCS7 *p7 = der.len > 0 && der.len < (size_t)INT32_MAX
-                    ? d2i_PKCS7(NULL, &p, (long)der.len)
-                    : NULL;
+    PKCS7 *p7 =
+        der.len > 0 && der.len < (size_t)INT32_MAX ? d2i_PKCS7(NULL, &p, (long)der.len) : NULL;
     ERR_clear_error();
     if (p7 == NULL) {
         err = malformed(r, &sig, "PKCS#7 SignedData does not decode");

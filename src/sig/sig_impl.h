@@ -28,7 +28,7 @@ typedef struct strain_sig__layout {
     uint64_t secdir_entry_offset; /* data directory entry 4 */
     uint64_t size_of_headers;
     uint64_t table_offset, table_size; /* data directory 4: a FILE offset */
-    uint32_t page_size;           /* SectionAlignment (page hashes), 0 if unreadable */
+    uint32_t page_size;                /* SectionAlignment (page hashes), 0 if unreadable */
     size_t n_sections;
     strain_sig__range *sections; /* raw data, clipped to the file; malloc'd */
 } strain_sig__layout;
@@ -72,8 +72,7 @@ int strain_sig__wincert_walk(strain_sig_report *r);
 
 /* authenticode_hash.c */
 /* Image hash of r->file with md into out (EVP_MAX_MD_SIZE), *out_len set. 0 or < 0. */
-int strain_sig__image_hash(strain_sig_report *r, const EVP_MD *md, uint8_t *out,
-                           unsigned *out_len);
+int strain_sig__image_hash(strain_sig_report *r, const EVP_MD *md, uint8_t *out, unsigned *out_len);
 /* Checks a page-hash table (4-byte offset + digest per entry) against the file. Returns 1
  * when every page matches, 0 when one differs, < 0 when the table is malformed. */
 int strain_sig__page_hashes_check(strain_sig_report *r, const EVP_MD *md, strain_span table,
@@ -81,11 +80,11 @@ int strain_sig__page_hashes_check(strain_sig_report *r, const EVP_MD *md, strain
 
 /* der.c: a bounded DER reader for the Authenticode structures OpenSSL leaves opaque. */
 typedef struct strain_der {
-    uint8_t cls;         /* 0 universal, 1 application, 2 context, 3 private */
+    uint8_t cls; /* 0 universal, 1 application, 2 context, 3 private */
     bool constructed;
-    uint32_t tag;        /* tag number */
-    strain_span value;   /* content octets */
-    size_t total;        /* header + content */
+    uint32_t tag;      /* tag number */
+    strain_span value; /* content octets */
+    size_t total;      /* header + content */
 } strain_der;
 /* Reads one TLV at the start of s (definite lengths only, as DER requires). */
 bool strain_der_read(strain_span s, strain_der *out);
@@ -100,7 +99,7 @@ int strain_sig__cert_record(strain_sig_cert *out, strain_sig_report *r, X509 *x)
 /* Verifies leaf against r->store with untrusted intermediates at time t (unix seconds).
  * purpose is an X509_PURPOSE_* id. On return out_chain and out_n hold the chain built
  * (arena), out_err the verify error (X509_V_OK when trusted). 0 or STRAIN_ENOMEM. */
-int strain_sig__chain_verify(strain_sig_report *r, X509 *leaf, STACK_OF(X509) *untrusted,
+int strain_sig__chain_verify(strain_sig_report *r, X509 *leaf, STACK_OF(X509) * untrusted,
                              int64_t t, int purpose, const strain_sig_cert **out_chain,
                              size_t *out_n, int *out_err);
 /* asn1 time -> unix seconds; false when unreadable. */
@@ -114,7 +113,7 @@ const char *strain_sig__md_name(const EVP_MD *md);
 /* Digest for an AlgorithmIdentifier, NULL when not one Authenticode uses. */
 const EVP_MD *strain_sig__md_from_alg(const X509_ALGOR *alg);
 /* The signer certificate of si inside certs, or NULL. */
-X509 *strain_sig__find_signer(STACK_OF(X509) *certs, PKCS7_SIGNER_INFO *si);
+X509 *strain_sig__find_signer(STACK_OF(X509) * certs, PKCS7_SIGNER_INFO *si);
 /* Checks si over content (messageDigest attribute over content, then the signature over the
  * DER of the authenticated attributes; without attributes, the signature over content).
  * Returns 1 ok, 0 when it does not verify (detail set), < 0 on out-of-memory. */

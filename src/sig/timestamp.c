@@ -41,13 +41,13 @@ static int bound(const EVP_MD *md, const ASN1_OCTET_STRING *enc_digest, const ui
 
 /* TSA chain at the time the timestamp claims; sets status when untrusted. */
 static int tsa_chain(strain_sig_report *r, strain_sig_timestamp *ts, X509 *tsa,
-                     STACK_OF(X509) *certs)
+                     STACK_OF(X509) * certs)
 {
     const strain_sig_cert *chain = NULL;
     size_t n = 0;
     int verr = 0;
-    int err = strain_sig__chain_verify(r, tsa, certs, ts->time, X509_PURPOSE_ANY, &chain, &n,
-                                       &verr);
+    int err =
+        strain_sig__chain_verify(r, tsa, certs, ts->time, X509_PURPOSE_ANY, &chain, &n, &verr);
     if (err < 0) {
         return err;
     }
@@ -71,8 +71,8 @@ static int signer_record(strain_sig_report *r, strain_sig_timestamp *ts, X509 *x
     return strain_sig__cert_record(rec, r, x);
 }
 
-static int legacy(strain_sig_report *r, strain_sig_timestamp *ts, PKCS7 *p7,
-                  PKCS7_SIGNER_INFO *si, ASN1_TYPE *t)
+static int legacy(strain_sig_report *r, strain_sig_timestamp *ts, PKCS7 *p7, PKCS7_SIGNER_INFO *si,
+                  ASN1_TYPE *t)
 {
     PKCS7_SIGNER_INFO *csi = NULL;
     int err = 0;
@@ -136,8 +136,8 @@ done:
 
 /* RFC 3161 tokens are CMS, not PKCS#7: Microsoft's TSA puts attribute certificates in the
  * certificate set, which the PKCS#7 decoder refuses, so the token goes through the CMS API. */
-static int rfc3161(strain_sig_report *r, strain_sig_timestamp *ts, PKCS7 *p7,
-                   PKCS7_SIGNER_INFO *si, ASN1_TYPE *t)
+static int rfc3161(strain_sig_report *r, strain_sig_timestamp *ts, PKCS7 *p7, PKCS7_SIGNER_INFO *si,
+                   ASN1_TYPE *t)
 {
     CMS_ContentInfo *cms = NULL;
     TS_TST_INFO *tst = NULL;

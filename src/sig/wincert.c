@@ -53,8 +53,7 @@ int strain_sig__wincert_walk(strain_sig_report *r)
     if (!strain_span_sub(r->file, l->table_offset, l->table_size, &table)) {
         /* Truncated downloads cut the table; read what is there. */
         STRAIN_SIG_TRY_WARN(r, "certificate table [0x%llx, +0x%llx) runs past the end of the file",
-                            (unsigned long long)l->table_offset,
-                            (unsigned long long)l->table_size);
+                            (unsigned long long)l->table_offset, (unsigned long long)l->table_size);
         if (!strain_span_tail(r->file, l->table_offset, &table)) {
             return malformed_entry(r, 0, "certificate table starts past the end of the file");
         }

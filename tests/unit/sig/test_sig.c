@@ -14,8 +14,8 @@
 #include "helpers.h"
 #include <strain/sig.h>
 
-static char fx[1024];     /* fixture directory */
-static long long fx_now;  /* when the fixtures were made */
+static char fx[1024];    /* fixture directory */
+static long long fx_now; /* when the fixtures were made */
 
 static int setup(void **state)
 {
@@ -235,8 +235,9 @@ static void test_nested_and_records(void **state)
     free(o);
     /* Certificate records against openssl's own view of the PEM files. */
     char *want = NULL;
-    assert_int_equal(th_run(&want, "cd '%s' && openssl x509 -in vendor.crt -noout -serial "
-                                   "-fingerprint -sha1 -subject -nameopt compat -startdate",
+    assert_int_equal(th_run(&want,
+                            "cd '%s' && openssl x509 -in vendor.crt -noout -serial "
+                            "-fingerprint -sha1 -subject -nameopt compat -startdate",
                             fx),
                      0);
     const strain_sig_cert *c = b->signer;
@@ -323,8 +324,7 @@ static uint8_t *load_fx(const char *name, size_t *n)
 
 static uint32_t rd32(const uint8_t *p)
 {
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-           ((uint32_t)p[3] << 24);
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
 }
 
 static void wr32(uint8_t *p, uint32_t v)
@@ -359,8 +359,8 @@ static void expect_malformed(uint8_t *d, size_t n, const char *what)
 {
     verified v;
     const strain_sig_info *i = check_bytes(&v, d, n);
-    if (i->n_signatures < 1 || i->signatures[0].verdict != STRAIN_SIG_MALFORMED ||
-        !i->partial || i->n_warnings == 0) {
+    if (i->n_signatures < 1 || i->signatures[0].verdict != STRAIN_SIG_MALFORMED || !i->partial ||
+        i->n_warnings == 0) {
         fail_msg("%s: expected a malformed verdict with warnings", what);
     }
     release(&v);
@@ -449,13 +449,15 @@ static void test_abused(void **state)
     verified v;
     verify_fx(&v, "nested.exe", "root.crt", 0);
     char *fp = NULL, *serial = NULL;
-    assert_int_equal(th_run(&fp, "cd '%s' && openssl x509 -in leaf.crt -noout -fingerprint "
-                                 "-sha1 | sed 's/.*=//; s/://g'",
+    assert_int_equal(th_run(&fp,
+                            "cd '%s' && openssl x509 -in leaf.crt -noout -fingerprint "
+                            "-sha1 | sed 's/.*=//; s/://g'",
                             fx),
                      0);
     fp[strcspn(fp, "\n")] = '\0';
-    assert_int_equal(th_run(&serial, "cd '%s' && openssl x509 -in vendor.crt -noout -serial | "
-                                     "sed 's/.*=//'",
+    assert_int_equal(th_run(&serial,
+                            "cd '%s' && openssl x509 -in vendor.crt -noout -serial | "
+                            "sed 's/.*=//'",
                             fx),
                      0);
     serial[strcspn(serial, "\n")] = '\0';
@@ -565,8 +567,8 @@ static void test_signed_tsv(void **state)
                      col(c, hdr, nh, "version"),
                      strcmp(col(c, hdr, nh, "format"), "pe32") == 0 ? "@win32-ia32" : "", base);
         } else {
-            snprintf(file, sizeof(file), "%s/debian/%s%s", signed_dir,
-                     col(c, hdr, nh, "package"), p);
+            snprintf(file, sizeof(file), "%s/debian/%s%s", signed_dir, col(c, hdr, nh, "package"),
+                     p);
         }
         FILE *t = fopen(file, "rb");
         if (t == NULL) {
@@ -618,8 +620,7 @@ static void test_signed_tsv(void **state)
         char buf[512];
         const char *signer = strstr(o, "Signer #0:");
         assert_non_null(signer);
-        assert_string_equal(line_value(signer, "Subject", buf, sizeof(buf)),
-                            s->signer->subject);
+        assert_string_equal(line_value(signer, "Subject", buf, sizeof(buf)), s->signer->subject);
         assert_string_equal(line_value(signer, "Issuer", buf, sizeof(buf)), s->signer->issuer);
         assert_string_equal(line_value(signer, "Serial", buf, sizeof(buf)), s->signer->serial);
         assert_string_equal(line_value(o, "Message digest algorithm", buf, sizeof(buf)),
@@ -647,7 +648,6 @@ static void test_signed_tsv(void **state)
         skip();
     }
 }
-
 
 /* ---- the whole public corpus: signed flag and authentihash ---- */
 
@@ -685,15 +685,17 @@ static void test_corpus_authentihash(void **state)
         char *o = NULL;
         if (cf->signed_) {
             signed_++;
-            th_run(&o, "osslsigncode verify -ignore-crl -in '%s' 2>&1 | "
-                       "sed -n 's/^Calculated message digest : *\\([0-9A-F]*\\).*/\\1/p' | head -1",
+            th_run(&o,
+                   "osslsigncode verify -ignore-crl -in '%s' 2>&1 | "
+                   "sed -n 's/^Calculated message digest : *\\([0-9A-F]*\\).*/\\1/p' | head -1",
                    cf->path);
             assert_string_equal(v.info->signatures[0].digest_alg, "SHA256");
         } else {
-            th_run(&o, "osslsigncode extract-data -h sha256 -in '%s' -out '%s' >/dev/null 2>&1 && "
-                       "openssl asn1parse -inform DER -in '%s' | "
-                       "sed -n 's/.*l=  32 prim: OCTET STRING *\\[HEX DUMP\\]://p' | tail -1; "
-                       "rm -f '%s'",
+            th_run(&o,
+                   "osslsigncode extract-data -h sha256 -in '%s' -out '%s' >/dev/null 2>&1 && "
+                   "openssl asn1parse -inform DER -in '%s' | "
+                   "sed -n 's/.*l=  32 prim: OCTET STRING *\\[HEX DUMP\\]://p' | tail -1; "
+                   "rm -f '%s'",
                    cf->path, der, der, der);
         }
         assert_non_null(o);
@@ -708,8 +710,8 @@ static void test_corpus_authentihash(void **state)
     shared_store = NULL;
     strain_sig_store_free(store);
     strain_ctx_free(ctx);
-    fprintf(stderr, "corpus: %zu/%zu PE authentihashes equal osslsigncode's (%zu signed)\n",
-            agreed, pe, signed_);
+    fprintf(stderr, "corpus: %zu/%zu PE authentihashes equal osslsigncode's (%zu signed)\n", agreed,
+            pe, signed_);
     assert_true(pe > 0);
 }
 
