@@ -55,7 +55,32 @@ static bool hash_headers(EVP_MD_CTX *c, const strain_sig__layout *l, strain_span
     return update(c, f, cks + 4, sec) && update(c, f, sec + 8, soh);
 }
 
+static int image_hash(strain_sig_report *r, const EVP_MD *md, uint8_t *out, unsigned *out_len);
+
 int strain_sig__image_hash(strain_sig_report *r, const EVP_MD *md, uint8_t *out, unsigned *out_len)
+{
+    /* Every signature naming the same algorithm gets the same digest: computed once, so
+     * dozens of crafted nested signatures cannot make us read the file dozens of times. */
+    int nid = EVP_MD_get_type(md);
+    for (size_t i = 0; i < r->n_hash_cache; i++) {
+        if (r->hash_cache[i].nid == nid) {
+            memcpy(out, r->hash_cache[i].digest, r->hash_cache[i].len);
+            *out_len = r->hash_cache[i].len;
+            return r->hash_cache[i].err;
+        }
+    }
+    int err = image_hash(r, md, out, out_len);
+    if (err != STRAIN_ENOMEM && r->n_hash_cache < STRAIN_SIG_HASH_CACHE) {
+        strain_sig__hash_cache *c = &r->hash_cache[r->n_hash_cache++];
+        c->nid = nid;
+        c->err = err;
+        c->len = err == 0 ? *out_len : 0;
+        memcpy(c->digest, out, c->len);
+    }
+    return err;
+}
+
+static int image_hash(strain_sig_report *r, const EVP_MD *md, uint8_t *out, unsigned *out_len)
 {
     const strain_sig__layout *l = &r->layout;
     strain_span f = r->file;
@@ -160,6 +185,16 @@ int strain_sig__page_hashes_check(strain_sig_report *r, const EVP_MD *md, strain
     size_t n = table.len / ent;
     if (n > STRAIN_SIG_MAX_PAGE_HASHES) {
         return STRAIN_ELIMIT;
+    }
+    /* A genuine table has one entry per page of each section plus the headers and the
+     * terminator; more would only make us hash the same bytes again (each entry costs a
+     * whole page), so such a table is refused before any hashing. */
+    uint64_t pages = 2;
+    for (size_t k = 0; k < l->n_sections; k++) {
+        pages += (l->sections[k].size + l->page_size - 1) / l->page_size;
+    }
+    if (n > pages) {
+        return STRAIN_EMALFORMED;
     }
     *out_count = n;
     uint8_t d[EVP_MAX_MD_SIZE];

@@ -33,6 +33,15 @@ typedef struct strain_sig__layout {
     strain_sig__range *sections; /* raw data, clipped to the file; malloc'd */
 } strain_sig__layout;
 
+/* One image digest per algorithm a signature named (MD5, SHA-1, SHA-256/384/512). */
+#define STRAIN_SIG_HASH_CACHE 8
+typedef struct strain_sig__hash_cache {
+    int nid;
+    int err;
+    unsigned len;
+    uint8_t digest[EVP_MAX_MD_SIZE];
+} strain_sig__hash_cache;
+
 /* The report under construction; published read-only through strain_sig_info. */
 struct strain_sig_report {
     strain_ctx *ctx;
@@ -47,6 +56,8 @@ struct strain_sig_report {
     strain_sig__layout layout;
     X509_STORE *store;
     int64_t now;
+    strain_sig__hash_cache hash_cache[STRAIN_SIG_HASH_CACHE];
+    size_t n_hash_cache;
 };
 
 /* Records a warning and marks the report partial; 0 or STRAIN_ENOMEM. */
