@@ -110,6 +110,7 @@ sign sha384.exe one.exe leaf sha384
 sign sha512.exe one.exe leaf sha512
 sign vendor.exe one.exe vendor sha256
 sign pagehash.exe one.exe leaf sha256 -ph
+sign pagehash1.exe one.exe leaf sha1 -ph
 sign expired.exe one.exe expired sha256
 sign serverauth.exe one.exe srv sha256
 sign short_nots.exe one.exe short sha256
@@ -170,5 +171,18 @@ serve unbound
 sign unbound_ts.exe one.exe short sha256 -ts "http://127.0.0.1:$PORT"
 stop
 trap - EXIT
+# Forged timestamps: the TSA's own signature (the second 256-byte OCTET STRING, after the
+# signer's) with one bit flipped; the signature and image stay intact.
+flip2() { # in out
+  q osslsigncode extract-signature -in "$1" -out "$1.sig"
+  o2=$(openssl asn1parse -inform DER -in "$1.sig" | awk -F: '/hl=4 l= 256 prim: OCTET STRING/ {n++; if (n == 2) {print $1; exit}}')
+  t2=$(/usr/bin/python3 -c "import pefile,sys; p=pefile.PE(sys.argv[1],fast_load=True); print(p.OPTIONAL_HEADER.DATA_DIRECTORY[4].VirtualAddress)" "$1")
+  cp "$1" "$2"
+  p2=$((t2 + 8 + o2 + 4 + 17))
+  b2=$(od -An -tu1 -j "$p2" -N1 "$2" | tr -d ' ')
+  printf "$(printf '\\%03o' $(( b2 ^ 1 )))" | dd of="$2" bs=1 seek="$p2" conv=notrunc 2>/dev/null
+}
+flip2 short_ts.exe forged_ts.exe
+flip2 legacy_ts.exe forged_legacy_ts.exe
 echo "$NOW" > now
 echo ok

@@ -166,6 +166,8 @@ static void test_verdicts(void **state)
     expect_one("short_ts.exe", "root.crt", later, STRAIN_SIG_VALID, args, true);
     expect_one("legacy_ts.exe", "root.crt", later, STRAIN_SIG_VALID, args, true);
     expect_one("unbound_ts.exe", "root.crt", later, STRAIN_SIG_EXPIRED, args, false);
+    expect_one("forged_ts.exe", "root.crt", later, STRAIN_SIG_EXPIRED, args, false);
+    expect_one("forged_legacy_ts.exe", "root.crt", later, STRAIN_SIG_EXPIRED, args, false);
     /* And today, all three are valid. */
     expect_one("short_nots.exe", "root.crt", 0, STRAIN_SIG_VALID, "-CAfile root.crt", true);
 }
@@ -182,6 +184,8 @@ static void test_timestamps(void **state)
         {"short_ts.exe", STRAIN_SIG_TS_RFC3161, STRAIN_SIG_TS_VALID},
         {"legacy_ts.exe", STRAIN_SIG_TS_LEGACY, STRAIN_SIG_TS_VALID},
         {"unbound_ts.exe", STRAIN_SIG_TS_RFC3161, STRAIN_SIG_TS_UNBOUND},
+        {"forged_ts.exe", STRAIN_SIG_TS_RFC3161, STRAIN_SIG_TS_BAD_SIGNATURE},
+        {"forged_legacy_ts.exe", STRAIN_SIG_TS_LEGACY, STRAIN_SIG_TS_BAD_SIGNATURE},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         verified v;
@@ -196,6 +200,9 @@ static void test_timestamps(void **state)
         char tt[64];
         line_value(o, "Timestamp time", tt, sizeof(tt));
         assert_string_equal(tt, t->time_text);
+        /* osslsigncode trusts the same timestamps (signature and imprint both checked). */
+        bool ossl_ts_ok = strstr(o, "Timestamp Server Signature verification: ok") != NULL;
+        assert_int_equal(ossl_ts_ok, t->status == STRAIN_SIG_TS_VALID);
         free(o);
         assert_true(t->time >= fx_now - 60 && t->time <= fx_now + 600);
         assert_int_equal(s->timestamped, t->status == STRAIN_SIG_TS_VALID);
@@ -288,6 +295,16 @@ static void test_page_hashes(void **state)
     release(&v);
     o = ossl("pagehash_patched.exe", "-CAfile root.crt");
     assert_non_null(strstr(o, "MISMATCH"));
+    free(o);
+    /* The SHA-1 form (1.3.6.1.4.1.311.2.3.1). */
+    verify_fx(&v, "pagehash1.exe", "root.crt", 0);
+    s = &v.info->signatures[0];
+    assert_true(s->has_page_hashes && s->page_hashes_ok);
+    assert_int_equal(s->verdict, STRAIN_SIG_VALID);
+    release(&v);
+    o = ossl("pagehash1.exe", "-CAfile root.crt");
+    assert_non_null(strstr(o, "Page hash algorithm  : SHA1"));
+    assert_null(strstr(o, "MISMATCH"));
     free(o);
 }
 
