@@ -1,9 +1,9 @@
 /*
  * The PE facts the Authenticode hash needs: where CheckSum and data directory entry 4 sit,
  * SizeOfHeaders, the certificate table (a FILE offset, unlike every other directory), the
- * sections' raw ranges and the page size for page hashes. Taken from the parsed binary when
- * the PE parser recognised it; otherwise read here from the few header fields involved, so a
- * file the parser gave up on can still have its signature examined.
+ * sections' raw ranges and the page size for page hashes. Read here from the few raw header
+ * fields involved (Authenticode is defined on them, and a file the parser gave up on can
+ * still have its signature examined); the parsed binary is a cross-check.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -101,40 +101,43 @@ static int read_headers(strain_sig__layout *out, strain_sig_report *r)
     return 0;
 }
 
-static int from_binary(strain_sig__layout *out, const strain_binary_info *bi, uint64_t file_len)
+/* The parser's view of the same fields; a disagreement is a parser bug or a file built to
+ * make tools disagree, and is worth a warning either way. */
+static int cross_check(strain_sig_report *r, const strain_sig__layout *l,
+                       const strain_binary_info *bi)
 {
     const strain_pe_info *pe = &bi->pe;
-    out->is_pe = true;
-    out->checksum_offset = pe->checksum_offset;
-    out->secdir_entry_offset = pe->n_data_dirs > DIR_SECURITY ? pe->security_dir_entry_offset : 0;
-    out->size_of_headers = pe->size_of_headers;
-    out->table_offset = pe->security_offset;
-    out->table_size = pe->security_size;
-    out->sections = calloc(bi->n_sections ? bi->n_sections : 1, sizeof(*out->sections));
-    if (out->sections == NULL) {
-        return STRAIN_ENOMEM;
+    if (bi->format != STRAIN_FORMAT_PE32 && bi->format != STRAIN_FORMAT_PE32PLUS) {
+        return 0;
     }
-    for (size_t i = 0; i < bi->n_sections; i++) {
-        strain_sig__range *rg = &out->sections[out->n_sections++];
-        rg->offset = bi->sections[i].raw_offset;
-        rg->size = bi->sections[i].raw_size;
-        clip(rg, file_len);
+    bool same =
+        pe->checksum_offset == l->checksum_offset && pe->size_of_headers == l->size_of_headers &&
+        pe->security_offset == l->table_offset && pe->security_size == l->table_size &&
+        (l->secdir_entry_offset == 0 || pe->security_dir_entry_offset == l->secdir_entry_offset);
+    for (size_t i = 0; same && i < l->n_sections && i < bi->n_sections; i++) {
+        same = bi->sections[i].raw_offset == l->sections[i].offset;
+    }
+    if (!same) {
+        STRAIN_SIG_TRY_WARN(r, "PE parser and Authenticode header read disagree: raw header "
+                               "values used");
     }
     return 0;
 }
 
+/*
+ * Authenticode is defined on the raw header fields (PointerToRawData as written, not as a
+ * loader would round it), so they are read here directly and the parsed binary only serves
+ * as a cross-check.
+ */
 int strain_sig__layout_read(strain_sig__layout *out, strain_sig_report *r, const strain_binary *bin)
 {
     const strain_binary_info *bi = strain_binary_get_info(bin);
-    int err;
     memset(out, 0, sizeof(*out));
-    if ((bi->format == STRAIN_FORMAT_PE32 || bi->format == STRAIN_FORMAT_PE32PLUS) &&
-        bi->pe.checksum_offset != 0) {
-        err = from_binary(out, bi, r->file.len);
-    } else {
-        err = read_headers(out, r);
-    }
+    int err = read_headers(out, r);
     if (err < 0 || !out->is_pe) {
+        return err;
+    }
+    if ((err = cross_check(r, out, bi)) < 0) {
         return err;
     }
     /* Page hashes hash SectionAlignment-sized pages (the loader's view); the field is not in
