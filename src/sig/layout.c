@@ -101,8 +101,10 @@ static int read_headers(strain_sig__layout *out, strain_sig_report *r)
     return 0;
 }
 
-/* The parser's view of the same fields; a disagreement is a parser bug or a file built to
- * make tools disagree, and is worth a warning either way. */
+/* The parser's view of the same header fields; a disagreement is a parser bug or a file built
+ * to make tools disagree, and is worth a warning either way. Sections are not compared: the
+ * parser reports them as the loader maps them (PointerToRawData rounded down to the file
+ * alignment, bad headers dropped), which is right for code and wrong for Authenticode. */
 static int cross_check(strain_sig_report *r, const strain_sig__layout *l,
                        const strain_binary_info *bi)
 {
@@ -114,9 +116,6 @@ static int cross_check(strain_sig_report *r, const strain_sig__layout *l,
         pe->checksum_offset == l->checksum_offset && pe->size_of_headers == l->size_of_headers &&
         pe->security_offset == l->table_offset && pe->security_size == l->table_size &&
         (l->secdir_entry_offset == 0 || pe->security_dir_entry_offset == l->secdir_entry_offset);
-    for (size_t i = 0; same && i < l->n_sections && i < bi->n_sections; i++) {
-        same = bi->sections[i].raw_offset == l->sections[i].offset;
-    }
     if (!same) {
         STRAIN_SIG_TRY_WARN(r, "PE parser and Authenticode header read disagree: raw header "
                                "values used");
