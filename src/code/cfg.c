@@ -1,0 +1,623 @@
+/*
+ * One function's control flow: recursive descent from its entry (every conditional branch
+ * explores both ways, direct jumps are followed unless they land on another function's
+ * entry, which makes them tail calls), then basic blocks split at every branch target and
+ * the edges between them. Jump tables are read in the forms compilers emit:
+ *   jmp [table + idx*ptrsize]                               (x86, x64 non-PIC)
+ *   lea B,[rip+X]; movsxd J,[T+idx*4(+d)]; add J,B; jmp J     (gcc/clang PIC, mingw-w64)
+ *   lea B,[rip+__ImageBase]; mov J,[B+idx*4+rva]; add J,B; jmp J (MSVC x64)
+ * bounded by a preceding `cmp idx, N; ja/jae` when one is on the path, otherwise read while
+ * the entries point into code (capped). Everything is bounded: instructions and blocks per
+ * function (limits.h) and the image's global decode budget.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "code/code_impl.h"
+#include "code/hash64.h"
+#include "util/err.h"
+#include "util/limits.h"
+#include "util/span.h"
+
+#define RING 12 /* instructions of the current straight-line path kept for jump tables */
+
+void strain_code__func_reset(code_func *f, uint64_t entry, bool strict)
+{
+    f->entry = entry;
+    f->strict = strict;
+    f->rejected = false;
+    f->truncated = false;
+    f->insns.item_size = sizeof(code_insn);
+    f->blocks.item_size = sizeof(code_block);
+    f->succ.item_size = sizeof(uint32_t);
+    f->order.item_size = sizeof(uint32_t);
+    f->jt.item_size = sizeof(uint64_t);
+    f->work.item_size = sizeof(uint64_t);
+    f->calls.item_size = sizeof(uint64_t);
+    f->ptrs.item_size = sizeof(uint64_t);
+    f->tables.item_size = sizeof(uint64_t);
+    f->lead.item_size = sizeof(uint64_t);
+    f->insns.len = f->blocks.len = f->succ.len = f->order.len = f->jt.len = 0;
+    f->work.len = f->calls.len = f->ptrs.len = f->tables.len = f->lead.len = 0;
+    f->gen++;
+    if (f->gen == 0) { /* wrapped: stale stamps could look live again */
+        if (f->seen_gen != NULL) {
+            memset(f->seen_gen, 0, f->seen_cap * sizeof(uint32_t));
+        }
+        f->gen = 1;
+    }
+    f->seen_len = 0;
+}
+
+void strain_code__func_free(code_func *f)
+{
+    if (f == NULL) {
+        return;
+    }
+    strain_vec_free(&f->insns);
+    strain_vec_free(&f->blocks);
+    strain_vec_free(&f->succ);
+    strain_vec_free(&f->order);
+    strain_vec_free(&f->jt);
+    strain_vec_free(&f->work);
+    strain_vec_free(&f->calls);
+    strain_vec_free(&f->ptrs);
+    strain_vec_free(&f->tables);
+    strain_vec_free(&f->lead);
+    free(f->seen);
+    free(f->seen_gen);
+    memset(f, 0, sizeof(*f));
+}
+
+static int push_u64(strain_vec *v, uint64_t x)
+{
+    uint64_t *p = strain_vec_push(v);
+    if (p == NULL) {
+        return STRAIN_ENOMEM;
+    }
+    *p = x;
+    return 0;
+}
+
+static size_t seen_slot(const code_func *f, uint64_t va)
+{
+    size_t mask = f->seen_cap - 1;
+    size_t i = (size_t)strain_mix64(va) & mask;
+    while (f->seen_gen[i] == f->gen && f->seen[i] != va) {
+        i = (i + 1) & mask;
+    }
+    return i;
+}
+
+static bool seen_has(const code_func *f, uint64_t va)
+{
+    if (f->seen_cap == 0) {
+        return false;
+    }
+    return f->seen_gen[seen_slot(f, va)] == f->gen;
+}
+
+static int seen_add(code_func *f, uint64_t va)
+{
+    if ((f->seen_len + 1) * 2 > f->seen_cap) {
+        size_t cap = f->seen_cap == 0 ? 256 : f->seen_cap * 2;
+        uint64_t *keys = calloc(cap, sizeof(uint64_t));
+        uint32_t *gens = calloc(cap, sizeof(uint32_t));
+        if (keys == NULL || gens == NULL) {
+            free(keys);
+            free(gens);
+            return STRAIN_ENOMEM;
+        }
+        uint64_t *old_keys = f->seen;
+        uint32_t *old_gens = f->seen_gen;
+        size_t old_cap = f->seen_cap;
+        f->seen = keys;
+        f->seen_gen = gens;
+        f->seen_cap = cap;
+        uint32_t g = f->gen;
+        for (size_t i = 0; i < old_cap; i++) {
+            if (old_gens[i] == g) {
+                size_t j = seen_slot(f, old_keys[i]);
+                f->seen[j] = old_keys[i];
+                f->seen_gen[j] = g;
+            }
+        }
+        free(old_keys);
+        free(old_gens);
+    }
+    size_t i = seen_slot(f, va);
+    if (f->seen_gen[i] != f->gen) {
+        f->seen[i] = va;
+        f->seen_gen[i] = f->gen;
+        f->seen_len++;
+    }
+    return 0;
+}
+
+/* Full decode for pattern matching; does not touch the decode budget (only re-decodes
+ * instructions already paid for). */
+static bool decode_raw(const code_image *img, uint64_t va, ZydisDecodedInstruction *in,
+                       ZydisDecodedOperand *ops)
+{
+    const code_region *r = strain_code__region(img, va);
+    if (r == NULL) {
+        return false;
+    }
+    size_t off = (size_t)(va - r->va);
+    return ZYAN_SUCCESS(ZydisDecoderDecodeFull(&img->dec, r->p + off, r->len - off, in, ops));
+}
+
+static ZydisRegister big(const code_image *img, ZydisRegister r)
+{
+    if (r == ZYDIS_REGISTER_NONE) {
+        return r;
+    }
+    ZydisRegister b = ZydisRegisterGetLargestEnclosing(img->mode, r);
+    return b == ZYDIS_REGISTER_NONE ? r : b;
+}
+
+typedef struct ring_insn {
+    ZydisDecodedInstruction in;
+    ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+    uint64_t va;
+} ring_insn;
+
+/* Value of `lea reg, [rip+X]` (the latest one before position `before`), or 0. */
+static uint64_t lea_value(const code_image *img, const ring_insn *ri, int before, ZydisRegister reg)
+{
+    for (int i = before - 1; i >= 0; i--) {
+        const ring_insn *x = &ri[i];
+        if (x->in.operand_count_visible < 2 || x->ops[0].type != ZYDIS_OPERAND_TYPE_REGISTER ||
+            big(img, x->ops[0].reg.value) != reg) {
+            continue;
+        }
+        if (x->in.mnemonic == ZYDIS_MNEMONIC_LEA && x->ops[1].mem.base == ZYDIS_REGISTER_RIP &&
+            x->ops[1].mem.index == ZYDIS_REGISTER_NONE) {
+            return x->va + x->in.length + (uint64_t)x->ops[1].mem.disp.value;
+        }
+        return 0; /* reg was redefined by something else */
+    }
+    return 0;
+}
+
+/* Number of cases from the nearest `cmp reg, imm` + ja/jae/jbe/jb on the path, or 0. */
+static uint64_t table_bound(const ring_insn *ri, int n)
+{
+    for (int i = n - 1; i > 0; i--) {
+        const ring_insn *j = &ri[i];
+        const ring_insn *c = &ri[i - 1];
+        if (c->in.mnemonic != ZYDIS_MNEMONIC_CMP || c->in.operand_count_visible < 2 ||
+            c->ops[1].type != ZYDIS_OPERAND_TYPE_IMMEDIATE) {
+            continue;
+        }
+        uint64_t imm = c->ops[1].imm.value.u;
+        if (imm >= STRAIN_CODE_MAX_JUMPTABLE) {
+            return 0;
+        }
+        switch (j->in.mnemonic) {
+        case ZYDIS_MNEMONIC_JNBE: /* ja */
+        case ZYDIS_MNEMONIC_JBE:
+            return imm + 1;
+        case ZYDIS_MNEMONIC_JNB: /* jae */
+        case ZYDIS_MNEMONIC_JB:
+            return imm;
+        default:
+            return 0;
+        }
+    }
+    return 0;
+}
+
+/* Reads the jump table used by the indirect jump at ring[n-1]; targets go to f->jt and the
+ * work list. Returns 0 or STRAIN_ENOMEM (an unrecognised form is not an error). */
+static int jump_table(code_image *img, code_func *f, const uint64_t *path, int npath,
+                      code_insn *jmp)
+{
+    ring_insn ri[RING];
+    int n = 0;
+    for (int i = 0; i < npath; i++) {
+        if (decode_raw(img, path[i], &ri[n].in, ri[n].ops)) {
+            ri[n].va = path[i];
+            n++;
+        }
+    }
+    if (n == 0 || ri[n - 1].va != jmp->va) {
+        return 0;
+    }
+    const ring_insn *j = &ri[n - 1];
+    const ZydisDecodedOperand *op = &j->ops[0];
+    uint64_t table = 0, base_val = 0;
+    unsigned esize = 0;
+    bool rel = false, sgn = false;
+    unsigned ptr = img->x64 ? 8 : 4;
+    if (op->type == ZYDIS_OPERAND_TYPE_MEMORY && op->mem.index != ZYDIS_REGISTER_NONE &&
+        op->mem.base == ZYDIS_REGISTER_NONE && op->mem.scale == ptr) {
+        table = (uint64_t)op->mem.disp.value & (img->x64 ? UINT64_MAX : UINT32_MAX);
+        esize = ptr;
+    } else if (op->type == ZYDIS_OPERAND_TYPE_REGISTER && img->x64) {
+        ZydisRegister J = big(img, op->reg.value);
+        int add_at = -1;
+        ZydisRegister B = ZYDIS_REGISTER_NONE;
+        for (int i = n - 2; i >= 0; i--) {
+            const ring_insn *x = &ri[i];
+            if (x->in.mnemonic == ZYDIS_MNEMONIC_ADD && x->in.operand_count_visible >= 2 &&
+                x->ops[0].type == ZYDIS_OPERAND_TYPE_REGISTER &&
+                x->ops[1].type == ZYDIS_OPERAND_TYPE_REGISTER && big(img, x->ops[0].reg.value) == J) {
+                add_at = i;
+                B = big(img, x->ops[1].reg.value);
+                break;
+            }
+        }
+        if (add_at < 0) {
+            return 0;
+        }
+        for (int i = add_at - 1; i >= 0; i--) {
+            const ring_insn *x = &ri[i];
+            if ((x->in.mnemonic != ZYDIS_MNEMONIC_MOVSXD && x->in.mnemonic != ZYDIS_MNEMONIC_MOV) ||
+                x->in.operand_count_visible < 2 || x->ops[0].type != ZYDIS_OPERAND_TYPE_REGISTER ||
+                big(img, x->ops[0].reg.value) != J) {
+                continue;
+            }
+            const ZydisDecodedOperand *m = &x->ops[1];
+            if (m->type != ZYDIS_OPERAND_TYPE_MEMORY || m->mem.scale != 4 ||
+                m->mem.base == ZYDIS_REGISTER_NONE) {
+                return 0;
+            }
+            uint64_t tbase = lea_value(img, ri, i, big(img, m->mem.base));
+            base_val = lea_value(img, ri, add_at, B);
+            if (tbase == 0 || base_val == 0) {
+                return 0;
+            }
+            table = tbase + (uint64_t)m->mem.disp.value;
+            esize = 4;
+            rel = true;
+            sgn = x->in.mnemonic == ZYDIS_MNEMONIC_MOVSXD;
+            break;
+        }
+    }
+    if (esize == 0) {
+        return 0;
+    }
+    uint64_t bound = table_bound(ri, n - 1);
+    uint64_t count = bound != 0 ? bound : STRAIN_CODE_MAX_JUMPTABLE;
+    const uint8_t *tp;
+    size_t tlen;
+    if (strain_binary_va_bytes(img->bin, table, &tp, &tlen) < 0) {
+        return 0;
+    }
+    strain_span ts = strain_span_make(tp, tlen);
+    jmp->jt_first = (uint32_t)f->jt.len;
+    uint64_t i = 0;
+    for (; i < count; i++) {
+        uint64_t target;
+        if (esize == 4) {
+            uint32_t e;
+            if (!strain_span_u32le(ts, i * 4, &e)) {
+                break;
+            }
+            uint64_t v = sgn ? (uint64_t)(int64_t)(int32_t)e : (uint64_t)e;
+            target = rel ? base_val + v : v;
+        } else if (!strain_span_u64le(ts, i * 8, &target)) {
+            break;
+        }
+        if (!img->x64) {
+            target &= UINT32_MAX;
+        }
+        /* Without a bound, the table ends where entries stop pointing into code or where the
+         * table runs into code we already decoded (a table placed after its function). */
+        if (strain_code__region(img, target) == NULL ||
+            (bound == 0 && i > 0 && seen_has(f, table + i * esize))) {
+            break;
+        }
+        int err = push_u64(&f->jt, target);
+        if (err < 0 || (err = push_u64(&f->work, target)) < 0) {
+            return err;
+        }
+    }
+    jmp->jt_count = (uint32_t)(f->jt.len - jmp->jt_first);
+    if (i > 0) {
+        int err = push_u64(&f->tables, table);
+        if (err < 0 || (err = push_u64(&f->tables, i * esize)) < 0) {
+            return err;
+        }
+    }
+    return 0;
+}
+
+static bool is_queued(const code_image *img, uint64_t va)
+{
+    const code_region *r = strain_code__region(img, va);
+    if (r == NULL) {
+        return false;
+    }
+    uint64_t off = va - r->va;
+    return (r->queued[off / 8] >> (off % 8)) & 1u;
+}
+
+/* Decodes everything reachable from f->entry into f->insns. */
+static int descend(code_image *img, code_func *f)
+{
+    int err = 0;
+    uint64_t path[RING];
+    STRAIN_TRY(push_u64(&f->work, f->entry));
+    while (f->work.len > 0) {
+        uint64_t a = *STRAIN_VEC_AT(&f->work, uint64_t, f->work.len - 1);
+        f->work.len--;
+        int npath = 0;
+        for (;;) {
+            if (seen_has(f, a)) {
+                break;
+            }
+            if (f->insns.len >= STRAIN_CODE_MAX_FUNC_INSNS) {
+                f->truncated = true;
+                return 0;
+            }
+            code_insn ins;
+            if (strain_code__decode(img, a, &ins, NULL, NULL, NULL) < 0) {
+                if (f->strict) {
+                    f->rejected = true;
+                    return 0;
+                }
+                break;
+            }
+            STRAIN_TRY(seen_add(f, a));
+            if (npath == RING) {
+                memmove(path, path + 1, (RING - 1) * sizeof(path[0]));
+                npath--;
+            }
+            path[npath++] = a;
+            if (ins.ptr != 0) {
+                STRAIN_TRY(push_u64(&f->ptrs, ins.ptr));
+            }
+            bool stop = false;
+            switch (ins.flow) {
+            case CODE_FLOW_JCC:
+                if (strain_code__region(img, ins.target) != NULL) {
+                    STRAIN_TRY(push_u64(&f->work, ins.target));
+                } else if (f->strict) {
+                    f->rejected = true;
+                    return 0;
+                }
+                break;
+            case CODE_FLOW_JMP:
+                if (strain_code__region(img, ins.target) == NULL) {
+                    ins.tail = 1;
+                    if (f->strict) {
+                        f->rejected = true;
+                        return 0;
+                    }
+                } else if (ins.target != f->entry && is_queued(img, ins.target)) {
+                    ins.tail = 1; /* jumps to another function's entry: tail call */
+                    STRAIN_TRY(push_u64(&f->calls, ins.target));
+                } else {
+                    STRAIN_TRY(push_u64(&f->work, ins.target));
+                }
+                stop = true;
+                break;
+            case CODE_FLOW_JMP_IND:
+                if (!ins.tail) {
+                    STRAIN_TRY(jump_table(img, f, path, npath, &ins));
+                }
+                stop = true;
+                break;
+            case CODE_FLOW_CALL:
+                if (strain_code__region(img, ins.target) != NULL && !ins.is_call_import) {
+                    STRAIN_TRY(push_u64(&f->calls, ins.target));
+                }
+                break;
+            case CODE_FLOW_RET:
+            case CODE_FLOW_STOP:
+                stop = true;
+                break;
+            default:
+                break;
+            }
+            code_insn *slot = strain_vec_push(&f->insns);
+            if (slot == NULL) {
+                return STRAIN_ENOMEM;
+            }
+            *slot = ins;
+            if (stop) {
+                break;
+            }
+            a += ins.len;
+        }
+    }
+done:
+    return err;
+}
+
+static int cmp_insn(const void *a, const void *b)
+{
+    const code_insn *x = a, *y = b;
+    return x->va < y->va ? -1 : x->va > y->va;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static bool u64_in(const strain_vec *v, uint64_t x)
+{
+    const uint64_t *a = v->items;
+    size_t lo = 0, hi = v->len;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (a[mid] == x) {
+            return true;
+        }
+        if (a[mid] < x) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return false;
+}
+
+static int64_t block_at(const code_func *f, uint64_t va)
+{
+    const code_block *b = f->blocks.items;
+    size_t lo = 0, hi = f->blocks.len;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (b[mid].va == va) {
+            return (int64_t)mid;
+        }
+        if (b[mid].va < va) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return -1;
+}
+
+static int add_succ(code_func *f, code_block *b, uint64_t va)
+{
+    int64_t t = block_at(f, va);
+    if (t < 0) {
+        return 0;
+    }
+    uint32_t *s = strain_vec_push(&f->succ);
+    if (s == NULL) {
+        return STRAIN_ENOMEM;
+    }
+    *s = (uint32_t)t;
+    b->n_succ++;
+    STRAIN_VEC_AT(&f->blocks, code_block, (size_t)t)->n_pred++;
+    return 0;
+}
+
+static bool ends_block(const code_insn *i)
+{
+    return i->flow != CODE_FLOW_NONE && i->flow != CODE_FLOW_CALL && i->flow != CODE_FLOW_CALL_IND;
+}
+
+static int build_blocks(code_func *f)
+{
+    int err = 0;
+    code_insn *ins = f->insns.items;
+    size_t n = f->insns.len;
+    qsort(ins, n, sizeof(code_insn), cmp_insn);
+    STRAIN_TRY(push_u64(&f->lead, f->entry));
+    for (size_t i = 0; i < n; i++) {
+        if (ins[i].flow == CODE_FLOW_JCC) {
+            STRAIN_TRY(push_u64(&f->lead, ins[i].target));
+            STRAIN_TRY(push_u64(&f->lead, ins[i].va + ins[i].len));
+        } else if (ins[i].flow == CODE_FLOW_JMP && !ins[i].tail) {
+            STRAIN_TRY(push_u64(&f->lead, ins[i].target));
+        }
+    }
+    for (size_t i = 0; i < f->jt.len; i++) {
+        STRAIN_TRY(push_u64(&f->lead, *STRAIN_VEC_AT(&f->jt, uint64_t, i)));
+    }
+    qsort(f->lead.items, f->lead.len, sizeof(uint64_t), cmp_u64);
+    code_block *cur = NULL;
+    for (size_t i = 0; i < n; i++) {
+        bool start = cur == NULL || u64_in(&f->lead, ins[i].va) ||
+                     ins[i - 1].va + ins[i - 1].len != ins[i].va || ends_block(&ins[i - 1]);
+        if (start) {
+            if (f->blocks.len >= STRAIN_CODE_MAX_FUNC_BLOCKS) {
+                f->truncated = true;
+                f->insns.len = i; /* instructions past the cap belong to no block */
+                break;
+            }
+            cur = strain_vec_push(&f->blocks);
+            if (cur == NULL) {
+                return STRAIN_ENOMEM;
+            }
+            cur->va = ins[i].va;
+            cur->first = (uint32_t)i;
+        }
+        cur->n++;
+    }
+    for (size_t bi = 0; bi < f->blocks.len; bi++) {
+        code_block *b = STRAIN_VEC_AT(&f->blocks, code_block, bi);
+        const code_insn *last = &ins[b->first + b->n - 1];
+        b->succ_first = (uint32_t)f->succ.len;
+        switch (last->flow) {
+        case CODE_FLOW_NONE:
+        case CODE_FLOW_CALL:
+        case CODE_FLOW_CALL_IND:
+            STRAIN_TRY(add_succ(f, b, last->va + last->len));
+            break;
+        case CODE_FLOW_JCC:
+            STRAIN_TRY(add_succ(f, b, last->va + last->len));
+            STRAIN_TRY(add_succ(f, b, last->target));
+            break;
+        case CODE_FLOW_JMP:
+            if (!last->tail) {
+                STRAIN_TRY(add_succ(f, b, last->target));
+            }
+            break;
+        case CODE_FLOW_JMP_IND:
+            for (uint32_t k = 0; k < last->jt_count; k++) {
+                STRAIN_TRY(add_succ(f, b, *STRAIN_VEC_AT(&f->jt, uint64_t, last->jt_first + k)));
+            }
+            break;
+        default:
+            break;
+        }
+    }
+    /* Canonical order: depth-first preorder from the entry, successors in semantic order
+     * (fallthrough, taken, table index), so that block layout does not change the hash. */
+    size_t nb = f->blocks.len;
+    for (size_t bi = 0; bi < nb; bi++) {
+        STRAIN_VEC_AT(&f->blocks, code_block, bi)->order = UINT32_MAX;
+    }
+    strain_vec *stack = &f->work; /* exploration is over: reuse its storage */
+    stack->len = 0;
+    int64_t e = block_at(f, f->entry);
+    if (e >= 0) {
+        STRAIN_TRY(push_u64(stack, (uint64_t)e));
+    }
+    while (stack->len > 0) {
+        uint64_t bi = *STRAIN_VEC_AT(stack, uint64_t, stack->len - 1);
+        stack->len--;
+        code_block *b = STRAIN_VEC_AT(&f->blocks, code_block, (size_t)bi);
+        if (b->order != UINT32_MAX) {
+            continue;
+        }
+        b->order = (uint32_t)f->order.len;
+        uint32_t *o = strain_vec_push(&f->order);
+        if (o == NULL) {
+            return STRAIN_ENOMEM;
+        }
+        *o = (uint32_t)bi;
+        for (uint32_t k = b->n_succ; k > 0; k--) {
+            uint32_t s = *STRAIN_VEC_AT(&f->succ, uint32_t, b->succ_first + k - 1);
+            if (STRAIN_VEC_AT(&f->blocks, code_block, s)->order == UINT32_MAX) {
+                STRAIN_TRY(push_u64(stack, s));
+            }
+        }
+    }
+    for (size_t bi = 0; bi < nb; bi++) {
+        code_block *b = STRAIN_VEC_AT(&f->blocks, code_block, bi);
+        if (b->order == UINT32_MAX) {
+            b->order = (uint32_t)f->order.len;
+            uint32_t *o = strain_vec_push(&f->order);
+            if (o == NULL) {
+                return STRAIN_ENOMEM;
+            }
+            *o = (uint32_t)bi;
+        }
+    }
+done:
+    return err;
+}
+
+int strain_code__func_explore(code_image *img, code_func *f)
+{
+    int err = descend(img, f);
+    if (err < 0 || f->rejected) {
+        return err;
+    }
+    if (f->insns.len == 0) {
+        f->rejected = true;
+        return 0;
+    }
+    return build_blocks(f);
+}
