@@ -95,6 +95,15 @@ STRAIN_API int strain_genome_deserialize(strain_genome **out, strain_ctx *ctx, c
                                          size_t len);
 
 /*
+ * A new genome holding what g has and clean has not: functions whose exact hash occurs in
+ * clean and fragments present in clean are dropped. clean is typically the genome of an
+ * empty program built with the same toolchain (its runtime library), so that unrelated
+ * programs sharing a CRT do not look related. Caller frees *out. Thread-safe.
+ */
+STRAIN_API int strain_genome_discount(strain_genome **out, strain_ctx *ctx, const strain_genome *g,
+                                      const strain_genome *clean);
+
+/*
  * The normalised disassembly of the function starting at va (one line per instruction,
  * blocks in canonical order, "; block N -> succ..." headers): what the genotype hashes see.
  * *out is malloc'd, caller frees. STRAIN_ENOTFOUND when no function starts at va.

@@ -180,29 +180,59 @@ static uint64_t lea_value(const code_image *img, const ring_insn *ri, int before
     return 0;
 }
 
-/* Number of cases from the nearest `cmp reg, imm` + ja/jae/jbe/jb on the path, or 0. */
+/* Number of cases from the nearest `cmp x, imm` + ja/jae/jbe/jb on the path (the compare
+ * may sit a few instructions before the branch), or 0. */
 static uint64_t table_bound(const ring_insn *ri, int n)
 {
     for (int i = n - 1; i > 0; i--) {
         const ring_insn *j = &ri[i];
-        const ring_insn *c = &ri[i - 1];
-        if (c->in.mnemonic != ZYDIS_MNEMONIC_CMP || c->in.operand_count_visible < 2 ||
-            c->ops[1].type != ZYDIS_OPERAND_TYPE_IMMEDIATE) {
-            continue;
-        }
-        uint64_t imm = c->ops[1].imm.value.u;
-        if (imm >= STRAIN_CODE_MAX_JUMPTABLE) {
-            return 0;
-        }
+        bool incl;
         switch (j->in.mnemonic) {
         case ZYDIS_MNEMONIC_JNBE: /* ja */
         case ZYDIS_MNEMONIC_JBE:
-            return imm + 1;
+            incl = true;
+            break;
         case ZYDIS_MNEMONIC_JNB: /* jae */
         case ZYDIS_MNEMONIC_JB:
-            return imm;
+            incl = false;
+            break;
         default:
-            return 0;
+            continue;
+        }
+        for (int k = i - 1; k >= 0 && k >= i - 3; k--) {
+            const ring_insn *c = &ri[k];
+            if (c->in.mnemonic == ZYDIS_MNEMONIC_CMP && c->in.operand_count_visible >= 2 &&
+                c->ops[1].type == ZYDIS_OPERAND_TYPE_IMMEDIATE) {
+                uint64_t imm = c->ops[1].imm.value.u;
+                if (imm >= STRAIN_CODE_MAX_JUMPTABLE) {
+                    return 0;
+                }
+                return incl ? imm + 1 : imm;
+            }
+        }
+        return 0;
+    }
+    return 0;
+}
+
+/* `lea reg, [rip+X]` hoisted out of a loop: searched among the function's instructions
+ * decoded so far (most recent first, bounded). */
+#define LEA_SEARCH 512
+static uint64_t lea_in_func(const code_image *img, const code_func *f, ZydisRegister reg)
+{
+    const code_insn *ins = f->insns.items;
+    ZydisDecodedInstruction in;
+    ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+    size_t n = f->insns.len;
+    for (size_t k = 0; k < n && k < LEA_SEARCH; k++) {
+        const code_insn *x = &ins[n - 1 - k];
+        if (x->flow != CODE_FLOW_NONE || !decode_raw(img, x->va, &in, ops)) {
+            continue;
+        }
+        if (in.mnemonic == ZYDIS_MNEMONIC_LEA && ops[0].type == ZYDIS_OPERAND_TYPE_REGISTER &&
+            big(img, ops[0].reg.value) == reg && ops[1].mem.base == ZYDIS_REGISTER_RIP &&
+            ops[1].mem.index == ZYDIS_REGISTER_NONE) {
+            return x->va + in.length + (uint64_t)ops[1].mem.disp.value;
         }
     }
     return 0;
@@ -263,8 +293,15 @@ static int jump_table(code_image *img, code_func *f, const uint64_t *path, int n
                 m->mem.base == ZYDIS_REGISTER_NONE) {
                 return 0;
             }
-            uint64_t tbase = lea_value(img, ri, i, big(img, m->mem.base));
+            ZydisRegister T = big(img, m->mem.base);
+            uint64_t tbase = lea_value(img, ri, i, T);
             base_val = lea_value(img, ri, add_at, B);
+            if (tbase == 0) {
+                tbase = lea_in_func(img, f, T);
+            }
+            if (base_val == 0) {
+                base_val = B == T ? tbase : lea_in_func(img, f, B);
+            }
             if (tbase == 0 || base_val == 0) {
                 return 0;
             }
@@ -386,8 +423,11 @@ static int descend(code_image *img, code_func *f)
                         f->rejected = true;
                         return 0;
                     }
-                } else if (ins.target != f->entry && is_queued(img, ins.target)) {
-                    ins.tail = 1; /* jumps to another function's entry: tail call */
+                } else if (ins.target != f->entry &&
+                           (is_queued(img, ins.target) || ins.target < f->entry)) {
+                    /* Jumps to another function's entry, or backwards past our own entry
+                     * (code before a function's entry is another function): tail call. */
+                    ins.tail = 1;
                     STRAIN_TRY(push_u64(&f->calls, ins.target));
                 } else {
                     STRAIN_TRY(push_u64(&f->work, ins.target));

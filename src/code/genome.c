@@ -434,6 +434,71 @@ done:
     return err;
 }
 
+static bool u64_sorted_has(const uint64_t *a, size_t n, uint64_t x)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (a[mid] == x) {
+            return true;
+        }
+        if (a[mid] < x) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return false;
+}
+
+int strain_genome_discount(strain_genome **out, strain_ctx *ctx, const strain_genome *g,
+                           const strain_genome *clean)
+{
+    strain_genome *r = NULL;
+    uint64_t *exact = NULL;
+    int err = 0;
+    const strain_genome_info *gi = &g->info, *ci = &clean->info;
+    STRAIN_TRY(genome_new(&r, ctx));
+    r->info = *gi;
+    r->info.n_notes = 0;
+    r->info.notes = NULL;
+    r->genes = calloc(gi->n_genes + 1, sizeof(strain_gene));
+    r->fragments = calloc(gi->n_fragments + 1, sizeof(uint64_t));
+    exact = calloc(ci->n_genes + 1, sizeof(uint64_t));
+    if (r->genes == NULL || r->fragments == NULL || exact == NULL) {
+        STRAIN_TRY(strain__fail(ctx, STRAIN_ENOMEM, "out of memory"));
+    }
+    for (size_t i = 0; i < ci->n_genes; i++) {
+        exact[i] = ci->genes[i].exact;
+    }
+    qsort(exact, ci->n_genes, sizeof(uint64_t), cmp_u64);
+    size_t n = 0;
+    for (size_t i = 0; i < gi->n_genes; i++) {
+        if (!u64_sorted_has(exact, ci->n_genes, gi->genes[i].exact)) {
+            r->genes[n++] = gi->genes[i];
+        }
+    }
+    r->info.n_genes = n;
+    r->info.genes = r->genes;
+    n = 0;
+    for (size_t i = 0; i < gi->n_fragments; i++) {
+        if (!u64_sorted_has(ci->fragments, ci->n_fragments, gi->fragments[i])) {
+            r->fragments[n++] = gi->fragments[i];
+        }
+    }
+    r->info.n_fragments = n;
+    r->info.fragments = r->fragments;
+    for (size_t i = 0; i < gi->n_notes; i++) {
+        STRAIN_TRY(add_note(r, "%s", gi->notes[i]));
+    }
+    *out = r;
+    r = NULL;
+done:
+    free(exact);
+    strain_genome_free(r);
+    return err;
+}
+
 /* --disasm: rerun discovery (tail calls depend on which entries are known) and print the
  * one function asked for, as the genotype sees it. */
 typedef struct disasm_state {
