@@ -340,11 +340,13 @@ static uint64_t reg_hash(const code_image *img, uint16_t r)
     return r <= ZYDIS_REGISTER_MAX_VALUE ? img->register_hash[r] : strain_mix64(r);
 }
 
-/* True when v looks like an address in this image (and not a small constant of a tiny raw
- * blob loaded at 0). */
+/* True when v looks like an address in this image. Images loaded near 0 (PIE ELF, raw
+ * blobs at base 0) are left out: their absolute addresses only exist after relocation, so
+ * an immediate there is a constant, and masking it would make the genotype depend on the
+ * image base (a PIE and the same code linked at 0x10000000 must hash alike). */
 static bool in_image(const code_image *img, uint64_t v)
 {
-    return v >= 0x1000 && v >= img->img_lo && v < img->img_hi;
+    return img->img_lo >= 0x10000 && v >= img->img_lo && v < img->img_hi;
 }
 
 static bool in_code(const code_image *img, uint64_t v)
