@@ -541,7 +541,7 @@ static int build_blocks(code_func *f)
     int err = 0;
     code_insn *ins = f->insns.items;
     size_t n = f->insns.len;
-    qsort(ins, n, sizeof(code_insn), cmp_insn);
+    code_sort(ins, n, sizeof(code_insn), cmp_insn);
     STRAIN_TRY(push_u64(&f->lead, f->entry));
     for (size_t i = 0; i < n; i++) {
         if (ins[i].flow == CODE_FLOW_JCC) {
@@ -554,7 +554,7 @@ static int build_blocks(code_func *f)
     for (size_t i = 0; i < f->jt.len; i++) {
         STRAIN_TRY(push_u64(&f->lead, *STRAIN_VEC_AT(&f->jt, uint64_t, i)));
     }
-    qsort(f->lead.items, f->lead.len, sizeof(uint64_t), cmp_u64);
+    code_sort(f->lead.items, f->lead.len, sizeof(uint64_t), cmp_u64);
     code_block *cur = NULL;
     for (size_t i = 0; i < n; i++) {
         bool start = cur == NULL || u64_in(&f->lead, ins[i].va) ||

@@ -10,12 +10,23 @@
 #ifndef STRAIN_CODE_IMPL_H
 #define STRAIN_CODE_IMPL_H
 
+#include <stdlib.h>
+
 #include <Zydis/Zydis.h>
 
 #include <strain/code.h>
 
 #include "util/buf.h"
 #include "util/vec.h"
+
+/* qsort that accepts an empty (possibly NULL) array: qsort(NULL, 0, ...) is undefined. */
+static inline void code_sort(void *base, size_t n, size_t size,
+                             int (*cmp)(const void *, const void *))
+{
+    if (n > 1) {
+        qsort(base, n, size, cmp);
+    }
+}
 
 /* Instruction flow kinds. */
 enum {

@@ -150,7 +150,7 @@ int strain_compare(strain_comparison **out, strain_ctx *ctx, const strain_genome
             c->n_counted_b++;
         }
     }
-    qsort(exact, ne, sizeof(key_idx), cmp_key);
+    code_sort(exact, ne, sizeof(key_idx), cmp_key);
     /* 1. Exact pairs. */
     for (size_t i = 0; i < A->n_genes; i++) {
         const strain_gene *x = &A->genes[i];
@@ -184,7 +184,7 @@ int strain_compare(strain_comparison **out, strain_ctx *ctx, const strain_genome
             }
         }
     }
-    qsort(bands, nb, sizeof(key_idx), cmp_key);
+    code_sort(bands, nb, sizeof(key_idx), cmp_key);
     for (size_t i = 0; i < A->n_genes; i++) {
         const strain_gene *x = &A->genes[i];
         if (!counted(x) || used_a[i]) {
@@ -218,7 +218,7 @@ int strain_compare(strain_comparison **out, strain_ctx *ctx, const strain_genome
             }
         }
     }
-    qsort(cands, n_cands, sizeof(cand), cmp_cand);
+    code_sort(cands, n_cands, sizeof(cand), cmp_cand);
     for (size_t k = 0; k < n_cands; k++) {
         if (used_a[cands[k].a] || used_b[cands[k].b]) {
             continue;
@@ -238,7 +238,7 @@ int strain_compare(strain_comparison **out, strain_ctx *ctx, const strain_genome
         cov_a += m->size_a;
         cov_b += m->size_b;
     }
-    qsort(c->matches, c->n_matches, sizeof(strain_gene_match), cmp_match);
+    code_sort(c->matches, c->n_matches, sizeof(strain_gene_match), cmp_match);
     fragments(c, A, B);
     double func = total_a + total_b > 0 ? weighted / (double)(total_a + total_b) : 0.0;
     c->coverage_a = total_a > 0 ? (double)cov_a / (double)total_a : 0.0;

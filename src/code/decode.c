@@ -123,7 +123,7 @@ static int build_regions(code_image *img)
     if (info->format == STRAIN_FORMAT_PE32 || info->format == STRAIN_FORMAT_PE32PLUS) {
         widen(img, info->image_base, 0x1000);
     }
-    qsort(v.items, v.len, sizeof(code_region), cmp_region);
+    code_sort(v.items, v.len, sizeof(code_region), cmp_region);
     /* Overlapping executable sections (a hostile header): clip so every byte has one owner. */
     code_region *r = v.items;
     size_t n = 0;
@@ -195,7 +195,7 @@ static int build_imports(code_image *img)
         c->name_hash = strain_hash64_str_nocase(c->name, 0x1a9);
         c->noreturn = is_noreturn(c->name);
     }
-    qsort(img->imports, n, sizeof(code_import), cmp_import);
+    code_sort(img->imports, n, sizeof(code_import), cmp_import);
     img->n_imports = n;
     return 0;
 }

@@ -219,8 +219,8 @@ int strain_genome_build(strain_genome **out, strain_ctx *ctx, const strain_binar
                                 STRAIN_CODE_MAX_FUNCTIONS));
         }
     }
-    qsort(st.genes.items, st.genes.len, sizeof(strain_gene), cmp_gene);
-    qsort(st.fragments.items, st.fragments.len, sizeof(uint64_t), cmp_u64);
+    code_sort(st.genes.items, st.genes.len, sizeof(strain_gene), cmp_gene);
+    code_sort(st.fragments.items, st.fragments.len, sizeof(uint64_t), cmp_u64);
     uint64_t *fr = st.fragments.items;
     size_t nf = 0;
     for (size_t i = 0; i < st.fragments.len; i++) {
@@ -471,7 +471,7 @@ int strain_genome_discount(strain_genome **out, strain_ctx *ctx, const strain_ge
     for (size_t i = 0; i < ci->n_genes; i++) {
         exact[i] = ci->genes[i].exact;
     }
-    qsort(exact, ci->n_genes, sizeof(uint64_t), cmp_u64);
+    code_sort(exact, ci->n_genes, sizeof(uint64_t), cmp_u64);
     size_t n = 0;
     for (size_t i = 0; i < gi->n_genes; i++) {
         if (!u64_sorted_has(exact, ci->n_genes, gi->genes[i].exact)) {
