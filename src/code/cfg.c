@@ -289,14 +289,21 @@ static int jump_table(code_image *img, code_func *f, const uint64_t *path, int n
                 continue;
             }
             const ZydisDecodedOperand *m = &x->ops[1];
-            if (m->type != ZYDIS_OPERAND_TYPE_MEMORY || m->mem.scale != 4 ||
+            if (m->type != ZYDIS_OPERAND_TYPE_MEMORY || (m->mem.scale != 4 && m->mem.scale != 1) ||
                 m->mem.base == ZYDIS_REGISTER_NONE) {
                 return 0;
             }
+            /* gcc -O0 scales the index beforehand: mov eax, [idx4 + table*1]; either register
+             * may hold the table. */
             ZydisRegister T = big(img, m->mem.base);
             uint64_t tbase = lea_value(img, ri, i, T);
+            if (tbase == 0 && m->mem.scale == 1 && m->mem.index != ZYDIS_REGISTER_NONE) {
+                T = big(img, m->mem.index);
+                tbase = lea_value(img, ri, i, T);
+            }
             base_val = lea_value(img, ri, add_at, B);
             if (tbase == 0) {
+                T = big(img, m->mem.base);
                 tbase = lea_in_func(img, f, T);
             }
             if (base_val == 0) {
@@ -305,10 +312,15 @@ static int jump_table(code_image *img, code_func *f, const uint64_t *path, int n
             if (tbase == 0 || base_val == 0) {
                 return 0;
             }
+            /* A 32-bit load then cdqe (gcc -O0) is a signed entry like movsxd. */
+            bool widened = false;
+            for (int k = i + 1; k < add_at; k++) {
+                widened |= ri[k].in.mnemonic == ZYDIS_MNEMONIC_CDQE;
+            }
             table = tbase + (uint64_t)m->mem.disp.value;
             esize = 4;
             rel = true;
-            sgn = x->in.mnemonic == ZYDIS_MNEMONIC_MOVSXD;
+            sgn = x->in.mnemonic == ZYDIS_MNEMONIC_MOVSXD || widened;
             break;
         }
     }
@@ -361,6 +373,121 @@ static int jump_table(code_image *img, code_func *f, const uint64_t *path, int n
     return 0;
 }
 
+/* --- Which functions return ------------------------------------------------------------
+ * A call to a function that never returns (a local fatal-error helper such as mingw's
+ * __report_error) is followed by padding or by the next function; falling through would glue
+ * that function onto the caller. So when a direct call is followed by padding, the callee is
+ * probed (explored on its own, bounded, without probing further) and a callee with no
+ * return path ends the block. Every explored function's answer is remembered. */
+
+static size_t nr_slot(const code_image *img, uint64_t va)
+{
+    size_t mask = img->nr_cap - 1, i = (size_t)strain_mix64(va ^ 0x6e72) & mask;
+    while (img->nr_vals[i] != NR_UNKNOWN && img->nr_keys[i] != va) {
+        i = (i + 1) & mask;
+    }
+    return i;
+}
+
+static int nr_get(const code_image *img, uint64_t va)
+{
+    return img->nr_cap == 0 ? NR_UNKNOWN : img->nr_vals[nr_slot(img, va)];
+}
+
+static int nr_set(code_image *img, uint64_t va, int v)
+{
+    if ((img->nr_len + 1) * 2 > img->nr_cap) {
+        size_t cap = img->nr_cap == 0 ? 1024 : img->nr_cap * 2;
+        uint64_t *k = calloc(cap, sizeof(uint64_t));
+        uint8_t *vals = calloc(cap, 1);
+        if (k == NULL || vals == NULL) {
+            free(k);
+            free(vals);
+            return STRAIN_ENOMEM;
+        }
+        uint64_t *ok = img->nr_keys;
+        uint8_t *ov = img->nr_vals;
+        size_t oc = img->nr_cap;
+        img->nr_keys = k;
+        img->nr_vals = vals;
+        img->nr_cap = cap;
+        for (size_t i = 0; i < oc; i++) {
+            if (ov[i] != NR_UNKNOWN) {
+                size_t j = nr_slot(img, ok[i]);
+                img->nr_keys[j] = ok[i];
+                img->nr_vals[j] = ov[i];
+            }
+        }
+        free(ok);
+        free(ov);
+    }
+    size_t i = nr_slot(img, va);
+    if (img->nr_vals[i] == NR_UNKNOWN) {
+        img->nr_len++;
+    }
+    img->nr_keys[i] = va;
+    img->nr_vals[i] = (uint8_t)v;
+    return 0;
+}
+
+static bool func_returns(const code_func *f)
+{
+    const code_insn *ins = f->insns.items;
+    if (f->truncated || f->rejected || f->insns.len == 0) {
+        return true; /* unknown: assume it returns */
+    }
+    for (size_t i = 0; i < f->insns.len; i++) {
+        if (ins[i].flow == CODE_FLOW_RET || (ins[i].flow == CODE_FLOW_JMP && ins[i].tail) ||
+            (ins[i].flow == CODE_FLOW_JMP_IND && ins[i].jt_count == 0)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+int strain_code__note_returns(code_image *img, const code_func *f)
+{
+    return nr_set(img, f->entry, func_returns(f) ? NR_RETURNS : NR_NORETURN);
+}
+
+static bool is_padding_at(const code_image *img, uint64_t va)
+{
+    const code_region *r = strain_code__region(img, va);
+    if (r == NULL) {
+        return true;
+    }
+    uint8_t b = r->p[va - r->va];
+    return b == 0xcc || b == 0x90 || (b == 0x66 && va - r->va + 1 < r->len &&
+                                      (r->p[va - r->va + 1] == 0x90 || r->p[va - r->va + 1] == 0x0f ||
+                                       r->p[va - r->va + 1] == 0x2e));
+}
+
+#define PROBE_MAX_INSNS 4096u /* fatal-error helpers are short; a long callee is assumed to return */
+
+static int descend(code_image *img, code_func *f);
+
+static int callee_returns(code_image *img, uint64_t target, bool *out)
+{
+    int v = nr_get(img, target);
+    if (v != NR_UNKNOWN || img->probing) {
+        *out = v != NR_NORETURN;
+        return 0;
+    }
+    if (img->probe == NULL && (img->probe = calloc(1, sizeof(code_func))) == NULL) {
+        return STRAIN_ENOMEM;
+    }
+    img->probing = true;
+    strain_code__func_reset(img->probe, target, false);
+    int err = descend(img, img->probe);
+    img->probing = false;
+    if (err < 0) {
+        return err;
+    }
+    bool ret = img->probe->insns.len >= PROBE_MAX_INSNS || func_returns(img->probe);
+    *out = ret;
+    return nr_set(img, target, ret ? NR_RETURNS : NR_NORETURN);
+}
+
 static bool is_queued(const code_image *img, uint64_t va)
 {
     const code_region *r = strain_code__region(img, va);
@@ -385,7 +512,7 @@ static int descend(code_image *img, code_func *f)
             if (seen_has(f, a)) {
                 break;
             }
-            if (f->insns.len >= STRAIN_CODE_MAX_FUNC_INSNS) {
+            if (f->insns.len >= (img->probing ? PROBE_MAX_INSNS : STRAIN_CODE_MAX_FUNC_INSNS)) {
                 f->truncated = true;
                 return 0;
             }
@@ -443,6 +570,14 @@ static int descend(code_image *img, code_func *f)
             case CODE_FLOW_CALL:
                 if (strain_code__region(img, ins.target) != NULL && !ins.is_call_import) {
                     STRAIN_TRY(push_u64(&f->calls, ins.target));
+                    bool returns = true;
+                    if (is_padding_at(img, a + ins.len)) {
+                        STRAIN_TRY(callee_returns(img, ins.target, &returns));
+                    }
+                    if (!returns) {
+                        ins.flow = CODE_FLOW_STOP;
+                        stop = true;
+                    }
                 }
                 break;
             case CODE_FLOW_RET:

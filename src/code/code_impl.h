@@ -99,6 +99,7 @@ typedef struct code_region {
     size_t len;
     uint8_t *covered; /* bit per byte: inside a recovered instruction or jump table */
     uint8_t *queued;  /* bit per byte: already a function entry (queued or explored) */
+    uint8_t *istart;  /* bit per byte: a recovered instruction starts here */
 } code_region;
 
 typedef struct code_import {
@@ -127,13 +128,21 @@ typedef struct code_image {
     /* Direct-mapped cache: call target -> import index + 1 (0 = none, UINT32_MAX = unknown). */
     uint64_t *stub_key;
     uint32_t *stub_val;
+    /* Which local functions return: va -> NR_* (open addressing, grows). Filled for every
+     * explored function and, on demand, for callees followed by padding (see cfg.c). */
+    uint64_t *nr_keys;
+    uint8_t *nr_vals;
+    size_t nr_cap, nr_len;
+    struct code_func *probe; /* scratch for probing a callee */
+    bool probing;
     size_t last_region;     /* lookup cache: consecutive decodes hit the same region */
     uint64_t decode_budget; /* instructions left to decode for the whole sample */
     bool budget_hit;
 } code_image;
 
 /* Scratch for exploring one function; reused across functions (cleared, not freed). */
-typedef struct code_func {
+typedef struct code_func code_func;
+struct code_func {
     uint64_t entry;
     bool strict;     /* weak seed: any invalid instruction rejects the function */
     bool rejected;
@@ -154,7 +163,9 @@ typedef struct code_func {
     uint32_t *seen_gen;
     uint32_t gen;
     size_t seen_cap, seen_len;
-} code_func;
+};
+
+enum { NR_UNKNOWN = 0, NR_RETURNS = 1, NR_NORETURN = 2 };
 
 /* decode.c */
 int strain_code__image_init(code_image *img, strain_ctx *ctx, const strain_binary *bin);
@@ -173,6 +184,8 @@ int strain_code__format(const code_image *img, const code_ninsn *n, strain_buf *
 /* cfg.c */
 void strain_code__func_reset(code_func *f, uint64_t entry, bool strict);
 void strain_code__func_free(code_func *f);
+/* Records whether the explored function f returns (for calls to it found later). */
+int strain_code__note_returns(code_image *img, const code_func *f);
 /* Explores the function at f->entry and builds its blocks. 0, or STRAIN_ENOMEM. */
 int strain_code__func_explore(code_image *img, code_func *f);
 

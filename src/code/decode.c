@@ -147,7 +147,8 @@ static int build_regions(code_image *img)
         size_t bits = (r[i].len + 7) / 8;
         r[i].covered = calloc(bits, 1);
         r[i].queued = calloc(bits, 1);
-        if (r[i].covered == NULL || r[i].queued == NULL) {
+        r[i].istart = calloc(bits, 1);
+        if (r[i].covered == NULL || r[i].queued == NULL || r[i].istart == NULL) {
             img->regions = r;
             img->n_regions = i + 1;
             v.items = NULL;
@@ -248,6 +249,7 @@ void strain_code__image_free(code_image *img)
     for (size_t i = 0; i < img->n_regions; i++) {
         free(img->regions[i].covered);
         free(img->regions[i].queued);
+        free(img->regions[i].istart);
     }
     free(img->regions);
     for (size_t i = 0; i < img->n_import_names; i++) {
@@ -259,6 +261,10 @@ void strain_code__image_free(code_image *img)
     free(img->register_hash);
     free(img->stub_key);
     free(img->stub_val);
+    free(img->nr_keys);
+    free(img->nr_vals);
+    strain_code__func_free(img->probe);
+    free(img->probe);
     memset(img, 0, sizeof(*img));
 }
 

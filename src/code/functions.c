@@ -52,6 +52,12 @@ static bool covered(const code_image *img, uint64_t va)
     return r != NULL && bit_get(r->covered, va - r->va);
 }
 
+static bool is_istart(const code_image *img, uint64_t va)
+{
+    const code_region *r = strain_code__region(img, va);
+    return r != NULL && bit_get(r->istart, va - r->va);
+}
+
 static void cover(code_image *img, uint64_t va, uint64_t len)
 {
     while (len > 0) {
@@ -111,9 +117,14 @@ static int run_one(disc *d, uint64_t va, bool strict)
     }
     const code_insn *ins = f->insns.items;
     if (strict) {
-        /* A guess that decodes into bytes already owned by recovered code is misaligned. */
+        /* A guess whose instructions land inside recovered instructions is a misaligned
+         * decoding; flowing into recovered code at an instruction start is normal (shared
+         * tails, e.g. mingw's WinMainCRTStartup joining mainCRTStartup). */
+        if (covered(d->img, va)) {
+            return 0;
+        }
         for (size_t i = 0; i < f->insns.len; i++) {
-            if (covered(d->img, ins[i].va)) {
+            if (covered(d->img, ins[i].va) && !is_istart(d->img, ins[i].va)) {
                 return 0;
             }
         }
@@ -122,6 +133,10 @@ static int run_one(disc *d, uint64_t va, bool strict)
     }
     for (size_t i = 0; i < f->insns.len; i++) {
         cover(d->img, ins[i].va, ins[i].len);
+        const code_region *r = strain_code__region(d->img, ins[i].va);
+        if (r != NULL) {
+            bit_set(r->istart, ins[i].va - r->va);
+        }
     }
     for (size_t i = 0; i + 1 < f->tables.len; i += 2) {
         cover(d->img, *STRAIN_VEC_AT(&f->tables, uint64_t, i),
@@ -134,6 +149,7 @@ static int run_one(disc *d, uint64_t va, bool strict)
         STRAIN_TRY(push_u64(&d->weak, *STRAIN_VEC_AT(&f->ptrs, uint64_t, i)));
     }
     d->n_funcs++;
+    STRAIN_TRY(strain_code__note_returns(d->img, f));
     STRAIN_TRY(d->cb(d->img, f, d->payload));
 done:
     return err;
