@@ -9,9 +9,13 @@
 #include "cli.h"
 
 extern const cli_command cli_cmd_version;
+extern const cli_command cli_cmd_genes;
+extern const cli_command cli_cmd_compare;
 
 static const cli_command *const commands[] = {
     &cli_cmd_version,
+    &cli_cmd_genes,
+    &cli_cmd_compare,
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
