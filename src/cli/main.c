@@ -9,9 +9,11 @@
 #include "cli.h"
 
 extern const cli_command cli_cmd_version;
+extern const cli_command cli_cmd_db;
 
 static const cli_command *const commands[] = {
     &cli_cmd_version,
+    &cli_cmd_db,
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
