@@ -184,8 +184,13 @@ STRAIN_API void strain_store_close(strain_store *st);
 STRAIN_API const char *strain_store_backend(const strain_store *st);
 STRAIN_API const char *strain_store_location(const strain_store *st);
 
-/* Explicit transaction: begin takes the write lock (waits up to the busy timeout). Nested
- * begin is STRAIN_EINVAL. After any failed call inside, the caller should roll back. */
+/*
+ * Explicit transaction: begin takes the write lock (waits up to the busy timeout). Nested
+ * begin is STRAIN_EINVAL. Inside a transaction, a call rejected for its arguments
+ * (STRAIN_EINVAL, STRAIN_ELIMIT) or not finding its target (STRAIN_ENOTFOUND) changes nothing
+ * and the transaction goes on; any other failure aborts the transaction: later changing calls
+ * fail, and commit rolls back and returns STRAIN_ESTORE.
+ */
 STRAIN_API int strain_store_begin(strain_store *st);
 STRAIN_API int strain_store_commit(strain_store *st);
 STRAIN_API int strain_store_rollback(strain_store *st);

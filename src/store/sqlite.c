@@ -97,16 +97,26 @@ int strain_sqlite__bind_text(sqlite3_stmt *st, int i, const char *v)
 
 int strain_sqlite__op_begin(sq *s)
 {
-    return strain_sqlite__exec(s, s->in_txn ? "SAVEPOINT strain_op" : "BEGIN IMMEDIATE");
+    if (s->in_txn) {
+        if (s->aborted) {
+            return strain__fail(s->ctx, STRAIN_ESTORE,
+                                "%s: the transaction was aborted by an earlier error; roll it "
+                                "back",
+                                s->path);
+        }
+        return STRAIN_OK;
+    }
+    return strain_sqlite__exec(s, "BEGIN IMMEDIATE");
 }
 
 int strain_sqlite__op_end(sq *s, int err)
 {
     if (s->in_txn) {
-        if (err < 0) {
-            sqlite3_exec(s->db, "ROLLBACK TO strain_op", NULL, NULL, NULL);
+        /* Not found is detected before anything changes; any other failure may have left
+         * the call half done, so the whole transaction is aborted (as PostgreSQL does). */
+        if (err < 0 && err != STRAIN_ENOTFOUND) {
+            s->aborted = true;
         }
-        sqlite3_exec(s->db, "RELEASE strain_op", NULL, NULL, NULL);
         return err;
     }
     if (err >= 0) {
@@ -277,6 +287,7 @@ static int sq_begin(void *be)
     int err = strain_sqlite__exec(s, "BEGIN IMMEDIATE");
     if (err == 0) {
         s->in_txn = true;
+        s->aborted = false;
     }
     return err;
 }
@@ -284,7 +295,16 @@ static int sq_begin(void *be)
 static int sq_commit(void *be)
 {
     sq *s = be;
-    int err = strain_sqlite__exec(s, "COMMIT");
+    int err;
+    if (s->aborted) {
+        s->in_txn = false;
+        s->aborted = false;
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        return strain__fail(s->ctx, STRAIN_ESTORE,
+                            "%s: transaction rolled back: it was aborted by an earlier error",
+                            s->path);
+    }
+    err = strain_sqlite__exec(s, "COMMIT");
     s->in_txn = false;
     if (err < 0 && !sqlite3_get_autocommit(s->db)) {
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
@@ -296,6 +316,7 @@ static int sq_rollback(void *be)
 {
     sq *s = be;
     s->in_txn = false;
+    s->aborted = false;
     if (sqlite3_get_autocommit(s->db)) {
         return STRAIN_OK; /* SQLite already rolled back (e.g. after SQLITE_FULL) */
     }
@@ -331,7 +352,9 @@ static int sq_stats(void *be, strain_store_stats *out)
     sq *s = be;
     int err;
     /* Read in one transaction so the counts agree with each other while a writer runs. */
-    STRAIN_TRY(strain_sqlite__exec(s, s->in_txn ? "SAVEPOINT strain_stats" : "BEGIN"));
+    if (!s->in_txn) {
+        STRAIN_TRY(strain_sqlite__exec(s, "BEGIN"));
+    }
     if ((err = count_query(s, "SELECT count(*) FROM samples", &out->samples)) >= 0 &&
         (err = count_query(s, "SELECT count(DISTINCT family) FROM samples", &out->families)) >=
             0 &&
@@ -347,7 +370,9 @@ static int sq_stats(void *be, strain_store_stats *out)
         err = strain_sqlite__user_version(s, &v);
         out->schema_version = v;
     }
-    sqlite3_exec(s->db, s->in_txn ? "RELEASE strain_stats" : "COMMIT", NULL, NULL, NULL);
+    if (!s->in_txn) {
+        sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+    }
     out->bytes_on_disk =
         file_size(s->path, "") + file_size(s->path, "-wal") + file_size(s->path, "-shm");
 done:

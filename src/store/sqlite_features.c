@@ -232,22 +232,27 @@ static int put_features_op(sq *s, int64_t sample_id, const strain_store_features
         sqlite3_bind_int64(st, 3, sample_id);
         sqlite3_bind_int64(st, 4, (sqlite3_int64)p->payload);
         STRAIN_TRY(strain_sqlite__step_done(s, st, "storing postings"));
-        STRAIN_TRY(strain_sqlite__stmt(s, &st,
-                                       "UPDATE feature_df SET n_samples = n_samples + 1, "
-                                       "n_clean = n_clean + ?3 WHERE kind = ?1 AND hash = ?2"));
+        /* One statement per posting for the counters; RETURNING tells a new feature
+         * (count 1) from a known one, for the distinct-feature counter. */
+        STRAIN_TRY(strain_sqlite__stmt(
+            s, &st,
+            "INSERT INTO feature_df(kind, hash, n_samples, n_clean) VALUES(?1, ?2, 1, ?3) "
+            "ON CONFLICT(kind, hash) DO UPDATE SET n_samples = n_samples + 1, "
+            "n_clean = n_clean + ?3 RETURNING n_samples"));
         sqlite3_bind_int64(st, 1, p->kind);
         sqlite3_bind_int64(st, 2, (sqlite3_int64)p->hash);
         sqlite3_bind_int(st, 3, clean);
-        STRAIN_TRY(strain_sqlite__step_done(s, st, "updating feature counts"));
-        if (sqlite3_changes(s->db) == 0) {
-            STRAIN_TRY(strain_sqlite__stmt(
-                s, &st,
-                "INSERT INTO feature_df(kind, hash, n_samples, n_clean) VALUES(?, ?, 1, ?)"));
-            sqlite3_bind_int64(st, 1, p->kind);
-            sqlite3_bind_int64(st, 2, (sqlite3_int64)p->hash);
-            sqlite3_bind_int(st, 3, clean);
-            STRAIN_TRY(strain_sqlite__step_done(s, st, "updating feature counts"));
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW && sqlite3_column_int64(st, 0) == 1) {
             fresh++;
+        }
+        if (rc == SQLITE_ROW) {
+            rc = sqlite3_step(st);
+        }
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE) {
+            err = strain_sqlite__fail(s, "updating feature counts");
+            goto done;
         }
     }
     STRAIN_TRY(strain_sqlite__stmt(

@@ -18,7 +18,8 @@ typedef struct sq {
     strain_ctx *ctx;
     char *path;
     unsigned flags;
-    bool in_txn; /* an explicit strain_store_begin() is open */
+    bool in_txn;  /* an explicit strain_store_begin() is open */
+    bool aborted; /* a call failed inside it: only rollback is possible */
     struct {
         const char *sql;
         sqlite3_stmt *stmt;
@@ -37,9 +38,13 @@ int strain_sqlite__step_done(sq *s, sqlite3_stmt *st, const char *what);
 
 /*
  * Every changing call is atomic: outside an explicit transaction it runs in its own
- * BEGIN IMMEDIATE..COMMIT; inside one, in a savepoint, so a call that fails undoes only its
- * own changes and the caller's earlier work in the transaction survives. op_end commits or
- * undoes according to err and returns err (or the commit's failure).
+ * BEGIN IMMEDIATE..COMMIT. Inside one it runs in the caller's transaction, and a failure
+ * other than "not found" aborts that transaction (only rollback is then accepted), the
+ * semantics PostgreSQL has, so backends agree. (A SAVEPOINT per call would keep the
+ * transaction usable, but SQLite then journals every page the call touches into an in-memory
+ * sub-journal whose truncation walks a linked list: adding one sample with thousands of
+ * postings went quadratic, 3 samples/s instead of hundreds.) op_end commits or undoes
+ * according to err and returns err (or the commit's failure).
  */
 int strain_sqlite__op_begin(sq *s);
 int strain_sqlite__op_end(sq *s, int err);
