@@ -68,9 +68,8 @@ static void features_of(strain_store_posting *p, size_t n, uint64_t fam, uint64_
 
 static void sha_of(char out[STRAIN_SHA256_HEX], uint64_t i)
 {
-    snprintf(out, STRAIN_SHA256_HEX, "%016llx%016llx%016llx%016llx",
-             (unsigned long long)mix(i), (unsigned long long)mix(i + 7),
-             (unsigned long long)i, (unsigned long long)mix(~i));
+    snprintf(out, STRAIN_SHA256_HEX, "%016llx%016llx%016llx%016llx", (unsigned long long)mix(i),
+             (unsigned long long)mix(i + 7), (unsigned long long)i, (unsigned long long)mix(~i));
 }
 
 static strain_store *open_db(strain_ctx *ctx, const char *db)
@@ -114,8 +113,7 @@ static int cmd_add(strain_ctx *ctx, const char *db, uint64_t from, uint64_t to, 
         s.size = 100000 + i;
         snprintf(s.format, sizeof(s.format), "pe32");
         snprintf(fam, sizeof(fam), "family%llu", (unsigned long long)(i / FAMILY_SIZE));
-        snprintf(actor, sizeof(actor), "actor%llu",
-                 (unsigned long long)(i / FAMILY_SIZE / 5));
+        snprintf(actor, sizeof(actor), "actor%llu", (unsigned long long)(i / FAMILY_SIZE / 5));
         s.label.family = fam;
         s.label.actor = actor;
         s.label.clean = i % 20 == 19;
@@ -123,9 +121,11 @@ static int cmd_add(strain_ctx *ctx, const char *db, uint64_t from, uint64_t to, 
             die(ctx, "put_sample");
         }
         features_of(p, np, i / FAMILY_SIZE, i);
-        strain_store_features f = {.genome_version = 1, .genome = p,
+        strain_store_features f = {.genome_version = 1,
+                                   .genome = p,
                                    .genome_len = np * 8 /* a genome-sized blob */,
-                                   .postings = p, .n_postings = np};
+                                   .postings = p,
+                                   .n_postings = np};
         if (strain_store_put_features(st, id, &f) < 0) {
             die(ctx, "put_features");
         }

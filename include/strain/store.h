@@ -29,8 +29,8 @@ extern "C" {
 typedef struct strain_store strain_store;
 
 /* Flags for strain_store_open(). */
-#define STRAIN_STORE_CREATE 0x1u   /* create the database (and its parent folders) if missing */
-#define STRAIN_STORE_READONLY 0x2u /* never write; refuses a database needing a migration */
+#define STRAIN_STORE_CREATE 0x1u    /* create the database (and its parent folders) if missing */
+#define STRAIN_STORE_READONLY 0x2u  /* never write; refuses a database needing a migration */
 #define STRAIN_STORE_SYNC_FULL 0x4u /* also survive power loss: sync every commit (slower) */
 
 /* Longest actor, family, tag or file name kept (bytes, NUL excluded); longer is EINVAL. */
@@ -116,9 +116,9 @@ typedef struct strain_store_features {
 typedef struct strain_store_df {
     uint32_t kind;
     uint64_t hash;
-    uint32_t n_samples;  /* samples holding it */
-    uint32_t n_clean;    /* of which clean */
-    uint32_t n_families; /* distinct non-empty families among the non-clean ones */
+    uint32_t n_samples;    /* samples holding it */
+    uint32_t n_clean;      /* of which clean */
+    uint32_t n_families;   /* distinct non-empty families among the non-clean ones */
     bool families_counted; /* false when n_samples exceeded the caller's family_scan_max */
 } strain_store_df;
 
@@ -127,7 +127,7 @@ typedef struct strain_store_filter {
     const char *actor;
     const char *family;
     const char *tag;
-    int clean; /* STRAIN_STORE_KEEP, 0 or 1 */
+    int clean;    /* STRAIN_STORE_KEEP, 0 or 1 */
     size_t limit; /* 0 = all */
 } strain_store_filter;
 
@@ -261,12 +261,11 @@ STRAIN_API int strain_store_lookup(strain_store *st, strain_store_posting **out,
  * postings only for features held by at most family_scan_max samples.
  */
 STRAIN_API int strain_store_df_get(strain_store *st, strain_store_df *out,
-                               const strain_store_key *keys, size_t n_keys,
-                               uint32_t family_scan_max);
+                                   const strain_store_key *keys, size_t n_keys,
+                                   uint32_t family_scan_max);
 
 /* Adds or updates (by sha256 thumbprint) a certificate; *out_id may be NULL. */
-STRAIN_API int strain_store_put_cert(strain_store *st, int64_t *out_id,
-                                     const strain_store_cert *c);
+STRAIN_API int strain_store_put_cert(strain_store *st, int64_t *out_id, const strain_store_cert *c);
 /* Links a stored sample and certificate (idempotent). */
 STRAIN_API int strain_store_link_cert(strain_store *st, int64_t sample_id, int64_t cert_id);
 /* Finds a certificate by thumbprint (sha1 or sha256 hex, by length); the record passed to cb

@@ -29,20 +29,24 @@ typedef struct db_opts {
     bool label_opts; /* any of actor/family/tag/clean given */
 } db_opts;
 
-enum { OPT_DB = 256, OPT_JSON, OPT_ACTOR, OPT_FAMILY, OPT_TAG, OPT_CLEAN, OPT_NOCLEAN,
-       OPT_REPLACE, OPT_LIMIT };
+enum {
+    OPT_DB = 256,
+    OPT_JSON,
+    OPT_ACTOR,
+    OPT_FAMILY,
+    OPT_TAG,
+    OPT_CLEAN,
+    OPT_NOCLEAN,
+    OPT_REPLACE,
+    OPT_LIMIT
+};
 
 static const struct option long_opts[] = {
-    {"db", required_argument, NULL, OPT_DB},
-    {"json", no_argument, NULL, OPT_JSON},
-    {"actor", required_argument, NULL, OPT_ACTOR},
-    {"family", required_argument, NULL, OPT_FAMILY},
-    {"tag", required_argument, NULL, OPT_TAG},
-    {"clean", no_argument, NULL, OPT_CLEAN},
-    {"no-clean", no_argument, NULL, OPT_NOCLEAN},
-    {"replace-tags", no_argument, NULL, OPT_REPLACE},
-    {"limit", required_argument, NULL, OPT_LIMIT},
-    {NULL, 0, NULL, 0},
+    {"db", required_argument, NULL, OPT_DB},       {"json", no_argument, NULL, OPT_JSON},
+    {"actor", required_argument, NULL, OPT_ACTOR}, {"family", required_argument, NULL, OPT_FAMILY},
+    {"tag", required_argument, NULL, OPT_TAG},     {"clean", no_argument, NULL, OPT_CLEAN},
+    {"no-clean", no_argument, NULL, OPT_NOCLEAN},  {"replace-tags", no_argument, NULL, OPT_REPLACE},
+    {"limit", required_argument, NULL, OPT_LIMIT}, {NULL, 0, NULL, 0},
 };
 
 /* Maps a store error to the CLI's exit statuses and prints one line naming the database. */
@@ -89,19 +93,17 @@ static json_t *sample_json(const strain_store_sample *s)
     fmt_time(t1, sizeof(t1), s->first_seen);
     fmt_time(t2, sizeof(t2), s->added);
     fmt_time(t3, sizeof(t3), s->updated);
-    return json_pack("{s:I, s:s, s:o, s:o, s:I, s:o, s:o, s:o, s:o, s:s, s:s, s:o, s:o, s:o, "
-                     "s:o, s:o, s:o, s:b, s:o, s:I}",
-                     "id", (json_int_t)s->id, "sha256", s->sha256, "md5", jstr_or_null(s->md5),
-                     "sha1", jstr_or_null(s->sha1), "size", (json_int_t)s->size, "format",
-                     jstr_or_null(s->format), "arch", jstr_or_null(s->arch), "file_name",
-                     jstr_or_null(s->file_name), "first_seen",
-                     s->first_seen > 0 ? json_string(t1) : json_null(), "added", t2, "updated",
-                     t3, "imphash", jstr_or_null(s->imphash), "ssdeep", jstr_or_null(s->ssdeep),
-                     "tlsh", jstr_or_null(s->tlsh), "pe_timestamp",
-                     s->has_pe_timestamp ? json_integer(s->pe_timestamp) : json_null(), "actor",
-                     jstr_or_null(s->label.actor), "family", jstr_or_null(s->label.family),
-                     "clean", s->label.clean == 1, "tags", tags, "postings",
-                     (json_int_t)s->n_postings);
+    return json_pack(
+        "{s:I, s:s, s:o, s:o, s:I, s:o, s:o, s:o, s:o, s:s, s:s, s:o, s:o, s:o, "
+        "s:o, s:o, s:o, s:b, s:o, s:I}",
+        "id", (json_int_t)s->id, "sha256", s->sha256, "md5", jstr_or_null(s->md5), "sha1",
+        jstr_or_null(s->sha1), "size", (json_int_t)s->size, "format", jstr_or_null(s->format),
+        "arch", jstr_or_null(s->arch), "file_name", jstr_or_null(s->file_name), "first_seen",
+        s->first_seen > 0 ? json_string(t1) : json_null(), "added", t2, "updated", t3, "imphash",
+        jstr_or_null(s->imphash), "ssdeep", jstr_or_null(s->ssdeep), "tlsh", jstr_or_null(s->tlsh),
+        "pe_timestamp", s->has_pe_timestamp ? json_integer(s->pe_timestamp) : json_null(), "actor",
+        jstr_or_null(s->label.actor), "family", jstr_or_null(s->label.family), "clean",
+        s->label.clean == 1, "tags", tags, "postings", (json_int_t)s->n_postings);
 }
 
 static int print_json(json_t *j)
@@ -138,8 +140,7 @@ static int list_cb(const strain_store_sample *s, void *payload)
     if (ls->arr != NULL) {
         return json_array_append_new(ls->arr, sample_json(s)) == 0 ? 0 : STRAIN_ENOMEM;
     }
-    printf("%s  %-20s  %-20s  %-5s  ", s->sha256,
-           s->label.family != NULL ? s->label.family : "-",
+    printf("%s  %-20s  %-20s  %-5s  ", s->sha256, s->label.family != NULL ? s->label.family : "-",
            s->label.actor != NULL ? s->label.actor : "-", s->label.clean ? "clean" : "-");
     print_tags(s);
     printf("  %s\n", s->file_name != NULL ? s->file_name : "-");
@@ -153,12 +154,11 @@ static int cert_json_cb(const strain_store_cert *c, void *payload)
     char na[32];
     fmt_time(nb, sizeof(nb), c->not_before);
     fmt_time(na, sizeof(na), c->not_after);
-    json_array_append_new(arr, json_pack("{s:s, s:o, s:o, s:o, s:o, s:s, s:s}", "sha256",
-                                         c->sha256, "sha1", jstr_or_null(c->sha1), "subject",
+    json_array_append_new(arr, json_pack("{s:s, s:o, s:o, s:o, s:o, s:s, s:s}", "sha256", c->sha256,
+                                         "sha1", jstr_or_null(c->sha1), "subject",
                                          jstr_or_null(c->subject), "issuer",
-                                         jstr_or_null(c->issuer), "serial",
-                                         jstr_or_null(c->serial), "not_before", nb, "not_after",
-                                         na));
+                                         jstr_or_null(c->issuer), "serial", jstr_or_null(c->serial),
+                                         "not_before", nb, "not_after", na));
     return 0;
 }
 
@@ -185,9 +185,10 @@ static int show_sample(strain_store *st, strain_ctx *ctx, const char *path, cons
     }
     if (json) {
         json_t *j = sample_json(s);
-        json_object_set_new(j, "genome", has_genome ? json_pack("{s:i, s:I}", "version", (int)gver,
-                                                                "bytes", (json_int_t)glen)
-                                                    : json_null());
+        json_object_set_new(
+            j, "genome",
+            has_genome ? json_pack("{s:i, s:I}", "version", (int)gver, "bytes", (json_int_t)glen)
+                       : json_null());
         json_object_set_new(j, "certificates", certs);
         rc = print_json(j);
     } else {
@@ -282,8 +283,14 @@ static int parse(db_opts *o, int argc, char **argv, int *out_optind)
         switch (c) {
         case OPT_DB: o->db = optarg; break;
         case OPT_JSON: o->json = true; break;
-        case OPT_ACTOR: o->actor = optarg; o->label_opts = true; break;
-        case OPT_FAMILY: o->family = optarg; o->label_opts = true; break;
+        case OPT_ACTOR:
+            o->actor = optarg;
+            o->label_opts = true;
+            break;
+        case OPT_FAMILY:
+            o->family = optarg;
+            o->label_opts = true;
+            break;
         case OPT_TAG:
             if (o->n_tags == STRAIN_STORE_MAX_TAGS) {
                 return cli_usage_error("db", "more than %d --tag options", STRAIN_STORE_MAX_TAGS);
@@ -291,8 +298,14 @@ static int parse(db_opts *o, int argc, char **argv, int *out_optind)
             o->tags[o->n_tags++] = optarg;
             o->label_opts = true;
             break;
-        case OPT_CLEAN: o->clean = 1; o->label_opts = true; break;
-        case OPT_NOCLEAN: o->clean = 0; o->label_opts = true; break;
+        case OPT_CLEAN:
+            o->clean = 1;
+            o->label_opts = true;
+            break;
+        case OPT_NOCLEAN:
+            o->clean = 0;
+            o->label_opts = true;
+            break;
         case OPT_REPLACE: o->replace_tags = true; break;
         case OPT_LIMIT: {
             char *end = NULL;
@@ -304,8 +317,7 @@ static int parse(db_opts *o, int argc, char **argv, int *out_optind)
             break;
         }
         default:
-            return cli_usage_error("db", "unknown or incomplete option '%s'",
-                                   argv[optind - 1]);
+            return cli_usage_error("db", "unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
     *out_optind = optind;
@@ -332,16 +344,15 @@ static int db_run(int argc, char **argv)
     const char *sub = argv[first];
     int nargs = argc - first - 1;
     const char *sha = nargs > 0 ? argv[first + 1] : NULL;
-    bool wants_sha = strcmp(sub, "show") == 0 || strcmp(sub, "label") == 0 ||
-                     strcmp(sub, "remove") == 0;
+    bool wants_sha =
+        strcmp(sub, "show") == 0 || strcmp(sub, "label") == 0 || strcmp(sub, "remove") == 0;
     if (!wants_sha && strcmp(sub, "stats") != 0 && strcmp(sub, "list") != 0 &&
         strcmp(sub, "check") != 0) {
         return cli_usage_error("db", "unknown subcommand '%s'", sub);
     }
     if (nargs != (wants_sha ? 1 : 0)) {
-        return cli_usage_error("db", wants_sha ? "%s needs exactly one SHA256"
-                                               : "%s takes no arguments",
-                               sub);
+        return cli_usage_error(
+            "db", wants_sha ? "%s needs exactly one SHA256" : "%s takes no arguments", sub);
     }
     if (wants_sha && !is_sha256(sha)) {
         return cli_usage_error("db", "'%s' is not a SHA-256 (64 hex digits)", sha);
@@ -374,8 +385,10 @@ static int db_run(int argc, char **argv)
     if (strcmp(sub, "stats") == 0) {
         rc = do_stats(st, ctx, path, o.json);
     } else if (strcmp(sub, "list") == 0) {
-        strain_store_filter f = {.actor = o.actor, .family = o.family,
-                                 .tag = o.n_tags ? o.tags[0] : NULL, .clean = o.clean,
+        strain_store_filter f = {.actor = o.actor,
+                                 .family = o.family,
+                                 .tag = o.n_tags ? o.tags[0] : NULL,
+                                 .clean = o.clean,
                                  .limit = o.limit};
         list_state ls = {.arr = o.json ? json_array() : NULL};
         err = strain_store_list(st, &f, list_cb, &ls);
@@ -388,8 +401,11 @@ static int db_run(int argc, char **argv)
     } else if (strcmp(sub, "show") == 0) {
         rc = show_sample(st, ctx, path, sha, o.json);
     } else if (strcmp(sub, "label") == 0) {
-        strain_store_label l = {.actor = o.actor, .family = o.family, .tags = o.tags,
-                                .n_tags = o.n_tags, .replace_tags = o.replace_tags,
+        strain_store_label l = {.actor = o.actor,
+                                .family = o.family,
+                                .tags = o.tags,
+                                .n_tags = o.n_tags,
+                                .replace_tags = o.replace_tags,
                                 .clean = o.clean};
         if ((err = strain_store_label_set(st, sha, &l)) < 0) {
             rc = store_error(ctx, path, err);
@@ -423,24 +439,23 @@ done:
 const cli_command cli_cmd_db = {
     .name = "db",
     .summary = "inspect and curate the reference database",
-    .usage =
-        "usage: strain db [--db PATH] [--json] SUBCOMMAND [options]\n"
-        "\n"
-        "Subcommands:\n"
-        "  stats                  counts of samples, families, actors, clean samples,\n"
-        "                         features, certificates; size on disk; schema version\n"
-        "  list [--actor A] [--family F] [--tag T] [--clean|--no-clean] [--limit N]\n"
-        "  show SHA256            one sample: hashes, labels, features, certificates\n"
-        "  label SHA256 [--actor A] [--family F] [--tag T]... [--replace-tags]\n"
-        "               [--clean|--no-clean]   (an empty value clears actor/family)\n"
-        "  remove SHA256          drop a sample and its features\n"
-        "  check                  verify the database's integrity and counters\n"
-        "\n"
-        "Options:\n"
-        "  --db PATH   the database (default: $STRAIN_DB, else\n"
-        "              $XDG_DATA_HOME/strain/strain.db or ~/.local/share/strain/strain.db)\n"
-        "  --json      JSON output\n"
-        "\n"
-        "Exit status: 0 ok, 1 not found or bad input, 2 usage, 3 database error.\n",
+    .usage = "usage: strain db [--db PATH] [--json] SUBCOMMAND [options]\n"
+             "\n"
+             "Subcommands:\n"
+             "  stats                  counts of samples, families, actors, clean samples,\n"
+             "                         features, certificates; size on disk; schema version\n"
+             "  list [--actor A] [--family F] [--tag T] [--clean|--no-clean] [--limit N]\n"
+             "  show SHA256            one sample: hashes, labels, features, certificates\n"
+             "  label SHA256 [--actor A] [--family F] [--tag T]... [--replace-tags]\n"
+             "               [--clean|--no-clean]   (an empty value clears actor/family)\n"
+             "  remove SHA256          drop a sample and its features\n"
+             "  check                  verify the database's integrity and counters\n"
+             "\n"
+             "Options:\n"
+             "  --db PATH   the database (default: $STRAIN_DB, else\n"
+             "              $XDG_DATA_HOME/strain/strain.db or ~/.local/share/strain/strain.db)\n"
+             "  --json      JSON output\n"
+             "\n"
+             "Exit status: 0 ok, 1 not found or bad input, 2 usage, 3 database error.\n",
     .run = db_run,
 };

@@ -139,8 +139,8 @@ int strain_sqlite__meta_add(sq *s, const char *key, int64_t delta)
     if (delta == 0) {
         return STRAIN_OK;
     }
-    STRAIN_TRY(strain_sqlite__stmt(s, &st,
-                                   "UPDATE store_meta SET value = value + ?2 WHERE key = ?1"));
+    STRAIN_TRY(
+        strain_sqlite__stmt(s, &st, "UPDATE store_meta SET value = value + ?2 WHERE key = ?1"));
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, delta);
     err = strain_sqlite__step_done(s, st, "updating counters");
@@ -169,8 +169,8 @@ static int make_parents(sq *s, const char *path)
             }
         }
         if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-            err = strain__fail(s->ctx, STRAIN_ESTORE, "%s: cannot create folder %s: %s", path,
-                               dir, strerror(errno));
+            err = strain__fail(s->ctx, STRAIN_ESTORE, "%s: cannot create folder %s: %s", path, dir,
+                               strerror(errno));
         }
     }
     free(dir);
@@ -260,8 +260,8 @@ static int sq_open(void **out, strain_ctx *ctx, const char *path, unsigned flags
     if (!(flags & STRAIN_STORE_READONLY)) {
         STRAIN_TRY(pragma_text(s, "PRAGMA journal_mode = WAL", mode, sizeof(mode)));
         if (strcmp(mode, "wal") != 0) {
-            err = strain__fail(ctx, STRAIN_ESTORE, "%s: cannot switch to WAL mode (got %s)",
-                               path, mode);
+            err = strain__fail(ctx, STRAIN_ESTORE, "%s: cannot switch to WAL mode (got %s)", path,
+                               mode);
             goto done;
         }
     }
@@ -356,11 +356,9 @@ static int sq_stats(void *be, strain_store_stats *out)
         STRAIN_TRY(strain_sqlite__exec(s, "BEGIN"));
     }
     if ((err = count_query(s, "SELECT count(*) FROM samples", &out->samples)) >= 0 &&
-        (err = count_query(s, "SELECT count(DISTINCT family) FROM samples", &out->families)) >=
-            0 &&
+        (err = count_query(s, "SELECT count(DISTINCT family) FROM samples", &out->families)) >= 0 &&
         (err = count_query(s, "SELECT count(DISTINCT actor) FROM samples", &out->actors)) >= 0 &&
-        (err = count_query(s, "SELECT count(*) FROM samples WHERE clean = 1", &out->clean)) >=
-            0 &&
+        (err = count_query(s, "SELECT count(*) FROM samples WHERE clean = 1", &out->clean)) >= 0 &&
         (err = count_query(s, "SELECT value FROM store_meta WHERE key = 'postings'",
                            &out->postings)) >= 0 &&
         (err = count_query(s, "SELECT value FROM store_meta WHERE key = 'distinct_features'",
@@ -407,8 +405,9 @@ static int sq_check(void *be)
     sq *s = be;
     int err;
     STRAIN_TRY(check_rows(s, "PRAGMA integrity_check", "ok", "integrity check"));
-    STRAIN_TRY(check_rows(s, "SELECT 'table ' || \"table\" || ' row ' || rowid FROM "
-                             "pragma_foreign_key_check",
+    STRAIN_TRY(check_rows(s,
+                          "SELECT 'table ' || \"table\" || ' row ' || rowid FROM "
+                          "pragma_foreign_key_check",
                           NULL, "foreign key check"));
     /* The store's own invariants: every sample's postings are all there (sample_keys says how
      * many), the counters match the rows. Full scans: a check is allowed to be slow. */

@@ -76,9 +76,9 @@ static int link_op(sq *s, int64_t sample_id, int64_t cert_id)
         int rc = sqlite3_step(st);
         sqlite3_reset(st);
         if (rc == SQLITE_DONE) {
-            err = strain__fail(s->ctx, STRAIN_ENOTFOUND,
-                               "%s: no sample %lld or no certificate %lld", s->path,
-                               (long long)sample_id, (long long)cert_id);
+            err =
+                strain__fail(s->ctx, STRAIN_ENOTFOUND, "%s: no sample %lld or no certificate %lld",
+                             s->path, (long long)sample_id, (long long)cert_id);
         } else if (rc != SQLITE_ROW) {
             err = strain_sqlite__fail(s, "linking a certificate");
         }
@@ -100,8 +100,7 @@ int strain_sqlite__link_cert(void *be, int64_t sample_id, int64_t cert_id)
 #define CERT_COLS "c.id, c.sha256, c.sha1, c.subject, c.issuer, c.serial, c.not_before, c.not_after"
 
 /* Calls cb for every row of st (a CERT_COLS select); returns count of rows, error or cb's. */
-static int cert_rows(sq *s, sqlite3_stmt *st, strain_store_cert_cb cb, void *payload,
-                     int *out_rows)
+static int cert_rows(sq *s, sqlite3_stmt *st, strain_store_cert_cb cb, void *payload, int *out_rows)
 {
     int rc;
     int r = 0;
@@ -148,15 +147,13 @@ int strain_sqlite__get_cert(void *be, const char *thumbprint, strain_store_cert_
     sqlite3_bind_text(st, 1, thumbprint, -1, SQLITE_STATIC);
     err = cert_rows(s, st, cb, payload, &rows);
     if (err == 0 && rows == 0) {
-        err = strain__fail(s->ctx, STRAIN_ENOTFOUND, "%s: no certificate %s", s->path,
-                           thumbprint);
+        err = strain__fail(s->ctx, STRAIN_ENOTFOUND, "%s: no certificate %s", s->path, thumbprint);
     }
 done:
     return err;
 }
 
-int strain_sqlite__sample_certs(void *be, int64_t sample_id, strain_store_cert_cb cb,
-                                void *payload)
+int strain_sqlite__sample_certs(void *be, int64_t sample_id, strain_store_cert_cb cb, void *payload)
 {
     sq *s = be;
     sqlite3_stmt *st;
@@ -172,8 +169,7 @@ done:
     return err;
 }
 
-int strain_sqlite__cert_samples(void *be, int64_t cert_id, strain_store_sample_cb cb,
-                                void *payload)
+int strain_sqlite__cert_samples(void *be, int64_t cert_id, strain_store_sample_cb cb, void *payload)
 {
     sq *s = be;
     sqlite3_stmt *st = NULL;

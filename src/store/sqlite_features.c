@@ -300,8 +300,8 @@ int strain_sqlite__get_genome(void *be, void **out, size_t *out_len, uint32_t *o
     sqlite3_stmt *st;
     int err;
     int rc;
-    STRAIN_TRY(strain_sqlite__stmt(s, &st,
-                                   "SELECT version, genome FROM genomes WHERE sample_id = ?"));
+    STRAIN_TRY(
+        strain_sqlite__stmt(s, &st, "SELECT version, genome FROM genomes WHERE sample_id = ?"));
     sqlite3_bind_int64(st, 1, sample_id);
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
@@ -471,8 +471,8 @@ done:
     return err;
 }
 
-int strain_sqlite__df(void *be, strain_store_df *out, const strain_store_key *keys,
-                      size_t n_keys, uint32_t family_scan_max)
+int strain_sqlite__df(void *be, strain_store_df *out, const strain_store_key *keys, size_t n_keys,
+                      uint32_t family_scan_max)
 {
     sq *s = be;
     int err = read_begin(s);

@@ -62,16 +62,15 @@ int strain_sqlite__user_version(sq *s, int *out);
 
 /* Samples (sqlite_samples.c). */
 int strain_sqlite__put_sample(void *be, int64_t *out_id, const strain_store_sample *smp);
-int strain_sqlite__get_sample(void *be, strain_store_sample **out, const char *sha256,
-                              int64_t id);
+int strain_sqlite__get_sample(void *be, strain_store_sample **out, const char *sha256, int64_t id);
 int strain_sqlite__list(void *be, const strain_store_filter *f, strain_store_sample_cb cb,
                         void *payload);
 int strain_sqlite__label(void *be, const char *sha256, const strain_store_label *l);
 int strain_sqlite__remove(void *be, const char *sha256);
 /* Row of `SELECT <SQ_SAMPLE_COLS> FROM samples` into a new record (strings malloc'd). */
 #define SQ_SAMPLE_COLS                                                                             \
-    "s.id, s.sha256, s.md5, s.sha1, s.size, s.format, s.arch, s.file_name, s.first_seen, "       \
-    "s.added, s.updated, s.imphash, s.ssdeep, s.tlsh, s.pe_timestamp, s.actor, s.family, "       \
+    "s.id, s.sha256, s.md5, s.sha1, s.size, s.format, s.arch, s.file_name, s.first_seen, "         \
+    "s.added, s.updated, s.imphash, s.ssdeep, s.tlsh, s.pe_timestamp, s.actor, s.family, "         \
     "s.clean, coalesce((SELECT n_postings FROM sample_keys k WHERE k.sample_id = s.id), 0)"
 int strain_sqlite__row_sample(sq *s, strain_store_sample **out, sqlite3_stmt *st);
 
@@ -81,8 +80,8 @@ int strain_sqlite__get_genome(void *be, void **out, size_t *out_len, uint32_t *o
                               int64_t sample_id);
 int strain_sqlite__lookup(void *be, strain_store_posting **out, size_t *out_n,
                           const strain_store_key *keys, size_t n_keys, uint32_t max_df);
-int strain_sqlite__df(void *be, strain_store_df *out, const strain_store_key *keys,
-                      size_t n_keys, uint32_t family_scan_max);
+int strain_sqlite__df(void *be, strain_store_df *out, const strain_store_key *keys, size_t n_keys,
+                      uint32_t family_scan_max);
 /* Drops a sample's postings and genome, keeping the counters right (inside an op). */
 int strain_sqlite__drop_features(sq *s, int64_t sample_id, int clean);
 /* Moves a sample's postings between clean and not clean in the per-feature counters. */

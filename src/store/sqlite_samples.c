@@ -256,8 +256,8 @@ int strain_sqlite__get_sample(void *be, strain_store_sample **out, const char *s
     int err;
     int rc;
     if (sha256 != NULL) {
-        STRAIN_TRY(strain_sqlite__stmt(s, &st,
-                                       "SELECT " SQ_SAMPLE_COLS " FROM samples s WHERE sha256 = ?"));
+        STRAIN_TRY(strain_sqlite__stmt(
+            s, &st, "SELECT " SQ_SAMPLE_COLS " FROM samples s WHERE sha256 = ?"));
         sqlite3_bind_text(st, 1, sha256, -1, SQLITE_STATIC);
     } else {
         STRAIN_TRY(
@@ -292,15 +292,15 @@ int strain_sqlite__list(void *be, const strain_store_filter *f, strain_store_sam
     int rc;
     int n = 0;
     /* Filters are bound parameters; only their presence shapes the text. */
-    snprintf(sql, sizeof(sql),
-             "SELECT " SQ_SAMPLE_COLS " FROM samples s WHERE 1%s%s%s%s ORDER BY s.id%s",
-             f->actor != NULL ? " AND s.actor = ?1" : "",
-             f->family != NULL ? " AND s.family = ?2" : "",
-             f->clean != STRAIN_STORE_KEEP ? " AND s.clean = ?3" : "",
-             f->tag != NULL
-                 ? " AND EXISTS(SELECT 1 FROM sample_tags t WHERE t.sample_id = s.id AND t.tag = ?4)"
-                 : "",
-             f->limit > 0 ? " LIMIT ?5" : "");
+    snprintf(
+        sql, sizeof(sql),
+        "SELECT " SQ_SAMPLE_COLS " FROM samples s WHERE 1%s%s%s%s ORDER BY s.id%s",
+        f->actor != NULL ? " AND s.actor = ?1" : "", f->family != NULL ? " AND s.family = ?2" : "",
+        f->clean != STRAIN_STORE_KEEP ? " AND s.clean = ?3" : "",
+        f->tag != NULL
+            ? " AND EXISTS(SELECT 1 FROM sample_tags t WHERE t.sample_id = s.id AND t.tag = ?4)"
+            : "",
+        f->limit > 0 ? " LIMIT ?5" : "");
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
         return strain_sqlite__fail(s, "listing samples");
     }

@@ -214,8 +214,7 @@ static int check_label(strain_ctx *ctx, const strain_store_label *l)
                             STRAIN_STORE_LABEL_MAX);
     }
     if (l->n_tags > STRAIN_STORE_MAX_TAGS || (l->n_tags > 0 && l->tags == NULL)) {
-        return strain__fail(ctx, STRAIN_EINVAL, "store: more than %d tags",
-                            STRAIN_STORE_MAX_TAGS);
+        return strain__fail(ctx, STRAIN_EINVAL, "store: more than %d tags", STRAIN_STORE_MAX_TAGS);
     }
     for (size_t i = 0; i < l->n_tags; i++) {
         if (l->tags[i] == NULL || !good_text(l->tags[i], STRAIN_STORE_LABEL_MAX, false)) {
@@ -253,8 +252,9 @@ int strain_store_put_sample(strain_store *st, int64_t *out_id, const strain_stor
     if (!norm_hex(n.md5, s->md5, sizeof(s->md5), 32, false) ||
         !norm_hex(n.sha1, s->sha1, sizeof(s->sha1), 40, false) ||
         !norm_hex(n.imphash, s->imphash, sizeof(s->imphash), 32, false)) {
-        return strain__fail(st->ctx, STRAIN_EINVAL, "store: md5/sha1/imphash not hex of the "
-                                                    "right length");
+        return strain__fail(st->ctx, STRAIN_EINVAL,
+                            "store: md5/sha1/imphash not hex of the "
+                            "right length");
     }
     if (!terminated(s->format, sizeof(s->format)) || !terminated(s->arch, sizeof(s->arch)) ||
         !terminated(s->ssdeep, sizeof(s->ssdeep)) || !terminated(s->tlsh, sizeof(s->tlsh)) ||
@@ -468,8 +468,9 @@ static int sorted_keys(strain_ctx *ctx, strain_store_key **out, size_t *out_n,
     memcpy(k, keys, n * sizeof(*k));
     for (size_t i = 0; i < n; i++) {
         if (k[i].kind > INT32_MAX) {
+            uint32_t bad = k[i].kind;
             free(k);
-            return strain__fail(ctx, STRAIN_EINVAL, "store: feature kind %u >= 2^31", k[i].kind);
+            return strain__fail(ctx, STRAIN_EINVAL, "store: feature kind %u >= 2^31", bad);
         }
     }
     qsort(k, n, sizeof(*k), key_cmp);
@@ -504,15 +505,15 @@ done:
 }
 
 int strain_store_df_get(strain_store *st, strain_store_df *out, const strain_store_key *keys,
-                    size_t n_keys, uint32_t family_scan_max)
+                        size_t n_keys, uint32_t family_scan_max)
 {
     if (st == NULL || (n_keys > 0 && (out == NULL || keys == NULL))) {
         return STRAIN_EINVAL;
     }
     if (n_keys > STRAIN_STORE_MAX_BATCH) {
         return strain__fail(st->ctx, STRAIN_ELIMIT,
-                            "store: batch of %zu keys exceeds STRAIN_STORE_MAX_BATCH (%u)",
-                            n_keys, STRAIN_STORE_MAX_BATCH);
+                            "store: batch of %zu keys exceeds STRAIN_STORE_MAX_BATCH (%u)", n_keys,
+                            STRAIN_STORE_MAX_BATCH);
     }
     for (size_t i = 0; i < n_keys; i++) {
         if (keys[i].kind > INT32_MAX) {

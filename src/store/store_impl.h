@@ -28,8 +28,8 @@ typedef struct strain_store_ops {
     int (*get_genome)(void *be, void **out, size_t *out_len, uint32_t *out_version,
                       int64_t sample_id);
     /* keys are sorted by (kind, hash) and unique when a backend is called. */
-    int (*lookup)(void *be, strain_store_posting **out, size_t *out_n,
-                  const strain_store_key *keys, size_t n_keys, uint32_t max_df);
+    int (*lookup)(void *be, strain_store_posting **out, size_t *out_n, const strain_store_key *keys,
+                  size_t n_keys, uint32_t max_df);
     int (*df)(void *be, strain_store_df *out, const strain_store_key *keys, size_t n_keys,
               uint32_t family_scan_max);
     int (*put_cert)(void *be, int64_t *out_id, const strain_store_cert *c);

@@ -59,8 +59,8 @@ static void make_db(const char *path, unsigned n)
             p[k].hash = i * 100 + k;
             p[k].payload = k;
         }
-        strain_store_features f = {.genome_version = 3, .genome = "g", .genome_len = 1,
-                                   .postings = p, .n_postings = 5};
+        strain_store_features f = {
+            .genome_version = 3, .genome = "g", .genome_len = 1, .postings = p, .n_postings = 5};
         assert_int_equal(strain_store_put_features(st, id, &f), 0);
     }
     strain_store_close(st);
@@ -163,8 +163,7 @@ static void test_label_remove_errors(void **state)
     snprintf(db, sizeof(db), "%s/cli/b.db", th_tmpdir());
     make_db(db, 3);
     sha_of(sha, 2);
-    snprintf(args, sizeof(args), "label %s --actor 'APT 99' --family newfam --tag x --tag y",
-             sha);
+    snprintf(args, sizeof(args), "label %s --actor 'APT 99' --family newfam --tag x --tag y", sha);
     json_t *j = run_json(0, args, db);
     assert_string_equal(json_string_value(json_object_get(j, "family")), "newfam");
     json_decref(j);
@@ -216,16 +215,14 @@ static void test_label_remove_errors(void **state)
     free(out);
     /* Bad label input: 1, nothing changed. */
     sha_of(sha, 1);
-    assert_int_equal(
-        th_run(&out, "'%s' db --db '%s' label %s --family \"$(printf 'a\\tb')\" 2>&1", bin(), db,
-               sha),
-        1);
+    assert_int_equal(th_run(&out, "'%s' db --db '%s' label %s --family \"$(printf 'a\\tb')\" 2>&1",
+                            bin(), db, sha),
+                     1);
     free(out);
     snprintf(sql, sizeof(sql), "SELECT family FROM samples WHERE sha256 = '%s'", sha);
     sql_expect(db, sql, "fam1\n");
     /* Missing database: 1, and not created. */
-    assert_int_equal(th_run(&out, "'%s' db --db '%s/cli/none/x.db' stats 2>&1", bin(),
-                            th_tmpdir()),
+    assert_int_equal(th_run(&out, "'%s' db --db '%s/cli/none/x.db' stats 2>&1", bin(), th_tmpdir()),
                      1);
     assert_non_null(strstr(out, "/cli/none/x.db"));
     free(out);
@@ -281,21 +278,18 @@ static void test_location_precedence(void **state)
     assert_string_equal(out, "1\n");
     free(out);
     assert_int_equal(
-        th_run(&out, "HOME='%s' XDG_DATA_HOME='%s' STRAIN_DB='%s' " STATS, home, xdg, b, bin()),
-        0);
+        th_run(&out, "HOME='%s' XDG_DATA_HOME='%s' STRAIN_DB='%s' " STATS, home, xdg, b, bin()), 0);
     assert_string_equal(out, "2\n");
     free(out);
-    assert_int_equal(th_run(&out, "HOME='%s' XDG_DATA_HOME='%s' STRAIN_DB= " STATS, home, xdg,
-                            bin()),
-                     0);
+    assert_int_equal(
+        th_run(&out, "HOME='%s' XDG_DATA_HOME='%s' STRAIN_DB= " STATS, home, xdg, bin()), 0);
     assert_string_equal(out, "4\n");
     free(out);
     assert_int_equal(th_run(&out, "HOME='%s' STRAIN_DB= XDG_DATA_HOME= " STATS, home, bin()), 0);
     assert_string_equal(out, "3\n");
     free(out);
     /* A relative XDG_DATA_HOME is invalid (XDG spec) and ignored. */
-    assert_int_equal(th_run(&out, "HOME='%s' STRAIN_DB= XDG_DATA_HOME=rel " STATS, home, bin()),
-                     0);
+    assert_int_equal(th_run(&out, "HOME='%s' STRAIN_DB= XDG_DATA_HOME=rel " STATS, home, bin()), 0);
     assert_string_equal(out, "3\n");
     free(out);
     /* The library's resolver, same rules. */

@@ -114,8 +114,7 @@ static void test_open_and_empty(void **state)
     assert_int_equal(strain_store_open(&other, f->ctx, cur->name, loc, 0), STRAIN_ENOTFOUND);
     assert_null(other);
     assert_int_equal(strain_store_open(&other, f->ctx, cur->name, loc, 0), STRAIN_ENOTFOUND);
-    assert_int_equal(strain_store_open(&other, f->ctx, "no-such-backend", loc, 0),
-                     STRAIN_EINVAL);
+    assert_int_equal(strain_store_open(&other, f->ctx, "no-such-backend", loc, 0), STRAIN_EINVAL);
 }
 
 static void test_sample_roundtrip(void **state)
@@ -232,8 +231,8 @@ static void test_reput_updates(void **state)
     strain_store_sample_free(g);
     g = NULL;
     /* label_set: "" clears the actor, replace_tags replaces, KEEP keeps clean. */
-    strain_store_label l = {.actor = "", .tags = t1, .n_tags = 1, .replace_tags = true,
-                            .clean = STRAIN_STORE_KEEP};
+    strain_store_label l = {
+        .actor = "", .tags = t1, .n_tags = 1, .replace_tags = true, .clean = STRAIN_STORE_KEEP};
     OK(strain_store_label_set(f->st, s.sha256, &l));
     OK(strain_store_get_sample(f->st, &g, s.sha256));
     assert_null(g->label.actor);
@@ -294,8 +293,11 @@ static void test_features(void **state)
     /* Duplicates in the input: stored once, first payload wins. */
     p[299] = p[5];
     p[299].payload = 999;
-    strain_store_features fe = {.genome_version = 7, .genome = genome,
-                                .genome_len = sizeof(genome), .postings = p, .n_postings = 300};
+    strain_store_features fe = {.genome_version = 7,
+                                .genome = genome,
+                                .genome_len = sizeof(genome),
+                                .postings = p,
+                                .n_postings = 300};
     OK(strain_store_put_features(f->st, a, &fe));
     OK(strain_store_get_genome(f->st, &g, &glen, &gver, a));
     assert_int_equal(glen, sizeof(genome));
@@ -878,10 +880,12 @@ static void test_random_model(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_open_and_empty),     T(test_sample_roundtrip),   T(test_reput_updates),
-        T(test_features),           T(test_df_and_max_df),      T(test_list_filters),
-        T(test_transactions),       T(test_bad_input_keeps_data), T(test_certificates),
-        T(test_reader_during_writer), T(test_random_model),
+        T(test_open_and_empty), T(test_sample_roundtrip),
+        T(test_reput_updates),  T(test_features),
+        T(test_df_and_max_df),  T(test_list_filters),
+        T(test_transactions),   T(test_bad_input_keeps_data),
+        T(test_certificates),   T(test_reader_during_writer),
+        T(test_random_model),
     };
     const char *want = getenv("STRAIN_TEST_STORE_BACKENDS");
     int failed = 0;
