@@ -157,7 +157,8 @@ typedef struct strain_store_cert {
 } strain_store_cert;
 
 /* Called once per listed sample; the record is borrowed for the call. Return non-zero to
- * stop the listing (that value is then returned by the list call). */
+ * stop the listing (that value is then returned by the list call). A callback must not call
+ * into the same store (open a second one if needed). */
 typedef int (*strain_store_sample_cb)(const strain_store_sample *s, void *payload);
 typedef int (*strain_store_cert_cb)(const strain_store_cert *c, void *payload);
 
@@ -189,7 +190,9 @@ STRAIN_API const char *strain_store_location(const strain_store *st);
  * begin is STRAIN_EINVAL. Inside a transaction, a call rejected for its arguments
  * (STRAIN_EINVAL, STRAIN_ELIMIT) or not finding its target (STRAIN_ENOTFOUND) changes nothing
  * and the transaction goes on; any other failure aborts the transaction: later changing calls
- * fail, and commit rolls back and returns STRAIN_ESTORE.
+ * fail, and commit rolls back and returns STRAIN_ESTORE. A transaction holding many samples
+ * is still all-or-nothing for each; for bulk imports it is several times faster than one
+ * transaction per sample (bench/RESULTS.md).
  */
 STRAIN_API int strain_store_begin(strain_store *st);
 STRAIN_API int strain_store_commit(strain_store *st);

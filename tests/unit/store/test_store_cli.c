@@ -1,4 +1,6 @@
 /*
+ * What is specific to the SQLite backend and the CLI over it.
+ *
  * `strain db` end to end: databases are filled through store.h, then the built CLI
  * ($STRAIN_BIN) is run and its text, JSON (parsed with jansson) and exit statuses checked;
  * changes it makes are read back with the sqlite3 command-line tool. Also where the database
@@ -359,6 +361,44 @@ static void test_migration_and_pragmas(void **state)
     (void)out;
 }
 
+/* A damaged row on disk (a key list that does not match its count) is reported, never
+ * trusted; inside a transaction it aborts the transaction and nothing of it is kept. */
+static void test_damaged_row_aborts(void **state)
+{
+    (void)state;
+    char db[512];
+    char sha[STRAIN_SHA256_HEX];
+    strain_ctx *ctx = NULL;
+    strain_store *st = NULL;
+    snprintf(db, sizeof(db), "%s/dmg/d.db", th_tmpdir());
+    make_db(db, 2);
+    assert_int_equal(
+        th_run(NULL, "sqlite3 '%s' \"UPDATE sample_keys SET keys = x'0102' WHERE sample_id = 1\"",
+               db),
+        0);
+    assert_int_equal(strain_ctx_new(&ctx), 0);
+    assert_int_equal(strain_store_open(&st, ctx, NULL, db, 0), 0);
+    sha_of(sha, 0);
+    assert_int_equal(strain_store_remove(st, sha), STRAIN_ESTORE);
+    assert_non_null(strstr(strain_ctx_errmsg(ctx), "damaged"));
+    assert_int_equal(strain_store_check(st), STRAIN_ESTORE);
+    /* In a transaction: the failure aborts it; later changes and the commit are refused. */
+    strain_store_sample s;
+    memset(&s, 0, sizeof(s));
+    sha_of(s.sha256, 50);
+    s.label.clean = STRAIN_STORE_KEEP;
+    assert_int_equal(strain_store_begin(st), 0);
+    assert_int_equal(strain_store_put_sample(st, NULL, &s), 0);
+    assert_int_equal(strain_store_remove(st, sha), STRAIN_ESTORE);
+    sha_of(s.sha256, 51);
+    assert_int_equal(strain_store_put_sample(st, NULL, &s), STRAIN_ESTORE);
+    assert_int_equal(strain_store_commit(st), STRAIN_ESTORE);
+    strain_store_close(st);
+    strain_ctx_free(ctx);
+    sql_expect(db, "SELECT count(*) FROM samples", "2\n");
+    sql_expect(db, "SELECT count(*) FROM postings", "10\n");
+}
+
 int main(void)
 {
     if (!th_have("sqlite3")) {
@@ -366,10 +406,9 @@ int main(void)
         return 1;
     }
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_stats_list_show),
-        cmocka_unit_test(test_label_remove_errors),
-        cmocka_unit_test(test_location_precedence),
-        cmocka_unit_test(test_migration_and_pragmas),
+        cmocka_unit_test(test_stats_list_show),     cmocka_unit_test(test_label_remove_errors),
+        cmocka_unit_test(test_location_precedence), cmocka_unit_test(test_migration_and_pragmas),
+        cmocka_unit_test(test_damaged_row_aborts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
