@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <strain/store.h>
 
@@ -721,6 +723,49 @@ static void test_reader_during_writer(void **state)
     strain_ctx_free(rctx);
 }
 
+/* A second writer waits for the first one's transaction (busy timeout) instead of failing. */
+static void test_writer_waits_for_writer(void **state)
+{
+    fx *f = *state;
+    int fds[2];
+    char c;
+    char sha[STRAIN_SHA256_HEX];
+    strain_store_sample *g = NULL;
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        strain_ctx *ctx = NULL;
+        strain_store *st = NULL;
+        strain_store_sample s;
+        int ok = strain_ctx_new(&ctx) == 0 &&
+                 strain_store_open(&st, ctx, cur->name, f->loc, 0) == 0 &&
+                 strain_store_begin(st) == 0;
+        mk_sample(&s, 77);
+        ok = ok && strain_store_put_sample(st, NULL, &s) == 0;
+        /* Tell the parent the write lock is held, hold it a while, then commit. */
+        if (write(fds[1], ok ? "1" : "0", 1) != 1) {
+            _exit(2);
+        }
+        usleep(300 * 1000);
+        ok = ok && strain_store_commit(st) == 0;
+        strain_store_close(st);
+        strain_ctx_free(ctx);
+        _exit(ok ? 0 : 1);
+    }
+    close(fds[1]);
+    assert_int_equal(read(fds[0], &c, 1), 1);
+    assert_int_equal(c, '1');
+    put(f, 78, "A", "F", 0); /* blocks until the child commits, then succeeds */
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    close(fds[0]);
+    sha_of(sha, 77);
+    OK(strain_store_get_sample(f->st, &g, sha));
+    strain_store_sample_free(g);
+}
+
 /*
  * Random operations against an in-memory model: after each round, every key's document
  * frequencies and postings must match what the model computes from the operations alone.
@@ -880,11 +925,17 @@ static void test_random_model(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_open_and_empty), T(test_sample_roundtrip),
-        T(test_reput_updates),  T(test_features),
-        T(test_df_and_max_df),  T(test_list_filters),
-        T(test_transactions),   T(test_bad_input_keeps_data),
-        T(test_certificates),   T(test_reader_during_writer),
+        T(test_open_and_empty),
+        T(test_sample_roundtrip),
+        T(test_reput_updates),
+        T(test_features),
+        T(test_df_and_max_df),
+        T(test_list_filters),
+        T(test_transactions),
+        T(test_bad_input_keeps_data),
+        T(test_certificates),
+        T(test_reader_during_writer),
+        T(test_writer_waits_for_writer),
         T(test_random_model),
     };
     const char *want = getenv("STRAIN_TEST_STORE_BACKENDS");
