@@ -1,0 +1,60 @@
+/*
+ * Engine internals shared by item.c (analysis), keys.c (genome -> features), index.c
+ * (adding), query.c (ranking) and ingest.c (bulk loads).
+ */
+#ifndef STRAIN_ENGINE_IMPL_H
+#define STRAIN_ENGINE_IMPL_H
+
+#include <strain/engine.h>
+#include <strain/input.h>
+#include <strain/sample.h>
+
+/* Posting kinds (stored in the database: append only, never renumber). */
+#define STRAIN_KIND_FUNC_EXACT 1u /* a function's exact normalised-CFG hash */
+#define STRAIN_KIND_FUNC_BAND 2u  /* one LSH band of a function's MinHash sketch */
+#define STRAIN_KIND_FRAGMENT 3u   /* a sampled code fragment (winnowed k-gram) */
+
+/* MinHash LSH: 8 bands of 4 rows over the 32-value sketch. A function pair with Jaccard
+ * 0.7 shares at least one band with probability 0.89, at 0.5 with 0.40, at 0.3 with 0.06:
+ * near-identical code is found, loosely similar code is left to the verification. */
+#define STRAIN_ENGINE_BANDS 8u
+#define STRAIN_ENGINE_BAND_ROWS 4u
+/* Fragments are sampled (hash mod 4 == 0) so a sample's postings stay proportional to its
+ * functions rather than its bytes; sampling by hash value keeps shared fragments shared. */
+#define STRAIN_ENGINE_FRAGMENT_MOD 4u
+
+/* Genome blob version written with the postings (strain_genome_serialize's format). */
+#define STRAIN_ENGINE_GENOME_VERSION 1u
+
+/* A feature of a genome; payload packs a function's address (low 48 bits) and size. */
+typedef struct strain_engine_key {
+    uint32_t kind;
+    uint32_t gene; /* index of the gene in the genome (UINT32_MAX for fragments) */
+    uint64_t hash;
+} strain_engine_key;
+
+struct strain_engine_item {
+    strain_sample *sample;
+    strain_binary *bin;
+    strain_genome *genome;
+    char *file_name;
+    strain_store_sample meta;
+};
+
+struct strain_engine {
+    strain_ctx *ctx;
+    strain_store *st;
+};
+
+/* Kind factor: how much one key of that kind counts before the rarity weight. */
+double strain_engine__kind_factor(uint32_t kind);
+
+/*
+ * The features of a genome: counted functions (not small, not thunks) give an exact key and
+ * STRAIN_ENGINE_BANDS band keys, sampled fragments one key each. *out is malloc'd (caller
+ * frees), possibly with duplicates.
+ */
+int strain_engine__keys(strain_engine_key **out, size_t *out_n, strain_ctx *ctx,
+                        const strain_genome *g);
+
+#endif
