@@ -2,11 +2,13 @@
  * Ranking a query against the reference database.
  *
  * 1. Weights. Every distinct feature of the query (keys.c) gets w = kind factor x idf, with
- *    idf = ln((F + 1) / f), F the families in the database and f those holding the feature:
- *    code in one family is strong evidence, code in every family (a C runtime) almost none.
- *    A feature held by any clean sample weighs 0. A feature absent from the database keeps the
- *    highest weight: it is the query's own code and counts in the denominator, so a file that
- *    is mostly new code scores low against everything.
+ *    the probabilistic idf over families idf(f) = ln(1 + (F - f + 0.5) / (f + 0.5)), F the
+ *    families in the database and f those holding the feature (the form Lucene's BM25 uses:
+ *    it never goes negative and falls close to 0 for code every family has). Code in one
+ *    family is strong evidence, code in every family (a C runtime) almost none, and a
+ *    feature held by any clean sample weighs 0. A feature absent from the database weighs
+ *    as if one family held it: it is the query's own code and counts in the denominator, so
+ *    a file that is mostly new code scores low against everything.
  * 2. Candidates, MaxScore-style. Features are looked up in decreasing weight. After each
  *    batch, `remaining` (the weight not yet looked up) bounds what any sample can still gain;
  *    once no sample outside the verification pool and no unseen sample can climb into it (nor
@@ -155,7 +157,7 @@ static int weigh(qstate *q, double F, double N)
         sk[i] = (strain_store_key){q->keys[i].kind, q->keys[i].hash};
     }
     STRAIN_TRY(strain_store_df_get(q->e->st, df, sk, q->n_keys, FAMILY_SCAN_MAX));
-    double idf_max = log(F + 1.0);
+    double idf_max = log(1.0 + (F - 0.5) / 1.5);
     q->total_w = 0;
     for (size_t i = 0; i < q->n_keys; i++) {
         qkey *x = &q->keys[i];
@@ -176,7 +178,7 @@ static int weigh(qstate *q, double F, double N)
             }
             f = f < 1 ? 1 : (f > F ? F : f);
             x->n_families = (uint32_t)f;
-            idf = log((F + 1.0) / f);
+            idf = log(1.0 + (F - f + 0.5) / (f + 0.5));
             x->seen = true;
         }
         x->w = factor * idf;

@@ -1,0 +1,193 @@
+"""strain's column of bench/attribution.py: the same tasks T1-T4 through the strain CLI.
+
+One database holds the whole corpus (`strain import`, all cores). Every hold-out task copies
+it and removes the held-out samples with `strain db remove`, so the rarity weights of the
+remaining index are exactly those of a database that never saw them (query-time filtering
+would leave their document frequencies behind). Queries run with --all so that the ranking
+below the threshold is recorded too (for the calibration); the verdict itself is thresholded
+as in normal use, and the tasks score the verdict, as the baselines' match thresholds do.
+
+run() also returns the (score, correct) pairs of every T1/T3/T4 query's top-ranked actor:
+bench/attribution.py --calibrate turns them into src/engine/calibration_table.h.
+"""
+import collections
+import json
+import os
+import shutil
+import subprocess
+import time
+
+from attribution import groups_of
+
+
+def _strain(strain_bin, *args):
+    return subprocess.run([strain_bin] + list(args), capture_output=True, text=True)
+
+
+def _build(strain_bin, rows, tmp):
+    manifest = os.path.join(tmp, "strain_all.tsv")
+    with open(manifest, "w") as f:
+        for r in rows:
+            f.write("%s\t%s\t%s\t%s\n" % (r["file"], r["actor"], r["family"], r["format"]))
+    db = os.path.join(tmp, "strain_all.db")
+    t0 = time.time()
+    p = _strain(strain_bin, "import", "--db", db, "--quiet", manifest)
+    if p.returncode != 0:
+        raise RuntimeError("strain import failed: %s" % p.stderr)
+    return db, time.time() - t0
+
+
+def _without(strain_bin, db, tmp, drop):
+    """A copy of db without the samples whose sha256 is in drop."""
+    out = os.path.join(tmp, "strain_holdout.db")
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(out + suffix):
+            os.unlink(out + suffix)
+    shutil.copyfile(db, out)
+    for sha in sorted(drop):
+        p = _strain(strain_bin, "db", "remove", "--db", out, sha)
+        if p.returncode != 0 and "not found" not in p.stderr.lower():
+            raise RuntimeError("strain db remove failed: %s" % p.stderr)
+    return out
+
+
+def _query(strain_bin, db, files, extra=()):
+    """sha256 -> result object for each queried file."""
+    if not files:
+        return {}
+    p = _strain(strain_bin, "query", "--db", db, "--json", "--all", *extra, *files)
+    if p.returncode not in (0, 1):
+        raise RuntimeError("strain query failed: %s" % p.stderr)
+    return {o["sha256"]: o for o in json.loads(p.stdout)}
+
+
+def _top(lst):
+    return (lst[0]["name"], lst[0]["score"]) if lst else (None, 0.0)
+
+
+def run(strain_bin, rows, tmp):
+    if not os.path.exists(strain_bin):
+        raise ImportError("no strain binary at %s" % strain_bin)
+    db, build_s = _build(strain_bin, rows, tmp)
+    t_start = time.time()
+    groups = groups_of(rows)
+    res = {"build_seconds": round(build_s, 1)}
+    calib = []  # (top actor score, top actor correct, task)
+
+    # T1: index all but the newest of each group, query the newest.
+    queries = [g[-1] for g in groups.values() if len(g) >= 2]
+    qsha = {q["sha256"] for q in queries}
+    hold = _without(strain_bin, db, tmp, qsha)
+    out = _query(strain_bin, hold, [q["file"] for q in queries])
+    ok = 0
+    for q in queries:
+        o = out[q["sha256"]]
+        ok += o["verdict"]["family"] == q["family"]
+        name, score = _top(o["actors"])
+        calib.append((score, name == q["actor"], "T1"))
+    res["T1"] = {"accuracy": ok / len(queries), "n": len(queries)}
+
+    # T2: retrohunt from the oldest file of each group over the full index.
+    by_sha = collections.defaultdict(list)
+    for r in rows:
+        by_sha[r["sha256"]].append(r)
+    seeds = [g for g in groups.values() if len(g) >= 2]
+    out = _query(strain_bin, db, [g[0]["file"] for g in seeds], ("--neighbors", "1000"))
+    precs, recs = [], []
+    for g in seeds:
+        seed = g[0]
+        rel = {r["sha256"] for r in g[1:]}
+        k = len(g) - 1
+        o = out[seed["sha256"]]
+        # neighbours at or above the threshold are the retrieved items (the seed excluded)
+        thr = o["verdict"]["threshold"]
+        ranked = [n["sha256"] for n in o["neighbors"]
+                  if n["sha256"] != seed["sha256"] and n["score"] >= thr]
+        top = ranked[:k]
+        hit = sum(1 for s in top if s in rel)
+        precs.append(hit / len(top) if top else 0.0)
+        recs.append(hit / k)
+    res["T2"] = {"precision": sum(precs) / len(precs), "recall": sum(recs) / len(recs),
+                 "n": len(precs)}
+
+    # T3: a family held out, its actor's other families indexed: actor attribution.
+    fams = collections.defaultdict(set)
+    for r in rows:
+        fams[r["actor"]].add(r["family"])
+    ok = n = ranked_ok = 0
+    for actor, fs in sorted(fams.items()):
+        if len(fs) < 2:
+            continue
+        for fam in sorted(fs):
+            qs = [r for r in rows if r["family"] == fam]
+            hold = _without(strain_bin, db, tmp, {r["sha256"] for r in qs})
+            out = _query(strain_bin, hold, [r["file"] for r in qs])
+            for q in qs:
+                o = out[q["sha256"]]
+                ok += o["verdict"]["actor"] == actor
+                name, score = _top(o["actors"])
+                ranked_ok += name == actor
+                calib.append((score, name == actor, "T3"))
+                n += 1
+    res["T3"] = {"accuracy": ok / n, "n": n, "ranked_accuracy": ranked_ok / n}
+
+    # T4: an actor held out entirely: any verdict is a false attribution.
+    wrong = n = 0
+    for actor in sorted(fams):
+        qs = [r for r in rows if r["actor"] == actor]
+        hold = _without(strain_bin, db, tmp, {r["sha256"] for r in qs})
+        out = _query(strain_bin, hold, [r["file"] for r in qs])
+        for q in qs:
+            o = out[q["sha256"]]
+            wrong += o["verdict"]["actor"] is not None
+            name, score = _top(o["actors"])
+            calib.append((score, False, "T4"))
+            n += 1
+    res["T4"] = {"false_attribution": wrong / n, "n": n}
+    res["seconds"] = round(time.time() - t_start + build_s, 1)
+    res["calibration_pairs"] = calib
+    return res
+
+
+EDGES = [0.0, 0.02, 0.05, 0.08, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9,
+         1.0]
+
+
+def calibration_table(pairs, max_false=0.05, min_n=10):
+    """Per score edge s: attributions scoring >= s, of which wrong, and 1 - that rate
+    (made non-decreasing in s). The threshold is the lowest s whose rate is <= max_false
+    over at least min_n attributions."""
+    table = []
+    best = 0.0
+    thr = None
+    for e in EDGES:
+        sel = [c for s, c, _ in pairs if s >= e]
+        n = len(sel)
+        wrong = sum(1 for c in sel if not c)
+        far = wrong / n if n else 0.0
+        conf = max(best, 1.0 - far) if n else max(best, 1.0)
+        best = conf
+        table.append((e, n, wrong, far, conf))
+        if thr is None and n >= min_n and far <= max_false:
+            thr = e
+    if thr is None:
+        thr = EDGES[-1]
+    return table, thr
+
+
+def write_calibration(pairs, path, command):
+    table, thr = calibration_table(pairs)
+    with open(path, "w") as f:
+        f.write("/* Generated by `%s` on the public corpus (%d queries: the top-ranked actor of\n"
+                " * every T1, T3 and T4 query). Per score s: of the attributions scoring >= s,\n"
+                " * the share that named the right actor (non-decreasing in s). Do not edit. */\n"
+                % (command, len(pairs)))
+        f.write("/* score   attributions  wrong  false-rate  confidence */\n")
+        for e, n, w, far, conf in table:
+            f.write("/* %5.2f   %12d  %5d  %10.3f  %10.3f */\n" % (e, n, w, far, conf))
+        f.write("static const double calib_score[] = {%s};\n" %
+                ", ".join("%.2f" % t[0] for t in table))
+        f.write("static const double calib_conf[] = {%s};\n" %
+                ", ".join("%.3f" % t[4] for t in table))
+        f.write("#define CALIB_THRESHOLD %.2f\n" % thr)
+    return table, thr
