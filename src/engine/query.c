@@ -30,10 +30,13 @@
 #include "engine_impl.h"
 #include "util/err.h"
 
-#define LOOKUP_BATCH 256u
+#define LOOKUP_BATCH 64u
 #define VERIFY_POOL 32u
-/* df family counts are exact for features in at most this many samples; beyond it the
- * family count is estimated from the sample count (these are common features anyway) */
+/* df family counts are exact for features in at most this many samples (the store counts
+ * them over the postings). Beyond it the feature is taken to be in min(F, samples) families:
+ * the lowest weight it could have. That is right for common code (a runtime linked by
+ * thousands of samples); it under-weighs code unique to one family of more than this many
+ * samples (documented in docs/attribution.md). */
 #define FAMILY_SCAN_MAX 64u
 
 typedef struct qkey {
@@ -144,7 +147,7 @@ done:
 }
 
 /* Rarity weights from the database's document frequencies. */
-static int weigh(qstate *q, double F, double N)
+static int weigh(qstate *q, double F)
 {
     strain_store_key *sk = malloc((q->n_keys ? q->n_keys : 1) * sizeof(*sk));
     strain_store_df *df = malloc((q->n_keys ? q->n_keys : 1) * sizeof(*df));
@@ -173,8 +176,7 @@ static int weigh(qstate *q, double F, double N)
             if (df[i].families_counted) {
                 f = df[i].n_families;
             } else {
-                /* estimate: samples holding it times families per sample */
-                f = df[i].n_samples * F / N;
+                f = df[i].n_samples;
             }
             f = f < 1 ? 1 : (f > F ? F : f);
             x->n_families = (uint32_t)f;
@@ -739,13 +741,12 @@ int strain_engine_query(strain_query_result **out, strain_engine *e,
     r->threshold = thr;
     STRAIN_TRY(strain_store_stats_get(e->st, &stats));
     double F = (double)(stats.families > 0 ? stats.families : 1);
-    double N = (double)(stats.samples > stats.clean ? stats.samples - stats.clean : 1);
     r->n_db_samples = (size_t)stats.samples;
     r->n_db_families = (size_t)stats.families;
 
     STRAIN_TRY(build_keys(&q, it->genome));
     r->n_keys = q.n_keys;
-    STRAIN_TRY(weigh(&q, F, N));
+    STRAIN_TRY(weigh(&q, F));
     size_t pool = VERIFY_POOL > o.max_neighbors ? VERIFY_POOL : o.max_neighbors;
     /* a sample below half the threshold cannot matter to a verdict; --all reports lower */
     double floor_s = o.all ? 0.01 : thr / 2;
