@@ -14,10 +14,12 @@
 #define STRAIN_KIND_FUNC_BAND 2u  /* one LSH band of a function's MinHash sketch */
 #define STRAIN_KIND_FRAGMENT 3u   /* a sampled code fragment (winnowed k-gram) */
 
-/* MinHash LSH: 8 bands of 4 rows over the 32-value sketch. A function pair with Jaccard
- * 0.7 shares at least one band with probability 0.89, at 0.5 with 0.40, at 0.3 with 0.06:
- * near-identical code is found, loosely similar code is left to the verification. */
-#define STRAIN_ENGINE_BANDS 8u
+/* MinHash LSH band keys (kind 2) are not indexed: measured on the public corpus, eight
+ * bands per function made the index and the query's feature set about five times larger
+ * (query cost ~6x `strain genes` instead of the target 1.5x), while near-identical functions
+ * still share most of their fragments (kind 3) and are paired by strain_compare when the
+ * evidence is built. Set STRAIN_ENGINE_BANDS to 8 (rows 4) to index them again. */
+#define STRAIN_ENGINE_BANDS 0u
 #define STRAIN_ENGINE_BAND_ROWS 4u
 /* Fragments are sampled (hash mod 4 == 0) so a sample's postings stay proportional to its
  * functions rather than its bytes; sampling by hash value keeps shared fragments shared. */

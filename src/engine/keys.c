@@ -18,7 +18,7 @@ double strain_engine__kind_factor(uint32_t kind)
     case STRAIN_KIND_FUNC_BAND:
         /* eight bands together weigh as much as the exact hash: a near-identical function
          * (most bands equal) counts about as much as an identical one */
-        return 1.0 / STRAIN_ENGINE_BANDS;
+        return 1.0 / 8;
     case STRAIN_KIND_FRAGMENT:
         return 0.5;
     default:
@@ -58,6 +58,7 @@ int strain_engine__keys(strain_engine_key **out, size_t *out_n, strain_ctx *ctx,
             continue;
         }
         k[n++] = (strain_engine_key){STRAIN_KIND_FUNC_EXACT, (uint32_t)i, x->exact};
+#if STRAIN_ENGINE_BANDS > 0
         for (uint32_t b = 0; b < STRAIN_ENGINE_BANDS; b++) {
             uint64_t h = strain_mix64(0x5eed0000u + b);
             for (uint32_t r = 0; r < STRAIN_ENGINE_BAND_ROWS; r++) {
@@ -65,6 +66,7 @@ int strain_engine__keys(strain_engine_key **out, size_t *out_n, strain_ctx *ctx,
             }
             k[n++] = (strain_engine_key){STRAIN_KIND_FUNC_BAND, (uint32_t)i, h};
         }
+#endif
     }
     for (size_t i = 0; i < gi->n_fragments; i++) {
         uint64_t f = gi->fragments[i];

@@ -1,7 +1,7 @@
 /*
  * Ranking a query against the reference database.
  *
- * 1. Weights. Every distinct feature of the query (keys.c) gets w = kind factor x idf, with
+ * 1. Weights. Every distinct feature of the query (keys.c) gets w = kind factor x idf^2, with
  *    the probabilistic idf over families idf(f) = ln(1 + (F - f + 0.5) / (f + 0.5)), F the
  *    families in the database and f those holding the feature (the form Lucene's BM25 uses:
  *    it never goes negative and falls close to 0 for code every family has). Code in one
@@ -31,7 +31,7 @@
 #include "util/err.h"
 
 #define LOOKUP_BATCH 64u
-#define VERIFY_POOL 32u
+#define VERIFY_POOL 24u
 /* df family counts are exact for features in at most this many samples (the store counts
  * them over the postings). Beyond it the feature is taken to be in min(F, samples) families:
  * the lowest weight it could have. That is right for common code (a runtime linked by
@@ -183,7 +183,11 @@ static int weigh(qstate *q, double F)
             idf = log(1.0 + (F - f + 0.5) / (f + 0.5));
             x->seen = true;
         }
-        x->w = factor * idf;
+        /* squared, as in a cosine of idf-weighted vectors (the query's weight and the
+         * reference's multiply): statically linked runtimes are hundreds of functions held
+         * by most families, and a linear idf left them outweighing a small module's own
+         * code (measured: T4 false attributions 0.51 with idf, see bench/RESULTS.md) */
+        x->w = factor * idf * idf;
         q->total_w += x->w;
     }
 done:
@@ -388,6 +392,66 @@ done:
     free(blob);
     free(k);
     return err;
+}
+
+/*
+ * Actor spread. Among the verified candidates, a feature held by samples of k different
+ * actors is code those actors share (a statically linked runtime of one compiler version,
+ * an SDK's glue code): it cannot tell them apart, so its weight is divided by k^2, in the
+ * denominator too. Family-level rarity alone cannot see this when only a few families were
+ * built with the same toolchain (measured: a tiny module scored 0.83 against an unrelated
+ * actor through its runtime alone). Code shared by the families of one actor keeps its
+ * full weight: that is the tooling an actor reuses.
+ */
+static void spread_discount(qstate *q, size_t verified)
+{
+    const char *names[32];
+    int idx[64];
+    size_t n_names = 0;
+    size_t v = verified < 64 ? verified : 64;
+    for (size_t i = 0; i < v; i++) {
+        const cand *c = &q->cands[i];
+        const char *a = (c->meta != NULL && c->meta->label.clean != 1) ? c->meta->label.actor
+                                                                        : NULL;
+        idx[i] = -1;
+        if (a == NULL || a[0] == '\0') {
+            continue;
+        }
+        for (size_t j = 0; j < n_names; j++) {
+            if (strcmp(names[j], a) == 0) {
+                idx[i] = (int)j;
+            }
+        }
+        if (idx[i] < 0 && n_names < 32) {
+            names[n_names] = a;
+            idx[i] = (int)n_names++;
+        }
+    }
+    double total = 0;
+    for (size_t k = 0; k < q->n_keys; k++) {
+        uint32_t mask = 0;
+        for (size_t i = 0; i < v; i++) {
+            if (idx[i] >= 0 && (q->cands[i].bits[k / 64] & (1ull << (k % 64)))) {
+                mask |= 1u << idx[i];
+            }
+        }
+        int spread = __builtin_popcount(mask);
+        if (spread > 1) {
+            q->keys[k].w /= (double)spread * spread;
+        }
+        total += q->keys[k].w;
+    }
+    q->total_w = total;
+    for (size_t i = 0; i < verified; i++) {
+        cand *c = &q->cands[i];
+        double sc = 0;
+        for (size_t k = 0; k < q->n_keys; k++) {
+            if (c->bits[k / 64] & (1ull << (k % 64))) {
+                sc += q->keys[k].w;
+            }
+        }
+        c->score = total > 0 ? sc / total : 0;
+    }
 }
 
 static void free_cand(cand *c)
@@ -759,6 +823,7 @@ int strain_engine_query(strain_query_result **out, strain_engine *e,
         STRAIN_TRY(verify(&q, &q.cands[i]));
     }
     r->n_verified = verified;
+    spread_discount(&q, verified);
     qsort(q.cands, verified, sizeof(*q.cands), cmp_cand_score);
     STRAIN_TRY(rank_labels(&q, r, verified, &o, thr));
     STRAIN_TRY(collect_evidence(&q, r, it, verified, &o));

@@ -68,7 +68,7 @@ def main():
         stats = run("db", "stats", "--db", db).stdout
         assert "12" in stats, stats
 
-        q = lambda *a: json.loads(run("query", "--db", db, "--json", "--threshold", "0.2",
+        q = lambda *a: json.loads(run("query", "--db", db, "--json", "--threshold", "0.15",
                                       *a, ok=(0,)).stdout)
         # before the clean set, zeta (unknown actor, links minilib) resembles gamma/delta
         before = q("--all", os.path.join(fx, "query/zeta.exe"))[0]
@@ -87,7 +87,7 @@ def main():
         assert alpha["neighbors"][0]["family"] == "alpha"
         assert alpha["evidence"]["functions"], alpha["evidence"]
         # --explain: query and reference disassembly side by side
-        t = run("query", "--db", db, "--threshold", "0.2", "--explain",
+        t = run("query", "--db", db, "--threshold", "0.15", "--explain",
                 os.path.join(fx, "query/alpha_v4.exe")).stdout
         assert "verdict:    actor north, family alpha" in t, t
         assert "explain #1" in t and " | " in t, t
