@@ -817,14 +817,18 @@ int strain_engine_query(strain_query_result **out, strain_engine *e,
     STRAIN_TRY(gather(&q, pool, floor_s * q.total_w, &r->n_keys_looked));
     r->n_candidates = q.n_cands;
 
-    qsort(q.cands, q.n_cands, sizeof(*q.cands), cmp_cand_acc);
+    if (q.n_cands > 0) { /* qsort(NULL, 0) is undefined */
+        qsort(q.cands, q.n_cands, sizeof(*q.cands), cmp_cand_acc);
+    }
     verified = q.n_cands < pool ? q.n_cands : pool;
     for (size_t i = 0; i < verified; i++) {
         STRAIN_TRY(verify(&q, &q.cands[i]));
     }
     r->n_verified = verified;
     spread_discount(&q, verified);
-    qsort(q.cands, verified, sizeof(*q.cands), cmp_cand_score);
+    if (verified > 0) {
+        qsort(q.cands, verified, sizeof(*q.cands), cmp_cand_score);
+    }
     STRAIN_TRY(rank_labels(&q, r, verified, &o, thr));
     STRAIN_TRY(collect_evidence(&q, r, it, verified, &o));
     *out = r;
