@@ -203,6 +203,27 @@ int strain_code__genotype(strain_gene *out, strain_vec *fragments, strain_vec *s
 /* Estimated Jaccard similarity of two sketches, 0..1. */
 double strain_code__sketch_sim(const uint32_t *a, const uint32_t *b);
 
+/* genome.c / compare.c: the genome and its comparison index (built once per genome, never
+ * serialised: exact hashes and LSH band keys of counted genes, sorted, so that comparing
+ * two genomes never sorts). */
+typedef struct code_key {
+    uint64_t key;
+    uint32_t idx;
+} code_key;
+
+struct strain_genome {
+    strain_genome_info info;
+    strain_gene *genes;
+    uint64_t *fragments;
+    char **notes;
+    code_key *exact_ix;
+    size_t n_exact_ix;
+    code_key *band_ix;
+    size_t n_band_ix;
+};
+
+int strain_code__genome_index(strain_genome *g);
+
 /* functions.c */
 typedef int (*code_func_cb)(code_image *img, code_func *f, void *payload);
 /* Discovers every function of the image and calls cb for each, in discovery order. */

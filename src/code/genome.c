@@ -32,12 +32,6 @@
 #define GENE_BYTES (8u + 8u + 6u * 4u + 4u * STRAIN_GENE_SKETCH)
 #define NOTE_MAX 1024u
 
-struct strain_genome {
-    strain_genome_info info;
-    strain_gene *genes;
-    uint64_t *fragments;
-    char **notes;
-};
 
 typedef struct build_state {
     strain_vec genes;     /* strain_gene */
@@ -54,6 +48,8 @@ void strain_genome_free(strain_genome *g)
         free(g->notes[i]);
     }
     free(g->notes);
+    free(g->exact_ix);
+    free(g->band_ix);
     free(g->genes);
     free(g->fragments);
     free(g);
@@ -236,6 +232,7 @@ int strain_genome_build(strain_genome **out, strain_ctx *ctx, const strain_binar
     g->info.n_fragments = nf;
     g->info.fragments = g->fragments;
     st.fragments.items = NULL;
+    STRAIN_TRY(strain_code__genome_index(g));
     *out = g;
     g = NULL;
 done:
@@ -426,6 +423,7 @@ int strain_genome_deserialize(strain_genome **out, strain_ctx *ctx, const uint8_
     if (off != len - 8) {
         BAD("trailing bytes");
     }
+    STRAIN_TRY(strain_code__genome_index(g));
     *out = g;
     g = NULL;
 #undef BAD
@@ -460,6 +458,7 @@ int strain_genome_discount(strain_genome **out, strain_ctx *ctx, const strain_ge
     const strain_genome_info *gi = &g->info, *ci = &clean->info;
     STRAIN_TRY(genome_new(&r, ctx));
     r->info = *gi;
+    r->exact_ix = r->band_ix = NULL;
     r->info.n_notes = 0;
     r->info.notes = NULL;
     r->genes = calloc(gi->n_genes + 1, sizeof(strain_gene));
@@ -491,6 +490,7 @@ int strain_genome_discount(strain_genome **out, strain_ctx *ctx, const strain_ge
     for (size_t i = 0; i < gi->n_notes; i++) {
         STRAIN_TRY(add_note(r, "%s", gi->notes[i]));
     }
+    STRAIN_TRY(strain_code__genome_index(r));
     *out = r;
     r = NULL;
 done:
