@@ -19,7 +19,8 @@
 #include "util/limits.h"
 #include "util/span.h"
 
-#define RING 12 /* instructions of the current straight-line path kept for jump tables */
+#define RING 12
+#define UNBOUNDED_SPAN 0x10000u /* 64 KiB either side of an unbounded table's jump */ /* instructions of the current straight-line path kept for jump tables */
 
 void strain_code__func_reset(code_func *f, uint64_t entry, bool strict)
 {
@@ -302,11 +303,14 @@ static int jump_table(code_image *img, code_func *f, const uint64_t *path, int n
                 tbase = lea_value(img, ri, i, T);
             }
             base_val = lea_value(img, ri, add_at, B);
-            if (tbase == 0) {
+            /* A base hoisted out of the path is only trusted when a range check bounds the
+             * table: a stale lea would turn an unbounded read into garbage targets. */
+            bool bounded = table_bound(ri, n - 1) != 0;
+            if (tbase == 0 && bounded) {
                 T = big(img, m->mem.base);
                 tbase = lea_in_func(img, f, T);
             }
-            if (base_val == 0) {
+            if (base_val == 0 && bounded) {
                 base_val = B == T ? tbase : lea_in_func(img, f, B);
             }
             if (tbase == 0 || base_val == 0) {
@@ -356,6 +360,13 @@ static int jump_table(code_image *img, code_func *f, const uint64_t *path, int n
          * table runs into code we already decoded (a table placed after its function). */
         if (strain_code__region(img, target) == NULL ||
             (bound == 0 && i > 0 && seen_has(f, table + i * esize))) {
+            break;
+        }
+        /* Without a bound (LLVM drops the range check when the type bounds the index), the
+         * table is read while its targets stay near the jump: case blocks follow the
+         * function's entry and lie within UNBOUNDED_SPAN of the dispatch. Reading on would
+         * run into the next table, whose entries are relative to another base. */
+        if (bound == 0 && (target < f->entry || target - jmp->va + UNBOUNDED_SPAN > 2 * UNBOUNDED_SPAN)) {
             break;
         }
         int err = push_u64(&f->jt, target);
@@ -498,6 +509,14 @@ static bool is_queued(const code_image *img, uint64_t va)
     return (r->queued[off / 8] >> (off % 8)) & 1u;
 }
 
+/* MSVC and LLVM pad between functions with int3 and inside functions with nops, so a jump
+ * target right after an int3 is the start of another function. */
+static bool after_int3(const code_image *img, uint64_t va)
+{
+    const code_region *r = strain_code__region(img, va);
+    return r != NULL && va > r->va && r->p[va - r->va - 1] == 0xcc;
+}
+
 /* Decodes everything reachable from f->entry into f->insns. */
 static int descend(code_image *img, code_func *f)
 {
@@ -511,6 +530,23 @@ static int descend(code_image *img, code_func *f)
         for (;;) {
             if (seen_has(f, a)) {
                 break;
+            }
+            if (f->strict) {
+                /* A guessed entry stops where recovered code begins (joining it at an
+                 * instruction start is a shared tail; landing inside an instruction means the
+                 * guess is misaligned): a wrong guess costs little, a right one loses nothing
+                 * that is not already recovered. */
+                const code_region *cr = strain_code__region(img, a);
+                if (cr != NULL) {
+                    uint64_t o = a - cr->va;
+                    if ((cr->covered[o / 8] >> (o % 8)) & 1u) {
+                        if ((cr->istart[o / 8] >> (o % 8)) & 1u) {
+                            break;
+                        }
+                        f->rejected = true;
+                        return 0;
+                    }
+                }
             }
             if (f->insns.len >= (img->probing ? PROBE_MAX_INSNS : STRAIN_CODE_MAX_FUNC_INSNS)) {
                 f->truncated = true;
@@ -551,9 +587,12 @@ static int descend(code_image *img, code_func *f)
                         return 0;
                     }
                 } else if (ins.target != f->entry &&
-                           (is_queued(img, ins.target) || ins.target < f->entry)) {
-                    /* Jumps to another function's entry, or backwards past our own entry
-                     * (code before a function's entry is another function): tail call. */
+                           (is_queued(img, ins.target) || ins.target < f->entry ||
+                            ins.va == f->entry || after_int3(img, ins.target))) {
+                    /* Jumps to another function's entry, backwards past our own entry (code
+                     * before a function's entry is another function), or a function that is
+                     * only a jump (a thunk: MSVC incremental-linking tables, /guard stubs):
+                     * tail call, the target is a function of its own. */
                     ins.tail = 1;
                     STRAIN_TRY(push_u64(&f->calls, ins.target));
                 } else {
