@@ -588,7 +588,8 @@ static int descend(code_image *img, code_func *f)
                     }
                 } else if (ins.target != f->entry &&
                            (is_queued(img, ins.target) || ins.target < f->entry ||
-                            ins.va == f->entry || after_int3(img, ins.target))) {
+                            (ins.va == f->entry && ins.target - ins.va >= ins.len) ||
+                            after_int3(img, ins.target))) {
                     /* Jumps to another function's entry, backwards past our own entry (code
                      * before a function's entry is another function), or a function that is
                      * only a jump (a thunk: MSVC incremental-linking tables, /guard stubs):
