@@ -239,6 +239,27 @@ static uint64_t lea_in_func(const code_image *img, const code_func *f, ZydisRegi
     return 0;
 }
 
+/* The first known function entry after va, or limit. */
+static uint64_t next_entry(const code_image *img, uint64_t va, uint64_t limit)
+{
+    const code_region *r = strain_code__region(img, va);
+    if (r == NULL) {
+        return limit;
+    }
+    uint64_t end = r->va + r->len < limit ? r->va + r->len : limit;
+    for (uint64_t x = va + 1; x < end; x++) {
+        uint64_t o = x - r->va;
+        if (r->queued[o / 8] == 0 && o % 8 == 0) {
+            x += 7;
+            continue;
+        }
+        if ((r->queued[o / 8] >> (o % 8)) & 1u) {
+            return x;
+        }
+    }
+    return limit;
+}
+
 /* Reads the jump table used by the indirect jump at ring[n-1]; targets go to f->jt and the
  * work list. Returns 0 or STRAIN_ENOMEM (an unrecognised form is not an error). */
 static int jump_table(code_image *img, code_func *f, const uint64_t *path, int npath,
@@ -339,6 +360,8 @@ static int jump_table(code_image *img, code_func *f, const uint64_t *path, int n
         return 0;
     }
     strain_span ts = strain_span_make(tp, tlen);
+    /* An unbounded table's cases also end before the next known function entry. */
+    uint64_t limit = bound == 0 ? next_entry(img, f->entry, jmp->va + UNBOUNDED_SPAN) : UINT64_MAX;
     jmp->jt_first = (uint32_t)f->jt.len;
     uint64_t i = 0;
     for (; i < count; i++) {
@@ -366,7 +389,8 @@ static int jump_table(code_image *img, code_func *f, const uint64_t *path, int n
          * table is read while its targets stay near the jump: case blocks follow the
          * function's entry and lie within UNBOUNDED_SPAN of the dispatch. Reading on would
          * run into the next table, whose entries are relative to another base. */
-        if (bound == 0 && (target < f->entry || target - jmp->va + UNBOUNDED_SPAN > 2 * UNBOUNDED_SPAN)) {
+        if (bound == 0 && (target < f->entry || target >= limit ||
+                           target - jmp->va + UNBOUNDED_SPAN > 2 * UNBOUNDED_SPAN)) {
             break;
         }
         int err = push_u64(&f->jt, target);
@@ -572,7 +596,12 @@ static int descend(code_image *img, code_func *f)
             bool stop = false;
             switch (ins.flow) {
             case CODE_FLOW_JCC:
-                if (strain_code__region(img, ins.target) != NULL) {
+                if (strain_code__region(img, ins.target) != NULL && ins.target != f->entry &&
+                    (is_queued(img, ins.target) || after_int3(img, ins.target))) {
+                    /* Conditional tail call (LLVM sibcalls): the target is another function. */
+                    ins.tail = 1;
+                    STRAIN_TRY(push_u64(&f->calls, ins.target));
+                } else if (strain_code__region(img, ins.target) != NULL) {
                     STRAIN_TRY(push_u64(&f->work, ins.target));
                 } else if (f->strict) {
                     f->rejected = true;
@@ -720,7 +749,9 @@ static int build_blocks(code_func *f)
     STRAIN_TRY(push_u64(&f->lead, f->entry));
     for (size_t i = 0; i < n; i++) {
         if (ins[i].flow == CODE_FLOW_JCC) {
-            STRAIN_TRY(push_u64(&f->lead, ins[i].target));
+            if (!ins[i].tail) {
+                STRAIN_TRY(push_u64(&f->lead, ins[i].target));
+            }
             STRAIN_TRY(push_u64(&f->lead, ins[i].va + ins[i].len));
         } else if (ins[i].flow == CODE_FLOW_JMP && !ins[i].tail) {
             STRAIN_TRY(push_u64(&f->lead, ins[i].target));
@@ -761,7 +792,9 @@ static int build_blocks(code_func *f)
             break;
         case CODE_FLOW_JCC:
             STRAIN_TRY(add_succ(f, b, last->va + last->len));
-            STRAIN_TRY(add_succ(f, b, last->target));
+            if (!last->tail) {
+                STRAIN_TRY(add_succ(f, b, last->target));
+            }
             break;
         case CODE_FLOW_JMP:
             if (!last->tail) {

@@ -12,6 +12,7 @@
  *    window of STRAIN_FRAG_W. Any shared run of K+W-1 instructions yields a shared fragment,
  *    even when it sits inside functions that differ elsewhere (inlining, edits).
  */
+#include <pthread.h>
 #include <string.h>
 
 #include "code/code_impl.h"
@@ -21,19 +22,19 @@
 /* Per-slot multipliers/offsets of the MinHash universal hashes, fixed forever (the sketch
  * is stored): slot i uses h_i(x) = high32(x * A_i + B_i), A_i odd. */
 static uint64_t sketch_a[STRAIN_GENE_SKETCH], sketch_b[STRAIN_GENE_SKETCH];
-static bool sketch_ready;
+static pthread_once_t sketch_once = PTHREAD_ONCE_INIT;
 
-static void sketch_init(void)
+static void sketch_fill(void)
 {
-    /* Idempotent and deterministic: a racing second initialiser writes the same values. */
-    if (sketch_ready) {
-        return;
-    }
     for (unsigned i = 0; i < STRAIN_GENE_SKETCH; i++) {
         sketch_a[i] = strain_mix64(0x5eed0000u + 2 * i) | 1u;
         sketch_b[i] = strain_mix64(0x5eed0000u + 2 * i + 1);
     }
-    __atomic_store_n(&sketch_ready, true, __ATOMIC_RELEASE);
+}
+
+static void sketch_init(void)
+{
+    pthread_once(&sketch_once, sketch_fill);
 }
 
 static inline void sketch_add(uint32_t *s, uint64_t x)
