@@ -745,7 +745,13 @@ static int build_blocks(code_func *f)
     int err = 0;
     code_insn *ins = f->insns.items;
     size_t n = f->insns.len;
-    code_sort(ins, n, sizeof(code_insn), cmp_insn);
+    bool sorted = true; /* straight-line functions come out of the descent in order */
+    for (size_t i = 1; i < n && sorted; i++) {
+        sorted = ins[i - 1].va < ins[i].va;
+    }
+    if (!sorted) {
+        code_sort(ins, n, sizeof(code_insn), cmp_insn);
+    }
     STRAIN_TRY(push_u64(&f->lead, f->entry));
     for (size_t i = 0; i < n; i++) {
         if (ins[i].flow == CODE_FLOW_JCC) {
