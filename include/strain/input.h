@@ -76,8 +76,7 @@ typedef int (*strain_input_cb)(const strain_sample *sample, int err, const char 
  * concurrently.
  */
 STRAIN_API int strain_input_walk(strain_ctx *ctx, const char *const *paths, size_t n_paths,
-                                 const strain_input_opts *opts, strain_input_cb cb,
-                                 void *payload);
+                                 const strain_input_opts *opts, strain_input_cb cb, void *payload);
 
 #ifdef __cplusplus
 }

@@ -202,9 +202,9 @@ typedef struct arc {
 
 /* How a member ended. */
 typedef enum member_end {
-    MEMBER_READ,      /* bytes in hand */
-    MEMBER_NEXT,      /* refused or unreadable; the next member can still be read */
-    MEMBER_STOP,      /* this archive cannot be read further */
+    MEMBER_READ, /* bytes in hand */
+    MEMBER_NEXT, /* refused or unreadable; the next member can still be read */
+    MEMBER_STOP, /* this archive cannot be read further */
 } member_end;
 
 static bool can_skip(const arc *r)
@@ -298,11 +298,12 @@ static member_end password_failure(arc *r, const char *detail)
                              r->name, r->lv->where, detail);
         return MEMBER_STOP;
     }
-    strain_input__report(w, STRAIN_EPASSWORD,
-                         "member %s of %s: encrypted and no password matched (tried %s%s%s\"" DEFAULT_PASSWORD
-                         "\"); give the right one with --password (%s)",
-                         r->name, r->lv->where, w->password ? "\"" : "",
-                         w->password ? w->password : "", w->password ? "\" and " : "", detail);
+    strain_input__report(
+        w, STRAIN_EPASSWORD,
+        "member %s of %s: encrypted and no password matched (tried %s%s%s\"" DEFAULT_PASSWORD
+        "\"); give the right one with --password (%s)",
+        r->name, r->lv->where, w->password ? "\"" : "", w->password ? w->password : "",
+        w->password ? "\" and " : "", detail);
     return after_member_failure(r);
 }
 
@@ -363,8 +364,8 @@ static member_end read_member(arc *r, uint8_t **out, size_t *out_len)
             strain_input__report(w, STRAIN_ELIMIT,
                                  "member %s of %s: the archive unpacks to more than the total "
                                  "unpacked limit (%llu bytes); rest of %s not read",
-                                 r->name, r->lv->where,
-                                 (unsigned long long)lim->max_total_unpacked, r->lv->path);
+                                 r->name, r->lv->where, (unsigned long long)lim->max_total_unpacked,
+                                 r->lv->path);
             w->budget_hit = true;
             free(buf);
             return MEMBER_STOP;
@@ -387,8 +388,7 @@ static member_end read_member(arc *r, uint8_t **out, size_t *out_len)
 static int join(char **out, const char *a, const char *b)
 {
     strain_buf s = STRAIN_BUF_INIT;
-    if (strain_buf_puts(&s, a) < 0 || strain_buf_putc(&s, '!') < 0 ||
-        strain_buf_puts(&s, b) < 0) {
+    if (strain_buf_puts(&s, a) < 0 || strain_buf_putc(&s, '!') < 0 || strain_buf_puts(&s, b) < 0) {
         strain_buf_free(&s);
         return STRAIN_ENOMEM;
     }
@@ -464,8 +464,7 @@ static void walk_members(arc *r)
             strain_input__report(w, STRAIN_ELIMIT,
                                  "%s: more members than the member limit (%llu); rest of %s "
                                  "not read",
-                                 r->lv->where, (unsigned long long)lim->max_members,
-                                 r->lv->path);
+                                 r->lv->where, (unsigned long long)lim->max_members, r->lv->path);
             w->budget_hit = true;
             break;
         }
@@ -478,8 +477,8 @@ static void walk_members(arc *r)
                                      r->lv->where, msg != NULL ? msg : "encrypted");
                 break;
             }
-            strain_input__report(w, STRAIN_EMALFORMED, "%s: corrupt %s archive: %s",
-                                 r->lv->where, strain_input__kind_name(r->kind),
+            strain_input__report(w, STRAIN_EMALFORMED, "%s: corrupt %s archive: %s", r->lv->where,
+                                 strain_input__kind_name(r->kind),
                                  msg != NULL ? msg : "unreadable header");
             if (rc == ARCHIVE_FATAL || !can_skip(r)) {
                 break;
@@ -516,8 +515,8 @@ static void walk_members(arc *r)
     strain_buf_free(&name);
 }
 
-int strain_input__walk_archive(strain_walk *w, strain_input_kind kind, int fd,
-                               const uint8_t *data, size_t size, const strain_input_level *lv)
+int strain_input__walk_archive(strain_walk *w, strain_input_kind kind, int fd, const uint8_t *data,
+                               size_t size, const strain_input_level *lv)
 {
     source src = {fd, data, size, 0, NULL};
     arc r = {w, lv, kind, NULL, NULL, 0, 0, NULL, false};

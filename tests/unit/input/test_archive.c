@@ -10,8 +10,8 @@
 #include "collect.h"
 #include "input/input_impl.h"
 
-static char D[512];  /* fixture directory */
-static char S[600];  /* its src/ (the originals) */
+static char D[512]; /* fixture directory */
+static char S[600]; /* its src/ (the originals) */
 
 static int setup(void **state)
 {
@@ -232,8 +232,7 @@ static void test_nested(void **state)
     expect_sample(&r, fx("zips.tar.gz"), "zips.tar.gz!tz/inner.zip!c.bin", orig("c.bin"));
     expect_sample(&r, fx("zips.tar.gz"), "zips.tar.gz!tz/plain.zip!dir/sub/b.txt",
                   orig("dir/sub/b.txt"));
-    expect_sample(&r, fx("zips.tar.gz"), "zips.tar.gz!tz/plain.zip!empty.bin",
-                  orig("empty.bin"));
+    expect_sample(&r, fx("zips.tar.gz"), "zips.tar.gz!tz/plain.zip!empty.bin", orig("empty.bin"));
     result_free(&r);
 
     /* The same bytes through the in-memory entry point give the same identities. */

@@ -68,11 +68,10 @@ static void test_tree_order_and_links(void **state)
 
     /* Exactly these samples, in this order (names sorted at every level); link_in and
      * linkdir lead to files already read and add nothing. */
-    const char *want[][2] = {{"t/a/x.bin", NULL}, {"t/a/y.txt", NULL},
-                             {"t/b/deep/f.bin", NULL}, {"t/c.bin", NULL},
-                             {"t/empty", NULL}, {"t/z.zip", "z.zip!m.bin"}};
-    const char *orig[] = {"t/a/x.bin", "t/a/y.txt", "t/b/deep/f.bin", "t/c.bin", "t/empty",
-                          "src/m.bin"};
+    const char *want[][2] = {{"t/a/x.bin", NULL}, {"t/a/y.txt", NULL}, {"t/b/deep/f.bin", NULL},
+                             {"t/c.bin", NULL},   {"t/empty", NULL},   {"t/z.zip", "z.zip!m.bin"}};
+    const char *orig[] = {"t/a/x.bin", "t/a/y.txt", "t/b/deep/f.bin",
+                          "t/c.bin",   "t/empty",   "src/m.bin"};
     expect_counts(&r, 6, 6);
     size_t k = 0;
     for (size_t i = 0; i < r.n; i++) {
