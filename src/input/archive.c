@@ -532,6 +532,19 @@ int strain_input__walk_archive(strain_walk *w, strain_input_kind kind, int fd, c
         }
     }
     r.size = src.size;
+    uint64_t declared = 0;
+    const strain_limits *lim = &w->ctx->limits;
+    if (kind == STRAIN_INPUT_ZIP && strain_input__zip_entries(fd, data, src.size, &declared) &&
+        (w->members > lim->max_members || declared > lim->max_members - w->members)) {
+        strain_input__report(w, STRAIN_ELIMIT,
+                             "%s: central directory lists %llu members, more than the member "
+                             "limit (%llu) allows; not read",
+                             lv->where, (unsigned long long)declared,
+                             (unsigned long long)lim->max_members);
+        w->budget_hit = true;
+        free(src.buf);
+        return w->stop;
+    }
     inner_format inner = INNER_NONE;
     if (kind == STRAIN_INPUT_GZIP || kind == STRAIN_INPUT_BZIP2 || kind == STRAIN_INPUT_XZ) {
         inner = probe_inner(&src, kind);

@@ -76,6 +76,10 @@ typedef struct strain_input_level {
 int strain_input__walk_archive(strain_walk *w, strain_input_kind kind, int fd, const uint8_t *data,
                                size_t size, const strain_input_level *lv);
 
+/* The member count a zip's end-of-central-directory record (or its zip64 record) declares,
+ * from fd (>= 0) or data; false when there is no such record (zipdir.c). */
+bool strain_input__zip_entries(int fd, const uint8_t *data, uint64_t size, uint64_t *out);
+
 /* Starts a fresh budget (total unpacked bytes, members) for a new archive file. */
 void strain_input__budget_reset(strain_walk *w);
 

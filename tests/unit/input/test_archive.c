@@ -41,6 +41,11 @@ static int setup(void **state)
         " zip -q ../nums.zip nums.txt && zip -q -0 ../big.zip big.bin) && "
         "cp inner.zip nest/dir/ && (cd nest && zip -qr ../outer.zip dir) && "
         "cp inner.zip plain.zip tz/ && tar czf zips.tar.gz tz && "
+        "mkdir many && (cd many && for i in $(seq 1 60); do : > f$i; done && "
+        " zip -q ../many.zip f* && tar cf ../many.tar f*) && zip -q nestmany.zip many.zip && "
+        "/usr/bin/python3 -c \"import zipfile\n"
+        "with zipfile.ZipFile('z64.zip', 'w') as z:\n"
+        "    for i in range(66000): z.writestr('f%%d' %% i, b'')\" && "
         "zip -qj d1.zip src/c.bin && zip -q d2.zip d1.zip && zip -q d3.zip d2.zip && "
         "head -c 50000000 /dev/zero > zero.bin && zip -qj bomb.zip zero.bin src/c.bin && "
         "zip -q nestbomb.zip bomb.zip && tar czf bomb.tar.gz zero.bin -C src c.bin && "
@@ -287,6 +292,41 @@ static void test_member_and_size_limits(void **state)
     assert_true(r.n_samples < 6);
     result_free(&r);
 
+    /* A zip whose central directory lists more members than allowed is refused before
+     * libarchive loads that directory (which costs memory per entry), nested or not... */
+    strain_ctx_limits(ctx)->max_members = 50;
+    walk1(&r, ctx, "many.zip", NULL);
+    assert_int_equal(r.rc, 1);
+    expect_counts(&r, 0, 1);
+    expect_error(&r, STRAIN_ELIMIT, "many.zip: central directory lists 60 members",
+                 "member limit (50)");
+    result_free(&r);
+    walk1(&r, ctx, "nestmany.zip", NULL);
+    expect_counts(&r, 0, 1);
+    expect_error(&r, STRAIN_ELIMIT, "nestmany.zip!many.zip: central directory lists 60 members",
+                 "member limit (50)");
+    result_free(&r);
+    /* More than 65535 entries: the count is in the zip64 record (the classic one says
+     * 0xFFFF); Python's zipfile wrote it. */
+    strain_ctx_limits(ctx)->max_members = 1000;
+    walk1(&r, ctx, "z64.zip", NULL);
+    expect_counts(&r, 0, 1);
+    expect_error(&r, STRAIN_ELIMIT, "z64.zip: central directory lists 66000 members",
+                 "member limit (1000)");
+    result_free(&r);
+    strain_ctx_limits(ctx)->max_members = 50;
+    /* ...and formats without a directory are counted header by header. */
+    walk1(&r, ctx, "many.tar", NULL);
+    assert_int_equal(r.rc, 1);
+    expect_counts(&r, 50, 1);
+    expect_error(&r, STRAIN_ELIMIT, "many.tar: more members than the member limit (50)");
+    result_free(&r);
+    strain_ctx_limits(ctx)->max_members = 60;
+    walk1(&r, ctx, "many.zip", NULL);
+    assert_int_equal(r.rc, 0);
+    expect_counts(&r, 60, 0);
+    result_free(&r);
+
     /* Total unpacked bytes of one argument. */
     strain_ctx_free(ctx);
     ctx = new_ctx();
@@ -412,6 +452,36 @@ static void test_corrupt_and_sfx(void **state)
     strain_ctx_free(ctx);
 }
 
+/* Magic at its real offset only; a prefix of magic or magic elsewhere is not an archive. */
+static void test_sniff(void **state)
+{
+    (void)state;
+    uint8_t b[600];
+    memset(b, 0, sizeof(b));
+    assert_int_equal(strain_input__sniff((const uint8_t *)"PK\3\4", 4), STRAIN_INPUT_ZIP);
+    assert_int_equal(strain_input__sniff((const uint8_t *)"PK\5\6", 4), STRAIN_INPUT_ZIP);
+    assert_int_equal(strain_input__sniff((const uint8_t *)"PK\3", 3), STRAIN_INPUT_PLAIN);
+    assert_int_equal(strain_input__sniff((const uint8_t *)"7z\xBC\xAF\x27\x1C", 6),
+                     STRAIN_INPUT_7Z);
+    assert_int_equal(strain_input__sniff((const uint8_t *)"\x1F\x8B\x08", 3), STRAIN_INPUT_GZIP);
+    assert_int_equal(strain_input__sniff((const uint8_t *)"\x1F\x8B\x07", 3), STRAIN_INPUT_PLAIN);
+    assert_int_equal(strain_input__sniff((const uint8_t *)"BZh9", 4), STRAIN_INPUT_BZIP2);
+    assert_int_equal(strain_input__sniff((const uint8_t *)"BZh0", 4), STRAIN_INPUT_PLAIN);
+    assert_int_equal(strain_input__sniff((const uint8_t *)"BZh", 3), STRAIN_INPUT_PLAIN);
+    assert_int_equal(strain_input__sniff((const uint8_t *)"\xFD"
+                                                          "7zXZ",
+                                         6),
+                     STRAIN_INPUT_XZ);
+    memcpy(b + 257, "ustar", 5);
+    assert_int_equal(strain_input__sniff(b, sizeof(b)), STRAIN_INPUT_TAR);
+    assert_int_equal(strain_input__sniff(b, 261), STRAIN_INPUT_PLAIN); /* cut inside magic */
+    memcpy(b, "MZ", 2);
+    memcpy(b + 64, "PK\3\4", 4);
+    memset(b + 257, 0, 5);
+    assert_int_equal(strain_input__sniff(b, sizeof(b)), STRAIN_INPUT_PLAIN);
+    assert_int_equal(strain_input__sniff(NULL, 0), STRAIN_INPUT_PLAIN);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -424,6 +494,7 @@ int main(void)
         cmocka_unit_test(test_member_and_size_limits),
         cmocka_unit_test(test_bombs),
         cmocka_unit_test(test_corrupt_and_sfx),
+        cmocka_unit_test(test_sniff),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
