@@ -198,6 +198,7 @@ typedef struct arc {
     uint64_t stream_unpacked; /* everything read from this archive's members */
     const char *name;         /* current member, escaped */
     bool raw;                 /* one decompressed member, not an archive of members */
+    bool zip_directory;       /* a zip with an end-of-central-directory record */
 } arc;
 
 /* How a member ended. */
@@ -207,10 +208,14 @@ typedef enum member_end {
     MEMBER_STOP, /* this archive cannot be read further */
 } member_end;
 
+/* True when libarchive can pass over the rest of a member without decoding it. A zip read
+ * from its central directory knows every compressed size; one without (truncated, read from
+ * local headers) may hold a member whose size comes only after its data, which libarchive
+ * can only find by inflating it. */
 static bool can_skip(const arc *r)
 {
     if (r->kind == STRAIN_INPUT_ZIP) {
-        return true;
+        return r->zip_directory;
     }
     return r->kind == STRAIN_INPUT_TAR;
 }
@@ -519,7 +524,7 @@ int strain_input__walk_archive(strain_walk *w, strain_input_kind kind, int fd, c
                                size_t size, const strain_input_level *lv)
 {
     source src = {fd, data, size, 0, NULL};
-    arc r = {w, lv, kind, NULL, NULL, 0, 0, NULL, false};
+    arc r = {w, lv, kind, NULL, NULL, 0, 0, NULL, false, false};
     if (fd >= 0) {
         struct stat st;
         if (fstat(fd, &st) != 0) {
@@ -534,7 +539,9 @@ int strain_input__walk_archive(strain_walk *w, strain_input_kind kind, int fd, c
     r.size = src.size;
     uint64_t declared = 0;
     const strain_limits *lim = &w->ctx->limits;
-    if (kind == STRAIN_INPUT_ZIP && strain_input__zip_entries(fd, data, src.size, &declared) &&
+    r.zip_directory =
+        kind == STRAIN_INPUT_ZIP && strain_input__zip_entries(fd, data, src.size, &declared);
+    if (r.zip_directory &&
         (w->members > lim->max_members || declared > lim->max_members - w->members)) {
         strain_input__report(w, STRAIN_ELIMIT,
                              "%s: central directory lists %llu members, more than the member "

@@ -51,7 +51,8 @@ static int setup(void **state)
         " 7z a -bd -mx=1 ../text.7z text.txt >/dev/null) && "
         "zip -qj d1.zip src/c.bin && zip -q d2.zip d1.zip && zip -q d3.zip d2.zip && "
         "head -c 50000000 /dev/zero > zero.bin && zip -qj bomb.zip zero.bin src/c.bin && "
-        "zip -q nestbomb.zip bomb.zip && tar czf bomb.tar.gz zero.bin -C src c.bin && "
+        "zip -q nestbomb.zip bomb.zip && head -c 30000 bomb.zip > cutbomb.zip && tar czf "
+        "bomb.tar.gz zero.bin -C src c.bin && "
         "7z a -bd -mx=1 bomb.7z zero.bin src/c.bin >/dev/null && rm zero.bin && "
         "cp nums.zip corrupt.zip && "
         "dd if=/dev/zero of=corrupt.zip bs=1 seek=100 count=200 conv=notrunc 2>/dev/null && "
@@ -385,6 +386,16 @@ static void test_bombs(void **state)
     assert_non_null(g);
     assert_true(stopped_after(g) < (4u << 20));
     expect_sample(&r, fx("nestbomb.zip"), "nestbomb.zip!bomb.zip!c.bin", orig("c.bin"));
+    result_free(&r);
+
+    /* Without its central directory a zip member's end may only be found by inflating it:
+     * the rest of that zip is given up rather than skipped. */
+    walk1(&r, ctx, "cutbomb.zip", NULL);
+    expect_counts(&r, 0, 2);
+    g = find_error(&r, STRAIN_ELIMIT, "member zero.bin of ", "cutbomb.zip", "exceeds 200x");
+    assert_non_null(g);
+    assert_true(stopped_after(g) < (4u << 20));
+    expect_error(&r, STRAIN_ELIMIT, "cutbomb.zip", "remaining members not read");
     result_free(&r);
 
     /* In a gzip stream or a 7z archive the rest cannot be skipped without inflating it. */
