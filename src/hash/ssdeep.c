@@ -40,27 +40,66 @@
 static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 typedef struct ss_block {
-    uint8_t h;     /* FNV state since the last trigger */
-    uint8_t halfh; /* same, but not reset after the 32nd character (second string) */
     char halfdigest;
-    uint32_t len;  /* characters in digest (at most SS_LENGTH - 1 plus the open last one) */
+    uint32_t len; /* characters in digest (at most SS_LENGTH - 1 plus the open last one) */
     char digest[SS_LENGTH];
 } ss_block;
+
+/* Room to update 16 states as two 64-bit words from any live index. */
+#define SS_LANES (SS_NUM_BS + 16)
 
 typedef struct ss_state {
     uint32_t h1, h2, h3; /* rolling hash: sum, weighted sum, shift/xor */
     uint32_t wpos;
     uint8_t window[SS_WINDOW];
     uint32_t start, end; /* live blocksizes: [start, end) */
+    /* Blocksizes below half_end may have 32 characters or more: only there does the second
+     * string's state differ from the first's (both restart together until the 32nd). */
+    uint32_t half_end;
     uint64_t total;
     bool need_last; /* the last blocksize has triggered: track what a next one would hash */
     uint8_t lasth;
+    /* FNV states, one byte per blocksize, side by side so that 8 are updated at once.
+     * halfh[i] is meaningful only once blocksize i has 32 characters (else it equals h[i]). */
+    uint8_t h[SS_LANES];
+    uint8_t halfh[SS_LANES];
     ss_block bh[SS_NUM_BS];
 } ss_state;
 
 static inline uint64_t bs_of(uint32_t i)
 {
     return (uint64_t)SS_MIN_BS << i;
+}
+
+/* The state of the second string of blocksize i. */
+static inline uint8_t half_of(const ss_state *s, uint32_t i)
+{
+    return s->bh[i].len >= SS_LENGTH / 2 ? s->halfh[i] : s->h[i];
+}
+
+/*
+ * One FNV step on 8 states packed in a word, each < 64: h * 0x13 mod 64 is
+ * h + (2h mod 64) + (16h mod 64); the masks keep each shifted lane's bits from its own lane,
+ * and the sum (< 256) never carries into the next lane.
+ */
+static inline uint64_t fnv6_x8(uint64_t x, uint64_t cc)
+{
+    const uint64_t m3e = 0x3e3e3e3e3e3e3e3eull, m30 = 0x3030303030303030ull,
+                   m3f = 0x3f3f3f3f3f3f3f3full;
+    x = x + ((x << 1) & m3e) + ((x << 4) & m30);
+    return (x ^ cc) & m3f;
+}
+
+static inline uint64_t load8(const uint8_t *p)
+{
+    uint64_t x;
+    memcpy(&x, p, sizeof(x));
+    return x;
+}
+
+static inline void store8(uint8_t *p, uint64_t x)
+{
+    memcpy(p, &x, sizeof(x));
 }
 
 static inline uint8_t fnv6(uint8_t h, uint8_t c)
@@ -71,18 +110,18 @@ static inline uint8_t fnv6(uint8_t h, uint8_t c)
 /* The first trigger of the last live blocksize: open the next one from a copy of its state. */
 static void fork_next(ss_state *s)
 {
-    ss_block *last = &s->bh[s->end - 1];
+    uint32_t last = s->end - 1;
     if (s->end < SS_NUM_BS) {
-        ss_block *next = last + 1;
-        next->h = last->h;
-        next->halfh = last->halfh;
+        ss_block *next = &s->bh[last + 1];
+        s->h[last + 1] = s->h[last];
+        s->halfh[last + 1] = s->h[last];
         next->halfdigest = '\0';
         next->len = 0;
         next->digest[0] = '\0';
         s->end++;
     } else if (!s->need_last) {
         s->need_last = true;
-        s->lasth = last->h;
+        s->lasth = s->h[last];
     }
 }
 
@@ -109,59 +148,117 @@ static void ss_init(ss_state *s)
 {
     memset(s, 0, sizeof(*s));
     s->end = 1;
-    s->bh[0].h = SS_HASH_INIT;
-    s->bh[0].halfh = SS_HASH_INIT;
+    s->h[0] = SS_HASH_INIT;
+    s->halfh[0] = SS_HASH_INIT;
+}
+
+/* A trigger point for blocksizes start..top: each closes a piece (one character). */
+static void on_trigger(ss_state *s, uint32_t top)
+{
+    for (uint32_t i = s->start; i < s->end && i <= top; i++) {
+        ss_block *b = &s->bh[i];
+        if (b->len == 0) {
+            fork_next(s);
+        }
+        uint8_t h = s->h[i];
+        b->digest[b->len] = b64[h];
+        b->halfdigest = b64[half_of(s, i)];
+        if (b->len < SS_LENGTH - 1) {
+            b->len++;
+            b->digest[b->len] = '\0';
+            s->h[i] = SS_HASH_INIT;
+            if (b->len < SS_LENGTH / 2) {
+                b->halfdigest = '\0';
+            } else if (b->len == SS_LENGTH / 2) {
+                /* From here the second string's piece runs on instead of restarting. */
+                s->halfh[i] = h;
+                if (s->half_end < i + 1) {
+                    s->half_end = i + 1;
+                }
+            }
+        } else {
+            /* String full: its last character keeps absorbing until the end. */
+            maybe_drop_first(s);
+        }
+    }
 }
 
 static void ss_update(ss_state *s, const uint8_t *p, size_t n)
 {
     uint32_t h1 = s->h1, h2 = s->h2, h3 = s->h3, wpos = s->wpos;
-    for (size_t k = 0; k < n; k++) {
-        uint8_t c = p[k];
-        s->total++;
-        /* Rolling hash over the last 7 bytes. */
-        h2 -= h1;
-        h2 += SS_WINDOW * (uint32_t)c;
-        h1 += c;
-        h1 -= s->window[wpos];
-        s->window[wpos] = c;
-        wpos = wpos + 1 == SS_WINDOW ? 0 : wpos + 1;
-        h3 = (h3 << 5) ^ c;
-        uint32_t roll = h1 + h2 + h3;
+    uint8_t window[SS_WINDOW];
+    memcpy(window, s->window, sizeof(window));
+    /* The size is known up front: dropping blocksizes early only needs a lower bound of the
+     * final size, and this is the exact one. */
+    s->total += n;
+    size_t k = 0;
+    while (k < n) {
+        /*
+         * Between two triggers the live set is fixed: the states of blocksizes start..start+15
+         * stay in registers (a chain through memory would cost a store-to-load forward per
+         * byte); the rare ones beyond are updated in place. Lanes past `end` are unused.
+         */
+        uint32_t start = s->start, end = s->end, half_end = s->half_end;
+        bool need_last = s->need_last;
+        uint64_t hw0 = load8(&s->h[start]), hw1 = load8(&s->h[start + 8]);
+        uint64_t hh0 = load8(&s->halfh[start]), hh1 = load8(&s->halfh[start + 8]);
+        bool wide = end > start + 8, half = half_end > start, half_wide = half_end > start + 8;
+        uint32_t top = 0;
+        for (; k < n; k++) {
+            uint8_t c = p[k];
+            /* Rolling hash over the last 7 bytes. */
+            h2 -= h1;
+            h2 += SS_WINDOW * (uint32_t)c;
+            h1 += c;
+            h1 -= window[wpos];
+            window[wpos] = c;
+            wpos = wpos + 1 == SS_WINDOW ? 0 : wpos + 1;
+            h3 = (h3 << 5) ^ c;
+            uint32_t roll = h1 + h2 + h3;
 
-        for (uint32_t i = s->start; i < s->end; i++) {
-            s->bh[i].h = fnv6(s->bh[i].h, c);
-            s->bh[i].halfh = fnv6(s->bh[i].halfh, c);
-        }
-        if (s->need_last) {
-            s->lasth = fnv6(s->lasth, c);
-        }
-        /* Blocksizes are 3 * 2^i: missing the trigger of one misses all larger ones. */
-        for (uint32_t i = s->start; i < s->end; i++) {
-            uint64_t bs = bs_of(i);
-            if ((uint64_t)roll % bs != bs - 1) {
+            uint64_t cc = (uint64_t)(c & 63) * 0x0101010101010101ull;
+            hw0 = fnv6_x8(hw0, cc);
+            if (wide) {
+                hw1 = fnv6_x8(hw1, cc);
+                for (uint32_t i = start + 16; i < end; i += 8) {
+                    store8(&s->h[i], fnv6_x8(load8(&s->h[i]), cc));
+                }
+            }
+            if (half) {
+                hh0 = fnv6_x8(hh0, cc);
+                if (half_wide) {
+                    hh1 = fnv6_x8(hh1, cc);
+                    for (uint32_t i = start + 16; i < half_end; i += 8) {
+                        store8(&s->halfh[i], fnv6_x8(load8(&s->halfh[i]), cc));
+                    }
+                }
+            }
+            if (need_last) {
+                s->lasth = fnv6(s->lasth, c);
+            }
+            /*
+             * roll % (3 * 2^i) == 3 * 2^i - 1  <=>  3 * 2^i divides roll + 1  <=>  3 divides it
+             * and it has at least i trailing zero bits: one test for every blocksize at once.
+             */
+            uint64_t r1 = (uint64_t)roll + 1;
+            if (r1 % 3 != 0) {
+                continue;
+            }
+            top = (uint32_t)__builtin_ctzll(r1); /* r1 > 0 */
+            if (top >= start) {
                 break;
             }
-            ss_block *b = &s->bh[i];
-            if (b->len == 0) {
-                fork_next(s);
-            }
-            b->digest[b->len] = b64[b->h];
-            b->halfdigest = b64[b->halfh];
-            if (b->len < SS_LENGTH - 1) {
-                b->len++;
-                b->digest[b->len] = '\0';
-                b->h = SS_HASH_INIT;
-                if (b->len < SS_LENGTH / 2) {
-                    b->halfh = SS_HASH_INIT;
-                    b->halfdigest = '\0';
-                }
-            } else {
-                /* String full: its last character keeps absorbing until the end. */
-                maybe_drop_first(s);
-            }
+        }
+        store8(&s->h[start], hw0);
+        store8(&s->h[start + 8], hw1);
+        store8(&s->halfh[start], hh0);
+        store8(&s->halfh[start + 8], hh1);
+        if (k < n) {
+            on_trigger(s, top);
+            k++;
         }
     }
+    memcpy(s->window, window, sizeof(window));
     s->h1 = h1;
     s->h2 = h2;
     s->h3 = h3;
@@ -190,7 +287,7 @@ static void ss_digest(const ss_state *s, char out[STRAIN_SSDEEP_MAX])
     /* The bytes after the last trigger count as one more piece, unless the rolling hash
      * ends at zero (spamsum's rule). A full string holds that piece in its last slot. */
     if (roll != 0) {
-        *o++ = b64[b->h];
+        *o++ = b64[s->h[bi]];
     } else if (b->digest[b->len] != '\0') {
         *o++ = b->digest[b->len];
     }
@@ -201,14 +298,14 @@ static void ss_digest(const ss_state *s, char out[STRAIN_SSDEEP_MAX])
         memcpy(o, b2->digest, n);
         o += n;
         if (roll != 0) {
-            *o++ = b64[b2->halfh];
+            *o++ = b64[half_of(s, bi + 1)];
         } else if (b2->halfdigest != '\0') {
             *o++ = b2->halfdigest;
         }
     } else if (roll != 0) {
         /* No larger blocksize was ever opened: it would have hashed every byte since the
          * start, exactly like blocksize 0 (or like lasth at the top). */
-        *o++ = b64[bi == 0 ? b->h : s->lasth];
+        *o++ = b64[bi == 0 ? s->h[bi] : s->lasth];
     }
     *o = '\0';
 }
