@@ -183,86 +183,96 @@ static void on_trigger(ss_state *s, uint32_t top)
     }
 }
 
-static void ss_update(ss_state *s, const uint8_t *p, size_t n)
+/*
+ * Feeds p[k..n) until a byte that triggers a live blocksize; returns its index (after
+ * feeding it) with *top set, or n. Between two triggers the live set is fixed, so the states
+ * of blocksizes start..start+15 stay in registers (a chain through memory would cost a
+ * store-to-load forward per byte); `general` (a constant at each call, so the compiler
+ * makes two loops) also updates the rare states past those 16 and the top one.
+ */
+static inline __attribute__((always_inline)) size_t
+scan(ss_state *s, const uint8_t *p, size_t k, size_t n, uint32_t *top_out, const bool general)
 {
     uint32_t h1 = s->h1, h2 = s->h2, h3 = s->h3, wpos = s->wpos;
     uint8_t window[SS_WINDOW];
     memcpy(window, s->window, sizeof(window));
-    /* The size is known up front: dropping blocksizes early only needs a lower bound of the
-     * final size, and this is the exact one. */
-    s->total += n;
-    size_t k = 0;
-    while (k < n) {
-        /*
-         * Between two triggers the live set is fixed: the states of blocksizes start..start+15
-         * stay in registers (a chain through memory would cost a store-to-load forward per
-         * byte); the rare ones beyond are updated in place. Lanes past `end` are unused.
-         */
-        uint32_t start = s->start, end = s->end, half_end = s->half_end;
-        bool need_last = s->need_last;
-        uint64_t hw0 = load8(&s->h[start]), hw1 = load8(&s->h[start + 8]);
-        uint64_t hh0 = load8(&s->halfh[start]), hh1 = load8(&s->halfh[start + 8]);
-        bool wide = end > start + 8, half = half_end > start, half_wide = half_end > start + 8;
-        uint32_t top = 0;
-        for (; k < n; k++) {
-            uint8_t c = p[k];
-            /* Rolling hash over the last 7 bytes. */
-            h2 -= h1;
-            h2 += SS_WINDOW * (uint32_t)c;
-            h1 += c;
-            h1 -= window[wpos];
-            window[wpos] = c;
-            wpos = wpos + 1 == SS_WINDOW ? 0 : wpos + 1;
-            h3 = (h3 << 5) ^ c;
-            uint32_t roll = h1 + h2 + h3;
+    const uint32_t start = s->start, end = s->end, half_end = s->half_end;
+    uint64_t hw0 = load8(&s->h[start]), hw1 = load8(&s->h[start + 8]);
+    uint64_t hh0 = load8(&s->halfh[start]), hh1 = load8(&s->halfh[start + 8]);
+    for (; k < n; k++) {
+        uint8_t c = p[k];
+        /* Rolling hash over the last 7 bytes. */
+        h2 -= h1;
+        h2 += SS_WINDOW * (uint32_t)c;
+        h1 += c;
+        h1 -= window[wpos];
+        window[wpos] = c;
+        wpos = wpos + 1 == SS_WINDOW ? 0 : wpos + 1;
+        h3 = (h3 << 5) ^ c;
+        uint32_t roll = h1 + h2 + h3;
 
-            uint64_t cc = (uint64_t)(c & 63) * 0x0101010101010101ull;
-            hw0 = fnv6_x8(hw0, cc);
-            if (wide) {
-                hw1 = fnv6_x8(hw1, cc);
-                for (uint32_t i = start + 16; i < end; i += 8) {
-                    store8(&s->h[i], fnv6_x8(load8(&s->h[i]), cc));
-                }
+        /* Feed c to every live piece (lanes past `end` are unused, so harmless). */
+        uint64_t cc = (uint64_t)(c & 63) * 0x0101010101010101ull;
+        hw0 = fnv6_x8(hw0, cc);
+        hh0 = fnv6_x8(hh0, cc);
+        if (general) {
+            hw1 = fnv6_x8(hw1, cc);
+            hh1 = fnv6_x8(hh1, cc);
+            for (uint32_t i = start + 16; i < end; i += 8) {
+                store8(&s->h[i], fnv6_x8(load8(&s->h[i]), cc));
             }
-            if (half) {
-                hh0 = fnv6_x8(hh0, cc);
-                if (half_wide) {
-                    hh1 = fnv6_x8(hh1, cc);
-                    for (uint32_t i = start + 16; i < half_end; i += 8) {
-                        store8(&s->halfh[i], fnv6_x8(load8(&s->halfh[i]), cc));
-                    }
-                }
+            for (uint32_t i = start + 16; i < half_end; i += 8) {
+                store8(&s->halfh[i], fnv6_x8(load8(&s->halfh[i]), cc));
             }
-            if (need_last) {
+            if (s->need_last) {
                 s->lasth = fnv6(s->lasth, c);
             }
-            /*
-             * roll % (3 * 2^i) == 3 * 2^i - 1  <=>  3 * 2^i divides roll + 1  <=>  3 divides it
-             * and it has at least i trailing zero bits: one test for every blocksize at once.
-             */
-            uint64_t r1 = (uint64_t)roll + 1;
-            if (r1 % 3 != 0) {
-                continue;
-            }
-            top = (uint32_t)__builtin_ctzll(r1); /* r1 > 0 */
-            if (top >= start) {
-                break;
-            }
         }
-        store8(&s->h[start], hw0);
-        store8(&s->h[start + 8], hw1);
-        store8(&s->halfh[start], hh0);
-        store8(&s->halfh[start + 8], hh1);
-        if (k < n) {
-            on_trigger(s, top);
-            k++;
+        /*
+         * roll % (3 * 2^i) == 3 * 2^i - 1  <=>  3 * 2^i divides roll + 1  <=>  3 divides it and
+         * it has at least i trailing zero bits: one test for every blocksize at once. Written
+         * without a branch on "divisible by 3", true a third of the time and so constantly
+         * mispredicted; the remaining branch is rarely taken once start > 0.
+         */
+        uint64_t r1 = (uint64_t)roll + 1; /* > 0 */
+        uint32_t top = (uint32_t)__builtin_ctzll(r1);
+        uint32_t is3 = (uint32_t)(r1 % 3 == 0);
+        if (((top + 1) & (0u - is3)) > start) {
+            *top_out = top;
+            break;
         }
     }
+    store8(&s->h[start], hw0);
+    store8(&s->h[start + 8], hw1);
+    store8(&s->halfh[start], hh0);
+    store8(&s->halfh[start + 8], hh1);
     memcpy(s->window, window, sizeof(window));
     s->h1 = h1;
     s->h2 = h2;
     s->h3 = h3;
     s->wpos = wpos;
+    return k;
+}
+
+static void ss_update(ss_state *s, const uint8_t *p, size_t n)
+{
+    /* The size is known up front: dropping blocksizes early only needs a lower bound of the
+     * final size, and this is the exact one. */
+    s->total += n;
+    size_t k = 0;
+    while (k < n) {
+        uint32_t top = 0;
+        /* The common case: at most 8 live blocksizes (dropping keeps the range short). */
+        if (s->end <= s->start + 8 && s->half_end <= s->start + 8 && !s->need_last) {
+            k = scan(s, p, k, n, &top, false);
+        } else {
+            k = scan(s, p, k, n, &top, true);
+        }
+        if (k < n) {
+            on_trigger(s, top);
+            k++;
+        }
+    }
 }
 
 static void ss_digest(const ss_state *s, char out[STRAIN_SSDEEP_MAX])
