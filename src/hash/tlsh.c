@@ -10,12 +10,14 @@
  * of quartiles 1 and 2 to quartile 3.
  *
  * Two references disagree in small ways and strain follows each where it is the only one
- * the analyst's tools have: from 256 bytes on, what Debian's tlsh 3.4.4 prints (the quartile
- * ratios computed in single-precision float, as that version does; the length code from
+ * the analyst's tools have: from 256 bytes on, what Debian's tlsh 3.4.4 prints (quartile
+ * ratios computed in single-precision float as that version does; the length code from
  * logf, which 4.x tabulates); below 256 bytes, where 3.4.4 refuses, TLSH 4.x's rules
  * (minimum 50 bytes). Both require more than half of the 128 buckets to be non-empty and
- * give no digest ("TNULL") otherwise. For inputs below ~10 MB the float ratios equal 4.x's
- * integer ones (q1 * 100 < 2^24 divides exactly in float).
+ * give no digest ("TNULL") otherwise. The float ratios equal 4.x's integer ones while
+ * q * 100 < 2^24 (bucket counts below 167773: float then divides exactly); 3.4.4 and 4.12.1
+ * printed the same digest for all 141 public-corpus files (up to 11.7 MB) when this was
+ * written.
  */
 #include <math.h>
 #include <stdbool.h>
@@ -98,8 +100,10 @@ static int cmp_u32(const void *x, const void *y)
 /*
  * Length code: a logarithmic scale (base 1.5 up to 656 bytes, 1.3 up to 3199, 1.1 beyond).
  * 3.4.4 evaluates log() on a float (so logf) and divides by these double constants; 4.x
- * replaced the expression by a table of its bucket limits, which agrees with this one for
- * every 32-bit length (checked exhaustively when this was written).
+ * replaced the expression by a table of its steps. When this was written the two agreed on
+ * every length up to 2^24 and within 3 bytes of every step up to the table's last
+ * (4224281216); both being non-decreasing step functions, they agree everywhere up to there.
+ * test_tlsh checks both sides of every step from 256 bytes to 1 MB against the 3.4.4 CLI.
  */
 static uint8_t tl_length_code(uint32_t len)
 {

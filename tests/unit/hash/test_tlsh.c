@@ -269,6 +269,56 @@ static void test_small_4x(void **state)
     assert_true(rows > 800);
 }
 
+/*
+ * The length code steps at these sizes (the limits TLSH 4.x tabulates; 3.4.4 computes them
+ * with logf): one byte either side of every step from 256 bytes to 1 MB, against the CLI.
+ */
+static void test_length_steps(void **state)
+{
+    (void)state;
+    need_cli();
+    static const size_t steps[] = {
+        291,    437,    656,    854,    1110,   1443,   1876,   2439,   3171,   3475,
+        3823,   4205,   4626,   5088,   5597,   6157,   6772,   7450,   8195,   9014,
+        9916,   10907,  11998,  13198,  14518,  15970,  17567,  19323,  21256,  23382,
+        25720,  28292,  31121,  34233,  37656,  41422,  45564,  50121,  55133,  60646,
+        66711,  73382,  80721,  88793,  97672,  107439, 118183, 130002, 143002, 157302,
+        173032, 190335, 209369, 230306, 253337, 278670, 306538, 337191, 370911, 408002,
+        448802, 493682, 543050, 597356, 657091, 722800, 795081, 874589, 962048, 1058252,
+    };
+    hs_set *s = calloc(1, sizeof(*s));
+    assert_non_null(s);
+    snprintf(s->dir, sizeof(s->dir), "%s/tlsh_len", th_tmpdir());
+    char *out = NULL;
+    assert_int_equal(th_run(&out, "mkdir -p '%s'", s->dir), 0);
+    free(out);
+    for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+        hs_add_gen(s, steps[i], HI_RANDOM, 6000 + i);
+        hs_add_gen(s, steps[i] + 1, HI_RANDOM, 7000 + i);
+    }
+    out = NULL;
+    assert_int_equal(th_run(&out, "tlsh -r '%s' 2>&1", s->dir), 0);
+    tl_row *rows = NULL;
+    size_t nrows = parse_r(&rows, out);
+    free(out);
+    assert_int_equal(nrows, s->n);
+    for (size_t i = 0; i < s->n; i++) {
+        char path[700];
+        snprintf(path, sizeof(path), "%s/%s", s->dir, s->f[i].name);
+        const tl_row *r = find_row(rows, nrows, path);
+        assert_non_null(r);
+        assert_true(r->digest[0] != '\0');
+        char d[STRAIN_TLSH_MAX];
+        assert_int_equal(strain_hash_tlsh(d, s->f[i].data, s->f[i].len), 0);
+        if (strncmp(d, "T1", 2) != 0 || strcmp(d + 2, r->digest) != 0) {
+            fail_msg("%zu bytes: strain %s, tlsh %s", s->f[i].len, d, r->digest);
+        }
+    }
+    print_message("tlsh: %zu inputs either side of every length step equal\n", s->n);
+    free(rows);
+    hs_free(s);
+}
+
 static void test_malformed(void **state)
 {
     (void)state;
@@ -314,6 +364,7 @@ int main(void)
         cmocka_unit_test(test_corpus),
         cmocka_unit_test(test_generated),
         cmocka_unit_test(test_small_4x),
+        cmocka_unit_test(test_length_steps),
         cmocka_unit_test(test_malformed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
