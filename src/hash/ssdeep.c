@@ -28,10 +28,10 @@
 
 #include <strain/hash.h>
 
-#define SS_LENGTH 64     /* characters of the first string */
-#define SS_MIN_BS 3      /* smallest blocksize */
-#define SS_NUM_BS 31     /* blocksizes 3 * 2^0 .. 3 * 2^30 */
-#define SS_WINDOW 7      /* rolling-hash window */
+#define SS_LENGTH 64      /* characters of the first string */
+#define SS_MIN_BS 3       /* smallest blocksize */
+#define SS_NUM_BS 31      /* blocksizes 3 * 2^0 .. 3 * 2^30 */
+#define SS_WINDOW 7       /* rolling-hash window */
 #define SS_HASH_INIT 0x27 /* low 6 bits of the FNV offset 0x28021967 */
 #define SS_PRIME_LOW 0x13 /* FNV prime 0x01000193 mod 64 */
 /* The largest input the scheme defines: the largest blocksize times 64 characters. */
@@ -489,9 +489,8 @@ int strain_ssdeep_compare(const char *a, const char *b)
     uint32_t score;
     if (same) {
         uint32_t s1 = score_strings(x.s1, x.len1, y.s1, y.len1, x.bs);
-        uint32_t s2 = x.bs <= UINT64_MAX / 2
-                          ? score_strings(x.s2, x.len2, y.s2, y.len2, x.bs * 2)
-                          : 0;
+        uint32_t s2 =
+            x.bs <= UINT64_MAX / 2 ? score_strings(x.s2, x.len2, y.s2, y.len2, x.bs * 2) : 0;
         score = s1 > s2 ? s1 : s2;
     } else if (x_half) {
         score = score_strings(x.s2, x.len2, y.s1, y.len1, y.bs);

@@ -27,16 +27,17 @@
 
 #include <strain/hash.h>
 
-#define TL_BUCKETS 256    /* Pearson outputs */
+#define TL_BUCKETS 256     /* Pearson outputs */
 #define TL_EFF_BUCKETS 128 /* buckets the digest keeps */
-#define TL_CODE_SIZE 32   /* 128 buckets * 2 bits */
-#define TL_HEX_LEN 70     /* checksum + length + ratios + code, hex */
-#define TL_MIN_LEN 50     /* TLSH 4.x MIN_DATA_LENGTH */
+#define TL_CODE_SIZE 32    /* 128 buckets * 2 bits */
+#define TL_HEX_LEN 70      /* checksum + length + ratios + code, hex */
+#define TL_MIN_LEN 50      /* TLSH 4.x MIN_DATA_LENGTH */
 #define TL_MIN_LEN_344 256 /* tlsh 3.4.4 MIN_DATA_LENGTH */
 
 /* The TLSH Pearson permutation (a fixed permutation of 0..255 that every TLSH
  * implementation shares; these bytes were read out of Debian's libtlsh.so.0 and checked to
  * be a permutation). */
+/* clang-format off */
 static const uint8_t pearson[256] = {
     1, 87, 49, 12, 176, 178, 102, 166, 121, 193, 6, 84, 249, 230, 44, 163,
     14, 197, 213, 181, 161, 85, 218, 80, 64, 239, 24, 226, 236, 142, 38, 200,
@@ -54,8 +55,8 @@ static const uint8_t pearson[256] = {
     233, 40, 186, 147, 198, 192, 155, 33, 164, 191, 98, 204, 165, 180, 117, 76,
     140, 36, 210, 172, 41, 54, 159, 8, 185, 232, 113, 196, 231, 47, 146, 120,
     51, 65, 28, 144, 254, 221, 93, 189, 194, 139, 112, 43, 71, 109, 184, 209
-
 };
+/* clang-format on */
 
 static inline uint8_t pearson3(uint8_t salted, uint8_t a, uint8_t b, uint8_t c)
 {

@@ -48,9 +48,7 @@ static inline void hi_fill(uint8_t *buf, size_t size, int kind, uint64_t seed)
             buf[i] = (uint8_t)hi_next(&r);
         }
         break;
-    case HI_ZEROS:
-        memset(buf, 0, size);
-        break;
+    case HI_ZEROS: memset(buf, 0, size); break;
     case HI_PATTERN: {
         uint8_t pat[13];
         size_t n = 1 + hi_below(&r, 13);
@@ -76,9 +74,7 @@ static inline void hi_fill(uint8_t *buf, size_t size, int kind, uint64_t seed)
         }
         break;
     }
-    default:
-        memset(buf, 'a' + (int)(seed % 7), size);
-        break;
+    default: memset(buf, 'a' + (int)(seed % 7), size); break;
     }
 }
 

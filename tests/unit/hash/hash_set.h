@@ -61,8 +61,8 @@ static inline hs_set *hs_build(const char *sub)
     snprintf(cmd, sizeof(cmd), "mkdir -p '%s'", s->dir);
     assert_int_equal(system(cmd), 0);
 
-    static const size_t edge[] = {0,   1,   2,   3,   4,   5,    6,    7,    8,    49,  50,
-                                  51,  63,  64,  65,  100, 191,  192,  193,  255,  256, 257,
+    static const size_t edge[] = {0,   1,   2,   3,   4,    5,    6,    7,     8,    49,  50,
+                                  51,  63,  64,  65,  100,  191,  192,  193,   255,  256, 257,
                                   383, 384, 385, 999, 4095, 4096, 4097, 12289, 65536};
     for (size_t i = 0; i < sizeof(edge) / sizeof(edge[0]); i++) {
         for (int k = 0; k < HI_KINDS; k++) {

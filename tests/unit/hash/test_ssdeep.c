@@ -279,15 +279,9 @@ static void test_malformed(void **state)
     (void)state;
     const char *good = "3:uG:uG";
     static const char *bad[] = {
-        "",
-        ":",
-        "3",
-        "3:",
-        "3:abc",
-        "x:abc:def",
-        "-3:abc:def",
-        " 3:abc:def",
-        "99999999999999999999999:abc:def",
+        "",           ":",          "3",
+        "3:",         "3:abc",      "x:abc:def",
+        "-3:abc:def", " 3:abc:def", "99999999999999999999999:abc:def",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         assert_true(strain_ssdeep_compare(bad[i], good) < 0);

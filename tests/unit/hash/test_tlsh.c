@@ -254,8 +254,8 @@ static void test_small_4x(void **state)
         char d[STRAIN_TLSH_MAX];
         assert_int_equal(strain_hash_tlsh(d, buf, size), 0);
         if (strcmp(d, want) != 0) {
-            print_error("size %zu kind %d seed %llu: strain %s, TLSH 4.12.1 %s\n", size, kind,
-                        seed, d, want);
+            print_error("size %zu kind %d seed %llu: strain %s, TLSH 4.12.1 %s\n", size, kind, seed,
+                        d, want);
         } else {
             equal++;
         }
@@ -361,10 +361,8 @@ static void test_malformed(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_corpus),
-        cmocka_unit_test(test_generated),
-        cmocka_unit_test(test_small_4x),
-        cmocka_unit_test(test_length_steps),
+        cmocka_unit_test(test_corpus),    cmocka_unit_test(test_generated),
+        cmocka_unit_test(test_small_4x),  cmocka_unit_test(test_length_steps),
         cmocka_unit_test(test_malformed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
