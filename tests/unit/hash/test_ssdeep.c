@@ -249,6 +249,41 @@ static void test_generated(void **state)
                   pairs, mid);
     assert_int_equal(pairs, s->n * s->n);
     assert_true(mid > 100);
+
+    /* `ssdeep -a -d` (hash the files, compare each with the ones before) over the last
+     * families, against strain's own digests of the same bytes. */
+    char names[2048] = "";
+    size_t first = s->n - 24;
+    for (size_t i = first; i < s->n; i++) {
+        strcat(names, s->f[i].name);
+        strcat(names, " ");
+    }
+    out = NULL;
+    assert_int_equal(th_run(&out, "cd '%s' && ssdeep -a -d %s", s->dir, names), 0);
+    size_t dpairs = 0;
+    for (char *line = strtok(out, "\n"); line != NULL; line = strtok(NULL, "\n")) {
+        /* "/dir/gA matches /dir/gB (score)" */
+        char na[16], nb[16];
+        int score;
+        char *sep = strstr(line, " matches ");
+        assert_non_null(sep);
+        *sep = '\0';
+        const char *pa = strrchr(line, '/') ? strrchr(line, '/') + 1 : line;
+        const char *pb = sep + 9;
+        pb = strrchr(pb, '/') ? strrchr(pb, '/') + 1 : pb;
+        assert_int_equal(sscanf(pa, "%15[g0-9]", na), 1);
+        assert_int_equal(sscanf(pb, "%15[g0-9]", nb), 1);
+        assert_int_equal(sscanf(strrchr(pb, '(') + 1, "%d", &score), 1);
+        long a = hs_find(s, na), b = hs_find(s, nb);
+        assert_true(a >= 0 && b >= 0);
+        char da[STRAIN_SSDEEP_MAX], db[STRAIN_SSDEEP_MAX];
+        assert_int_equal(strain_hash_ssdeep(da, s->f[a].data, s->f[a].len), 0);
+        assert_int_equal(strain_hash_ssdeep(db, s->f[b].data, s->f[b].len), 0);
+        assert_int_equal(strain_ssdeep_compare(da, db), score);
+        dpairs++;
+    }
+    free(out);
+    assert_int_equal(dpairs, 24 * 23 / 2);
     free(g.ref);
     hs_free(s);
 }
