@@ -11,7 +11,7 @@
  * than 32 characters.
  *
  * Instead of re-reading the input for every halving (the original spamsum loop), one pass
- * feeds every candidate blocksize 3 * 2^i at once, as ssdeep >= 2.13 does: the state of
+ * feeds every candidate blocksize 3 * 2^i at once (ssdeep itself has since 2.13): the state of
  * blocksize i + 1 starts as a copy of blocksize i at the first trigger of i (before it,
  * both have hashed the same bytes, and every trigger of i + 1 is also a trigger of i), and
  * a blocksize is dropped as soon as the final choice can no longer fall on it. The outcome is
@@ -19,7 +19,8 @@
  *
  * Only the low 6 bits of the FNV state ever reach the digest, and those depend only on the
  * low 6 bits of the previous state: (h * 0x01000193) mod 64 == (h * 0x13) mod 64, so the
- * state is a byte.
+ * state is a byte, and the states of 8 blocksizes are stepped together in one 64-bit word
+ * (every lane always holds a value below 64, which the packed step relies on).
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -35,7 +36,7 @@
 #define SS_HASH_INIT 0x27 /* low 6 bits of the FNV offset 0x28021967 */
 #define SS_PRIME_LOW 0x13 /* FNV prime 0x01000193 mod 64 */
 /* The largest input the scheme defines: the largest blocksize times 64 characters. */
-#define SS_MAX_TOTAL ((uint64_t)SS_MIN_BS << (SS_NUM_BS - 1)) * SS_LENGTH
+#define SS_MAX_TOTAL (((uint64_t)SS_MIN_BS << (SS_NUM_BS - 1)) * SS_LENGTH)
 
 static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
