@@ -341,6 +341,8 @@ static void test_malformed(void **state)
     char d[STRAIN_SSDEEP_MAX];
     assert_true(strain_hash_ssdeep(NULL, "x", 1) < 0);
     assert_true(strain_hash_ssdeep(d, NULL, 1) < 0);
+    /* Past the largest blocksize * 64 (3 * 2^30 * 64): refused before a byte is read. */
+    assert_int_equal(strain_hash_ssdeep(d, "x", ((size_t)3 << 36) + 1), STRAIN_ELIMIT);
     assert_int_equal(strain_hash_ssdeep(d, NULL, 0), 0);
     assert_string_equal(d, "3::");
 }

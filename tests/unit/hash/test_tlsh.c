@@ -354,6 +354,9 @@ static void test_malformed(void **state)
     }
     assert_int_equal(strain_tlsh_diff(bad, good), 0);
     assert_true(strain_hash_tlsh(NULL, buf, 1) < 0);
+    /* Past TLSH's 32-bit length: refused before a byte is read. */
+    assert_int_equal(strain_hash_tlsh(good, buf, (size_t)UINT32_MAX + 1), STRAIN_ELIMIT);
+    assert_string_equal(good, "TNULL");
     assert_int_equal(strain_hash_tlsh(good, NULL, 0), 0);
     assert_string_equal(good, "TNULL");
 }
