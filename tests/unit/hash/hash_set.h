@@ -85,6 +85,41 @@ static inline hs_set *hs_build(const char *sub)
         size_t len = hi_below(&r, i < 12 ? 20000 : 3u << 20);
         hs_add_gen(s, len, i % 2 ? HI_TEXT : HI_RANDOM, 3000 + (uint64_t)i);
     }
+    /*
+     * Inputs ending in 7 zero bytes: the rolling hash ends at 0, so the last piece is left out
+     * of both strings (spamsum's rule), including when a string is full.
+     */
+    static const size_t tail_len[] = {300, 5000, 40000, 300000};
+    for (size_t i = 0; i < sizeof(tail_len) / sizeof(tail_len[0]); i++) {
+        for (size_t z = 7; z <= 8; z++) {
+            uint8_t *b = malloc(tail_len[i]);
+            assert_non_null(b);
+            hi_fill(b, tail_len[i], HI_RANDOM, 8000 + i * 2 + z);
+            memset(b + tail_len[i] - z, 0, z);
+            hs_add(s, b, tail_len[i]);
+        }
+    }
+    /*
+     * A 7-byte window whose rolling hash is 3 * 2^30 - 1 (found by search): repeated, every
+     * repetition is a trigger for all 31 blocksizes at once, so every blocksize opens, the top
+     * one's successor is tracked, and more than 16 are live together. Alone and between
+     * random bytes.
+     */
+    static const uint8_t all_bs[7] = {0x00, 0x58, 0xf8, 0xf8, 0xf8, 0x56, 0x6d};
+    static const size_t reps[] = {1, 5, 32, 33, 64, 65, 100, 2000};
+    for (size_t i = 0; i < sizeof(reps) / sizeof(reps[0]); i++) {
+        for (int mixed = 0; mixed < 2; mixed++) {
+            size_t pre = mixed ? reps[i] * 5 : 0, post = mixed ? reps[i] * 3 : 0;
+            size_t len = pre + reps[i] * 7 + post;
+            uint8_t *b = malloc(len);
+            assert_non_null(b);
+            hi_fill(b, len, HI_RANDOM, 9000 + i);
+            for (size_t k = 0; k < reps[i]; k++) {
+                memcpy(b + pre + k * 7, all_bs, 7);
+            }
+            hs_add(s, b, len);
+        }
+    }
     /* Families: a base and five successive edits of it. */
     static const size_t base_len[] = {300, 700, 1500, 6000, 25000, 100000, 400000};
     for (size_t i = 0; i < sizeof(base_len) / sizeof(base_len[0]); i++) {
