@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash/ordlookup.h"
 #include "pe_golden.h"
 
 static void test_corpus_golden(void **state)
@@ -120,6 +121,7 @@ static void test_fixtures_golden(void **state)
     assert_true(st.kind[8] > 0); /* tls */
     assert_true(st.kind[9] > 0); /* ver */
     assert_true(st.kind[10] > 0); /* overlay */
+    assert_true(st.kind[7] > 0);  /* pdb */
 }
 
 static const strain_export *find_export(const strain_binary_info *i, uint32_t ordinal)
@@ -205,6 +207,15 @@ static void test_fixture_app(void **state)
             assert_int_equal(strain_binary_va_to_offset(p.bin, im->address, &off), 0);
         }
         assert_int_equal(found, 3);
+        size_t ocx = 0;
+        for (size_t k = 0; k < i->n_imports; k++) {
+            if (strcmp(i->imports[k].library, "fixture_ord.ocx") == 0) {
+                assert_true(i->imports[k].by_ordinal);
+                assert_int_equal(i->imports[k].ordinal, 3);
+                ocx++;
+            }
+        }
+        assert_int_equal(ocx, 1);
         assert_true(i->has_entry);
         assert_false(i->is_driver);
         parsed_free(&p);
@@ -264,6 +275,12 @@ static void test_fixture_delay(void **state)
         n++;
     }
     assert_int_equal(n, 3);
+    /* lld's CodeView record: -Wl,--pdb=delay64.pdb in build.sh */
+    assert_non_null(p.i->pe.pdb_path);
+    size_t pl = strlen(p.i->pe.pdb_path);
+    assert_true(pl > 11 && strcmp(p.i->pe.pdb_path + pl - 11, "delay64.pdb") == 0);
+    assert_int_equal(strlen(p.i->pe.pdb_guid), 36);
+    assert_int_equal(p.i->pe.pdb_age, 1);
     parsed_free(&p);
 }
 
@@ -423,6 +440,35 @@ static void test_hostile_resource_loop(void **state)
     parsed_free(&p);
 }
 
+/* The C ordinal tables equal pefile's ordlookup module entry for entry. */
+static void test_ordlookup_table(void **state)
+{
+    (void)state;
+    char *out = NULL;
+    int rc = th_run(&out, "/usr/bin/python3 -c 'import ordlookup\n"
+                          "for lib in (b\"ws2_32.dll\", b\"wsock32.dll\", b\"oleaut32.dll\"):\n"
+                          "  for k, v in ordlookup.ords[lib].items():\n"
+                          "    print(lib.decode(), k, v.decode())'");
+    assert_int_equal(rc, 0);
+    assert_non_null(out);
+    size_t n = 0;
+    for (char *save = NULL, *line = strtok_r(out, "\n", &save); line != NULL;
+         line = strtok_r(NULL, "\n", &save)) {
+        char lib[64], name[256];
+        unsigned ord;
+        assert_int_equal(sscanf(line, "%63s %u %255s", lib, &ord, name), 3);
+        const char *got = strain_ordlookup__name(lib, ord);
+        assert_non_null(got);
+        assert_string_equal(got, name);
+        n++;
+    }
+    free(out);
+    print_message("ordlookup: %zu entries equal to pefile's\n", n);
+    assert_true(n > 300);
+    assert_null(strain_ordlookup__name("kernel32.dll", 1));
+    assert_null(strain_ordlookup__name("ws2_32.dll", 99999));
+}
+
 static uint8_t *load_seed(const char *name, size_t *len)
 {
     char path[1024];
@@ -535,6 +581,7 @@ int main(void)
         cmocka_unit_test(test_fixture_overlay),
         cmocka_unit_test(test_fixture_driver),
         cmocka_unit_test(test_fixture_delay),
+        cmocka_unit_test(test_ordlookup_table),
         cmocka_unit_test(test_hostile_headers),
         cmocka_unit_test(test_hostile_resource_loop),
         cmocka_unit_test(test_truncation),
