@@ -143,8 +143,8 @@ static int read_thunks(pe_image *pe, uint64_t rva, int64_t max_len, bool vas, th
                                       (unsigned long long)start);
             break;
         }
-        if (pe->n_import_symbols >= STRAIN_PE_MAX_IMPORTS) {
-            err = strain_binary__warn(pe->bin, "more than %u imported symbols: rest ignored",
+        if (pe->n_import_symbols > STRAIN_PE_MAX_IMPORTS) {
+            err = strain_binary__warn(pe->bin, "more than %u import thunks: rest ignored",
                                       STRAIN_PE_MAX_IMPORTS);
             break;
         }
@@ -446,6 +446,12 @@ static int walk(pe_image *pe, bool delayed)
         if (pend.len == 0) {
             errors++;
             continue;
+        }
+        if (delayed && pe->n_import_symbols > STRAIN_PE_MAX_IMPORTS) {
+            /* pefile drops the delay descriptor that crossed the cap */
+            err = strain_binary__warn(pe->bin, "more than %u import thunks: rest ignored",
+                                      STRAIN_PE_MAX_IMPORTS);
+            break;
         }
         strain_span name;
         strain_pe__rva_string(pe, name_rva, PE_IMPORT_NAME_MAX, &name);

@@ -98,7 +98,7 @@ static void parsed_free(parsed *p)
 
 static const char *const fixture_names[] = {"app64.exe", "app32.exe", "app64_overlay.exe",
                                             "dll64.dll", "dll32.dll", "driver.sys",
-                                            "delay64.exe"};
+                                            "delay64.exe", "many_imports.exe"};
 #define N_FIXTURES (sizeof(fixture_names) / sizeof(fixture_names[0]))
 
 static void test_fixtures_golden(void **state)
@@ -161,6 +161,26 @@ static void test_fixture_exports(void **state)
         assert_int_equal(p.i->n_warnings, 0);
         parsed_free(&p);
     }
+}
+
+/* 6000 imports: cut where pefile's thunk cap cuts (the golden test checks the exact list). */
+static void test_fixture_many_imports(void **state)
+{
+    (void)state;
+    parsed p = parse_fixture("many_imports.exe");
+    size_t a = 0, b = 0;
+    for (size_t k = 0; k < p.i->n_imports; k++) {
+        a += strcmp(p.i->imports[k].library, "fixture_many_a.dll") == 0;
+        b += strcmp(p.i->imports[k].library, "fixture_many_b.dll") == 0;
+    }
+    assert_int_equal(a, 3000);
+    assert_true(b > 0 && b < 3000);
+    int warned = 0;
+    for (size_t k = 0; k < p.i->n_warnings; k++) {
+        warned |= strstr(p.i->warnings[k], "import thunks") != NULL;
+    }
+    assert_true(warned);
+    parsed_free(&p);
 }
 
 static const char *version_value(const strain_binary_info *i, const char *key)
@@ -581,6 +601,7 @@ int main(void)
         cmocka_unit_test(test_fixture_overlay),
         cmocka_unit_test(test_fixture_driver),
         cmocka_unit_test(test_fixture_delay),
+        cmocka_unit_test(test_fixture_many_imports),
         cmocka_unit_test(test_ordlookup_table),
         cmocka_unit_test(test_hostile_headers),
         cmocka_unit_test(test_hostile_resource_loop),
