@@ -35,7 +35,6 @@ static void test_corpus_golden(void **state)
     assert_int_equal(st.equal, st.files);
 }
 
-
 /* ---- mingw-built fixtures (tests/fixtures/pe/build.sh) ---- */
 
 static const char *fixtures(void)
@@ -43,9 +42,12 @@ static const char *fixtures(void)
     static char dir[1100];
     static int built = -1;
     if (built < 0) {
-        static const char *const tools[] = {"x86_64-w64-mingw32-gcc", "i686-w64-mingw32-gcc",
-                                            "x86_64-w64-mingw32-windres", "clang",
-                                            "llvm-dlltool", "ld.lld"};
+        static const char *const tools[] = {"x86_64-w64-mingw32-gcc",
+                                            "i686-w64-mingw32-gcc",
+                                            "x86_64-w64-mingw32-windres",
+                                            "clang",
+                                            "llvm-dlltool",
+                                            "ld.lld"};
         built = 1;
         for (size_t i = 0; i < sizeof(tools) / sizeof(tools[0]); i++) {
             if (!th_have(tools[i])) {
@@ -96,8 +98,8 @@ static void parsed_free(parsed *p)
     free(p->data);
 }
 
-static const char *const fixture_names[] = {"app64.exe", "app32.exe", "app64_overlay.exe",
-                                            "dll64.dll", "dll32.dll", "driver.sys",
+static const char *const fixture_names[] = {"app64.exe",   "app32.exe",       "app64_overlay.exe",
+                                            "dll64.dll",   "dll32.dll",       "driver.sys",
                                             "delay64.exe", "many_imports.exe"};
 #define N_FIXTURES (sizeof(fixture_names) / sizeof(fixture_names[0]))
 
@@ -116,10 +118,10 @@ static void test_fixtures_golden(void **state)
     assert_int_equal(st.files, N_FIXTURES);
     assert_int_equal(st.equal, st.files);
     /* the fixtures exist to exercise these: the reference must have seen them too */
-    assert_true(st.kind[5] > 0); /* dimp */
-    assert_true(st.kind[6] > 0); /* exp */
-    assert_true(st.kind[8] > 0); /* tls */
-    assert_true(st.kind[9] > 0); /* ver */
+    assert_true(st.kind[5] > 0);  /* dimp */
+    assert_true(st.kind[6] > 0);  /* exp */
+    assert_true(st.kind[8] > 0);  /* tls */
+    assert_true(st.kind[9] > 0);  /* ver */
     assert_true(st.kind[10] > 0); /* overlay */
     assert_true(st.kind[7] > 0);  /* pdb */
 }
@@ -304,13 +306,12 @@ static void test_fixture_delay(void **state)
     parsed_free(&p);
 }
 
-
 /* ---- targeted corruptions of a fixture (offsets from the PE/COFF specification) ---- */
 
 #define T_LFANEW 0x3c
-#define T_FH_NSECTIONS 6       /* from e_lfanew: "PE\0\0" + 2 */
-#define T_FH_OPT_SIZE 20       /* from e_lfanew: "PE\0\0" + 16 */
-#define T_OPT64_DIRS 24 + 112  /* from e_lfanew to DataDirectory[0] of a PE32+ image */
+#define T_FH_NSECTIONS 6      /* from e_lfanew: "PE\0\0" + 2 */
+#define T_FH_OPT_SIZE 20      /* from e_lfanew: "PE\0\0" + 16 */
+#define T_OPT64_DIRS 24 + 112 /* from e_lfanew to DataDirectory[0] of a PE32+ image */
 #define T_EXPDIR_NFUNCS 20
 #define T_EXPDIR_NNAMES 24
 #define T_IMPDESC_OFT 0
@@ -318,8 +319,7 @@ static void test_fixture_delay(void **state)
 
 static uint32_t rd32(const uint8_t *p)
 {
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-           ((uint32_t)p[3] << 24);
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
 }
 
 static void wr32(uint8_t *p, uint32_t v)
@@ -449,7 +449,7 @@ static void test_hostile_resource_loop(void **state)
     int patched = 0;
     for (uint32_t k = 0; k < n; k++) {
         uint8_t *e = d + root + 16 + 8 * k;
-        if (rd32(e) == 16) { /* RT_VERSION */
+        if (rd32(e) == 16) {          /* RT_VERSION */
             wr32(e + 4, 0x80000000u); /* subdirectory at offset 0: the root itself */
             patched = 1;
         }
@@ -545,6 +545,26 @@ static void test_truncation(void **state)
         }
         /* MZ-prefixed cuts always say what is missing */
         assert_int_equal(silent_cuts, 0);
+        /* and exactly at, just before and just after every section's raw data bounds */
+        strain_binary *bin = NULL;
+        assert_int_equal(strain_binary_parse(&bin, NULL, d, len), 0);
+        const strain_binary_info *i = strain_binary_get_info(bin);
+        assert_true(i->n_sections > 3);
+        for (size_t k = 0; k < i->n_sections; k++) {
+            uint64_t b[2] = {i->sections[k].raw_offset,
+                             i->sections[k].raw_offset + i->sections[k].raw_size};
+            for (int e = 0; e < 2; e++) {
+                for (int delta = -1; delta <= 1; delta++) {
+                    uint64_t cut = b[e] + (uint64_t)(int64_t)delta;
+                    if (cut < 2 || cut >= len) { /* < 2: not even "MZ" */
+                        continue;
+                    }
+                    size_t w = parse_walk(d, (size_t)cut, NULL);
+                    assert_true(w > 0); /* a section cut short is always reported */
+                }
+            }
+        }
+        strain_binary_free(bin);
         free(d);
     }
 }
@@ -594,20 +614,13 @@ static void test_random_bytes(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_corpus_golden),
-        cmocka_unit_test(test_fixtures_golden),
-        cmocka_unit_test(test_fixture_exports),
-        cmocka_unit_test(test_fixture_app),
-        cmocka_unit_test(test_fixture_overlay),
-        cmocka_unit_test(test_fixture_driver),
-        cmocka_unit_test(test_fixture_delay),
-        cmocka_unit_test(test_fixture_many_imports),
-        cmocka_unit_test(test_ordlookup_table),
-        cmocka_unit_test(test_hostile_headers),
-        cmocka_unit_test(test_hostile_resource_loop),
-        cmocka_unit_test(test_truncation),
-        cmocka_unit_test(test_header_corruption),
-        cmocka_unit_test(test_random_bytes),
+        cmocka_unit_test(test_corpus_golden),         cmocka_unit_test(test_fixtures_golden),
+        cmocka_unit_test(test_fixture_exports),       cmocka_unit_test(test_fixture_app),
+        cmocka_unit_test(test_fixture_overlay),       cmocka_unit_test(test_fixture_driver),
+        cmocka_unit_test(test_fixture_delay),         cmocka_unit_test(test_fixture_many_imports),
+        cmocka_unit_test(test_ordlookup_table),       cmocka_unit_test(test_hostile_headers),
+        cmocka_unit_test(test_hostile_resource_loop), cmocka_unit_test(test_truncation),
+        cmocka_unit_test(test_header_corruption),     cmocka_unit_test(test_random_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
