@@ -460,6 +460,48 @@ static void test_hostile_resource_loop(void **state)
     parsed_free(&p);
 }
 
+/* imphash's normalisation rules, read from pefile's get_imphash(): lowercase, only a final
+ * .dll/.ocx/.sys dropped, ordinals named through ordlookup or "ord<N>", delay imports out. */
+static void test_imphash_rules(void **state)
+{
+    (void)state;
+    strain_import imps[] = {
+        {"KERNEL32.DLL", "GetProcAddress", 0, false, false, 0},
+        {"Foo.OCX", "Init", 0, false, false, 0},
+        {"drv.SYS", "IoCreateDevice", 0, false, false, 0},
+        {"tool.exe", "Run", 0, false, false, 0},
+        {"two.dots.dll", "X", 0, false, false, 0},
+        {"WS2_32.dll", NULL, 115, true, false, 0},
+        {"wsock32.DLL", NULL, 4000, true, false, 0},
+        {"OLEAUT32.dll", NULL, 2, true, false, 0},
+        {"custom.dll", NULL, 7, true, false, 0},
+        {"delayed.dll", "Later", 0, false, true, 0},
+        {"noext", "F", 0, false, false, 0},
+    };
+    strain_binary_info info;
+    memset(&info, 0, sizeof(info));
+    info.format = STRAIN_FORMAT_PE32;
+    info.imports = imps;
+    info.n_imports = sizeof(imps) / sizeof(imps[0]);
+    const char *expect = "kernel32.getprocaddress,foo.init,drv.iocreatedevice,tool.exe.run,"
+                         "two.dots.x,ws2_32.wsastartup,wsock32.ord4000,oleaut32.sysallocstring,"
+                         "custom.ord7,noext.f";
+    char want[STRAIN_MD5_HEX], got[STRAIN_MD5_HEX];
+    assert_int_equal(strain_hash_md5(want, expect, strlen(expect)), 0);
+    assert_int_equal(strain_hash_imphash(got, &info), 0);
+    assert_string_equal(got, want);
+    /* only delay imports, or no PE: no imphash */
+    info.imports = &imps[9];
+    info.n_imports = 1;
+    assert_int_equal(strain_hash_imphash(got, &info), 0);
+    assert_string_equal(got, "");
+    info.imports = imps;
+    info.n_imports = 3;
+    info.format = STRAIN_FORMAT_ELF64;
+    assert_int_equal(strain_hash_imphash(got, &info), 0);
+    assert_string_equal(got, "");
+}
+
 /* The C ordinal tables equal pefile's ordlookup module entry for entry. */
 static void test_ordlookup_table(void **state)
 {
@@ -618,6 +660,7 @@ int main(void)
         cmocka_unit_test(test_fixture_exports),       cmocka_unit_test(test_fixture_app),
         cmocka_unit_test(test_fixture_overlay),       cmocka_unit_test(test_fixture_driver),
         cmocka_unit_test(test_fixture_delay),         cmocka_unit_test(test_fixture_many_imports),
+        cmocka_unit_test(test_imphash_rules),
         cmocka_unit_test(test_ordlookup_table),       cmocka_unit_test(test_hostile_headers),
         cmocka_unit_test(test_hostile_resource_loop), cmocka_unit_test(test_truncation),
         cmocka_unit_test(test_header_corruption),     cmocka_unit_test(test_random_bytes),
