@@ -5,6 +5,7 @@
 #include <strain/hash.h>
 #include <strain/sample.h>
 
+#include "input/input_impl.h"
 #include "util/ctx.h"
 #include "util/err.h"
 #include "util/file.h"
@@ -43,6 +44,12 @@ static int sample_wrap(strain_sample **out, strain_ctx *ctx, uint8_t *bytes, siz
     return STRAIN_OK;
 }
 
+int strain_sample__adopt(strain_sample **out, strain_ctx *ctx, uint8_t *bytes, size_t size,
+                         const char *path, const char *archive_path)
+{
+    return sample_wrap(out, ctx, bytes, size, path, archive_path);
+}
+
 int strain_sample_open(strain_sample **out, strain_ctx *ctx, const char *path)
 {
     uint8_t *bytes = NULL;
@@ -54,8 +61,8 @@ int strain_sample_open(strain_sample **out, strain_ctx *ctx, const char *path)
     return sample_wrap(out, ctx, bytes, len, path, NULL);
 }
 
-int strain_sample_from_memory(strain_sample **out, strain_ctx *ctx, const void *data,
-                              size_t size, const char *path, const char *archive_path)
+int strain_sample_from_memory(strain_sample **out, strain_ctx *ctx, const void *data, size_t size,
+                              const char *path, const char *archive_path)
 {
     uint8_t *bytes = malloc(size + 1);
     if (bytes == NULL) {
