@@ -184,6 +184,17 @@ int strain_code__format(const code_image *img, const code_ninsn *n, strain_buf *
 /* cfg.c */
 void strain_code__func_reset(code_func *f, uint64_t entry, bool strict);
 void strain_code__func_free(code_func *f);
+/* Straight-line path kept by the descent for jump-table patterns (instructions). */
+#define STRAIN_CODE_RING 12
+/* True when f's exploration already decoded an instruction at va. */
+bool strain_code__seen(const code_func *f, uint64_t va);
+
+/* jumptable.c: reads the table of the indirect jump that ends path[npath-1] (== jmp->va);
+ * targets go to f->jt and f->work, the table's extent to f->tables. An unrecognised form is
+ * not an error. 0 or STRAIN_ENOMEM. */
+int strain_code__jump_table(code_image *img, code_func *f, const uint64_t *path, int npath,
+                            code_insn *jmp);
+
 /* Records whether the explored function f returns (for calls to it found later). */
 int strain_code__note_returns(code_image *img, const code_func *f);
 /* Explores the function at f->entry and builds its blocks. 0, or STRAIN_ENOMEM. */
@@ -202,6 +213,27 @@ int strain_code__genotype(strain_gene *out, strain_vec *fragments, strain_vec *s
                           const code_func *f);
 /* Estimated Jaccard similarity of two sketches, 0..1. */
 double strain_code__sketch_sim(const uint32_t *a, const uint32_t *b);
+
+/* genome.c / compare.c: the genome and its comparison index (built once per genome, never
+ * serialised: exact hashes and LSH band keys of counted genes, sorted, so that comparing
+ * two genomes never sorts). */
+typedef struct code_key {
+    uint64_t key;
+    uint32_t idx;
+} code_key;
+
+struct strain_genome {
+    strain_genome_info info;
+    strain_gene *genes;
+    uint64_t *fragments;
+    char **notes;
+    code_key *exact_ix;
+    size_t n_exact_ix;
+    code_key *band_ix;
+    size_t n_band_ix;
+};
+
+int strain_code__genome_index(strain_genome *g);
 
 /* functions.c */
 typedef int (*code_func_cb)(code_image *img, code_func *f, void *payload);

@@ -22,10 +22,7 @@
 #define MAX_BUCKET 64u      /* a band value shared by more functions carries no signal */
 #define FUNC_WEIGHT 0.8     /* share of the score from function pairs (rest: fragments) */
 
-typedef struct key_idx {
-    uint64_t key;
-    uint32_t idx;
-} key_idx;
+typedef code_key key_idx;
 
 typedef struct cand {
     double sim;
@@ -88,6 +85,38 @@ static size_t lower(const key_idx *a, size_t n, uint64_t key)
     return lo;
 }
 
+int strain_code__genome_index(strain_genome *g)
+{
+    const strain_genome_info *gi = &g->info;
+    size_t n = 0;
+    for (size_t i = 0; i < gi->n_genes; i++) {
+        n += counted(&gi->genes[i]);
+    }
+    g->exact_ix = calloc(n + 1, sizeof(key_idx));
+    g->band_ix = calloc(n * BANDS + 1, sizeof(key_idx));
+    if (g->exact_ix == NULL || g->band_ix == NULL) {
+        return STRAIN_ENOMEM;
+    }
+    size_t ne = 0, nb = 0;
+    for (size_t i = 0; i < gi->n_genes; i++) {
+        const strain_gene *x = &gi->genes[i];
+        if (!counted(x)) {
+            continue;
+        }
+        g->exact_ix[ne].key = x->exact;
+        g->exact_ix[ne++].idx = (uint32_t)i;
+        for (unsigned band = 0; band < BANDS; band++) {
+            g->band_ix[nb].key = band_key(x, band);
+            g->band_ix[nb++].idx = (uint32_t)i;
+        }
+    }
+    code_sort(g->exact_ix, ne, sizeof(key_idx), cmp_key);
+    code_sort(g->band_ix, nb, sizeof(key_idx), cmp_key);
+    g->n_exact_ix = ne;
+    g->n_band_ix = nb;
+    return 0;
+}
+
 void strain_comparison_free(strain_comparison *c)
 {
     if (c == NULL) {
@@ -123,7 +152,6 @@ int strain_compare(strain_comparison **out, strain_ctx *ctx, const strain_genome
 {
     const strain_genome_info *A = strain_genome_get_info(ga), *B = strain_genome_get_info(gb);
     strain_comparison *c = calloc(1, sizeof(*c));
-    key_idx *exact = NULL, *bands = NULL;
     cand *cands = NULL;
     size_t n_cands = 0, cap_cands = 0;
     uint8_t *used_a = calloc(A->n_genes + 1, 1), *used_b = calloc(B->n_genes + 1, 1);
@@ -133,24 +161,17 @@ int strain_compare(strain_comparison **out, strain_ctx *ctx, const strain_genome
     }
     c->matches = calloc(A->n_genes < B->n_genes ? A->n_genes + 1 : B->n_genes + 1,
                         sizeof(strain_gene_match));
-    exact = calloc(B->n_genes + 1, sizeof(key_idx));
-    bands = calloc(B->n_genes * BANDS + 1, sizeof(key_idx));
-    if (c->matches == NULL || exact == NULL || bands == NULL) {
+    if (c->matches == NULL) {
         STRAIN_TRY(strain__fail(ctx, STRAIN_ENOMEM, "out of memory"));
     }
     uint64_t total_a = 0, total_b = 0, cov_a = 0, cov_b = 0;
     double weighted = 0;
-    size_t ne = 0;
-    for (size_t j = 0; j < B->n_genes; j++) {
-        if (counted(&B->genes[j])) {
-            exact[ne].key = B->genes[j].exact;
-            exact[ne].idx = (uint32_t)j;
-            ne++;
-            total_b += B->genes[j].size;
-            c->n_counted_b++;
-        }
+    const key_idx *exact = gb->exact_ix, *bands = gb->band_ix;
+    size_t ne = gb->n_exact_ix, nb = gb->n_band_ix;
+    for (size_t k = 0; k < ne; k++) {
+        total_b += B->genes[exact[k].idx].size;
     }
-    code_sort(exact, ne, sizeof(key_idx), cmp_key);
+    c->n_counted_b = ne;
     /* 1. Exact pairs. */
     for (size_t i = 0; i < A->n_genes; i++) {
         const strain_gene *x = &A->genes[i];
@@ -173,18 +194,7 @@ int strain_compare(strain_comparison **out, strain_ctx *ctx, const strain_genome
             }
         }
     }
-    /* 2. Sketch candidates through LSH bands over B's unmatched functions. */
-    size_t nb = 0;
-    for (size_t j = 0; j < B->n_genes; j++) {
-        if (counted(&B->genes[j]) && !used_b[j]) {
-            for (unsigned band = 0; band < BANDS; band++) {
-                bands[nb].key = band_key(&B->genes[j], band);
-                bands[nb].idx = (uint32_t)j;
-                nb++;
-            }
-        }
-    }
-    code_sort(bands, nb, sizeof(key_idx), cmp_key);
+    /* 2. Sketch candidates through B's LSH bands (its unmatched functions only). */
     for (size_t i = 0; i < A->n_genes; i++) {
         const strain_gene *x = &A->genes[i];
         if (!counted(x) || used_a[i]) {
@@ -195,6 +205,9 @@ int strain_compare(strain_comparison **out, strain_ctx *ctx, const strain_genome
             size_t k = lower(bands, nb, key);
             for (unsigned seen = 0; k < nb && bands[k].key == key && seen < MAX_BUCKET;
                  k++, seen++) {
+                if (used_b[bands[k].idx]) {
+                    continue;
+                }
                 const strain_gene *y = &B->genes[bands[k].idx];
                 double sim = strain_code__sketch_sim(x->sketch, y->sketch);
                 /* Sizes that differ a lot cannot be near-identical functions. */
@@ -247,8 +260,6 @@ int strain_compare(strain_comparison **out, strain_ctx *ctx, const strain_genome
     *out = c;
     c = NULL;
 done:
-    free(exact);
-    free(bands);
     free(cands);
     free(used_a);
     free(used_b);

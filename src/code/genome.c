@@ -32,12 +32,6 @@
 #define GENE_BYTES (8u + 8u + 6u * 4u + 4u * STRAIN_GENE_SKETCH)
 #define NOTE_MAX 1024u
 
-struct strain_genome {
-    strain_genome_info info;
-    strain_gene *genes;
-    uint64_t *fragments;
-    char **notes;
-};
 
 typedef struct build_state {
     strain_vec genes;     /* strain_gene */
@@ -54,6 +48,8 @@ void strain_genome_free(strain_genome *g)
         free(g->notes[i]);
     }
     free(g->notes);
+    free(g->exact_ix);
+    free(g->band_ix);
     free(g->genes);
     free(g->fragments);
     free(g);
@@ -110,6 +106,46 @@ static int cmp_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
     return x < y ? -1 : x > y;
+}
+
+/* LSD radix sort (4 passes of 16 bits): fragments of a large binary number in the millions,
+ * where qsort with a comparator costs as much as decoding the code. */
+static int sort_u64(uint64_t *a, size_t n)
+{
+    if (n < 256) {
+        code_sort(a, n, sizeof(uint64_t), cmp_u64);
+        return 0;
+    }
+    uint64_t *tmp = malloc(n * sizeof(uint64_t));
+    size_t *count = malloc(65536 * sizeof(size_t));
+    if (tmp == NULL || count == NULL) {
+        free(tmp);
+        free(count);
+        return STRAIN_ENOMEM;
+    }
+    uint64_t *src = a, *dst = tmp;
+    for (unsigned shift = 0; shift < 64; shift += 16) {
+        memset(count, 0, 65536 * sizeof(size_t));
+        for (size_t i = 0; i < n; i++) {
+            count[(src[i] >> shift) & 0xffff]++;
+        }
+        size_t sum = 0;
+        for (size_t k = 0; k < 65536; k++) {
+            size_t c = count[k];
+            count[k] = sum;
+            sum += c;
+        }
+        for (size_t i = 0; i < n; i++) {
+            dst[count[(src[i] >> shift) & 0xffff]++] = src[i];
+        }
+        uint64_t *t = src;
+        src = dst;
+        dst = t;
+    }
+    /* Four passes: the sorted data is back in a. */
+    free(tmp);
+    free(count);
+    return 0;
 }
 
 /* Packed or managed files are reported, not silently analysed as if they were code. */
@@ -220,7 +256,7 @@ int strain_genome_build(strain_genome **out, strain_ctx *ctx, const strain_binar
         }
     }
     code_sort(st.genes.items, st.genes.len, sizeof(strain_gene), cmp_gene);
-    code_sort(st.fragments.items, st.fragments.len, sizeof(uint64_t), cmp_u64);
+    STRAIN_TRY(sort_u64(st.fragments.items, st.fragments.len));
     uint64_t *fr = st.fragments.items;
     size_t nf = 0;
     for (size_t i = 0; i < st.fragments.len; i++) {
@@ -236,6 +272,7 @@ int strain_genome_build(strain_genome **out, strain_ctx *ctx, const strain_binar
     g->info.n_fragments = nf;
     g->info.fragments = g->fragments;
     st.fragments.items = NULL;
+    STRAIN_TRY(strain_code__genome_index(g));
     *out = g;
     g = NULL;
 done:
@@ -426,6 +463,7 @@ int strain_genome_deserialize(strain_genome **out, strain_ctx *ctx, const uint8_
     if (off != len - 8) {
         BAD("trailing bytes");
     }
+    STRAIN_TRY(strain_code__genome_index(g));
     *out = g;
     g = NULL;
 #undef BAD
@@ -460,6 +498,7 @@ int strain_genome_discount(strain_genome **out, strain_ctx *ctx, const strain_ge
     const strain_genome_info *gi = &g->info, *ci = &clean->info;
     STRAIN_TRY(genome_new(&r, ctx));
     r->info = *gi;
+    r->exact_ix = r->band_ix = NULL;
     r->info.n_notes = 0;
     r->info.notes = NULL;
     r->genes = calloc(gi->n_genes + 1, sizeof(strain_gene));
@@ -491,6 +530,7 @@ int strain_genome_discount(strain_genome **out, strain_ctx *ctx, const strain_ge
     for (size_t i = 0; i < gi->n_notes; i++) {
         STRAIN_TRY(add_note(r, "%s", gi->notes[i]));
     }
+    STRAIN_TRY(strain_code__genome_index(r));
     *out = r;
     r = NULL;
 done:

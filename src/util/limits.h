@@ -35,8 +35,13 @@
  * packers use that; pefile stops at 2048 (MAX_SECTIONS), so do we (the hashes must agree). */
 #define STRAIN_PE_MAX_SECTIONS 2048u
 /* Imports/exports: the largest system DLLs export ~3,000 names (kernelbase), import ~2,000. */
-#define STRAIN_PE_MAX_IMPORT_DLLS 1024u
-#define STRAIN_PE_MAX_IMPORTS 65536u
+/* Thunks read from import lookup + address tables (terminators included, imports and delay
+ * imports together): pefile's MAX_IMPORT_SYMBOLS, counted the way pefile counts, because
+ * imphash is defined by the list pefile stops at. Real images stay far below (~2 thunk reads
+ * per import). Each descriptor that yields a symbol costs >= 2 reads, so the descriptor cap
+ * below is a backstop that the thunk cap reaches first. */
+#define STRAIN_PE_MAX_IMPORTS 8192u
+#define STRAIN_PE_MAX_IMPORT_DLLS 8192u
 #define STRAIN_PE_MAX_EXPORTS 65536u
 #define STRAIN_PE_MAX_TLS_CALLBACKS 256u
 /* Resource tree: the format nests type/name/language = 3 levels. */
@@ -76,20 +81,6 @@
 /* Strings */
 #define STRAIN_STRINGS_MAX_COUNT 1000000u
 
-/* Authenticode (sig/). */
-/* Real files carry 1-2 WIN_CERTIFICATE entries (shim: 2); 32 is far past any signer tool. */
-#define STRAIN_SIG_MAX_ENTRIES 32u
-/* Signatures per file, nested included: signtool appends one per algorithm (2-3 seen). */
-#define STRAIN_SIG_MAX_SIGNATURES 64u
-/* Nested signatures are one level deep in practice; 4 bounds recursion on crafted blobs. */
-#define STRAIN_SIG_MAX_NEST_DEPTH 4u
-/* Certificates carried by one SignedData: real chains are 2-6 with cross-certs. */
-#define STRAIN_SIG_MAX_CERTS 64u
-/* Timestamps per signer (legacy + RFC 3161 attributes); real files carry one. */
-#define STRAIN_SIG_MAX_TIMESTAMPS 8u
-/* Page hash entries: one per 4 KiB page of a 512 MiB file is 131072. */
-#define STRAIN_SIG_MAX_PAGE_HASHES 131072u
-
 /* Code recovery (src/code/). Each cap bounds work a hostile file could make unbounded. */
 /* Functions per sample: the largest real binaries (browsers, Go/Rust monoliths) have
  * ~300k functions; 1M is past any real program. */
@@ -115,6 +106,20 @@
 /* Genome deserialisation: a genome larger than this did not come from a sample within
  * STRAIN_DEFAULT_MAX_FILE_SIZE (fragments <= 1 per byte of code, genes <= functions). */
 #define STRAIN_GENOME_MAX_FRAGMENTS 64000000u
+
+/* Authenticode (sig/). */
+/* Real files carry 1-2 WIN_CERTIFICATE entries (shim: 2); 32 is far past any signer tool. */
+#define STRAIN_SIG_MAX_ENTRIES 32u
+/* Signatures per file, nested included: signtool appends one per algorithm (2-3 seen). */
+#define STRAIN_SIG_MAX_SIGNATURES 64u
+/* Nested signatures are one level deep in practice; 4 bounds recursion on crafted blobs. */
+#define STRAIN_SIG_MAX_NEST_DEPTH 4u
+/* Certificates carried by one SignedData: real chains are 2-6 with cross-certs. */
+#define STRAIN_SIG_MAX_CERTS 64u
+/* Timestamps per signer (legacy + RFC 3161 attributes); real files carry one. */
+#define STRAIN_SIG_MAX_TIMESTAMPS 8u
+/* Page hash entries: one per 4 KiB page of a 512 MiB file is 131072. */
+#define STRAIN_SIG_MAX_PAGE_HASHES 131072u
 
 /* Store (src/store/): features derived from hostile samples are bounded before they reach
  * the database. */
