@@ -45,4 +45,9 @@
 /* Strings */
 #define STRAIN_STRINGS_MAX_COUNT 1000000u
 
+/* Indicators and the info report (info branch) */
+/* An indicator list past 10,000 distinct values of one kind is a string table or junk, not
+ * something an analyst reads; the report says it was cut. */
+#define STRAIN_IOCS_MAX_PER_KIND 10000u
+
 #endif
