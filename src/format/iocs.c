@@ -415,8 +415,9 @@ static int scan_tokens(ioc_scan *sc, const char *t, size_t n)
         }
         /* A path component ("src/foo.cc", "C:\x\y.com"), a call ("obj.id("), a format
          * piece ("%s.example.com") or a member of a dotted identifier chain is no host. */
-        if (before == '/' || before == '\\' || after == '(' || after == '\\' || before == '_' ||
-            after == '_') {
+        bool after_slashes = s >= 2 && m[s - 1] == '/' && m[s - 2] == '/'; /* "//host" */
+        if ((before == '/' && !after_slashes) || before == '\\' || after == '(' ||
+            after == '\\' || before == '_' || after == '_') {
             continue;
         }
         if (before == '%') { /* "%s.example.com": drop the conversion letter's label */
@@ -592,8 +593,9 @@ static int scan_string(ioc_scan *sc, const strain_string *str)
     bool has_dot = memchr(t, '.', n) != NULL;
     bool has_bs = memchr(t, '\\', n) != NULL;
     bool has_at = memchr(t, '@', n) != NULL;
-    if (!has_dot && !has_bs) {
-        return 0; /* every kind needs one or the other */
+    bool has_url = memmem(t, n, "://", 3) != NULL;
+    if (!has_dot && !has_bs && !has_url) {
+        return 0; /* every kind needs one of these */
     }
     if (n + 1 > sc->masked_cap) {
         char *nm = realloc(sc->masked, n + 1);
@@ -605,10 +607,10 @@ static int scan_string(ioc_scan *sc, const strain_string *str)
     }
     memcpy(sc->masked, t, n + 1);
     sc->offset = str->offset;
+    if (has_url) {
+        STRAIN_TRY(scan_urls(sc, t, n));
+    }
     if (has_dot) {
-        if (memmem(t, n, "://", 3) != NULL) {
-            STRAIN_TRY(scan_urls(sc, t, n));
-        }
         if (has_at) {
             STRAIN_TRY(scan_emails(sc, t, n));
         }
