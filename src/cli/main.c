@@ -9,8 +9,10 @@
 #include "cli.h"
 
 extern const cli_command cli_cmd_version;
+extern const cli_command cli_cmd_info;
 
 static const cli_command *const commands[] = {
+    &cli_cmd_info,
     &cli_cmd_version,
 };
 

@@ -101,27 +101,56 @@ static bool known_tld(const char *p, size_t n)
                    sizeof(char *), cmp_tld) != NULL;
 }
 
-/* Real TLDs that are also file extensions or identifiers ("setup.py", "lib.so", "obj.id",
- * "Makefile.am"): a bare name ending in one needs a third label ("www.evil.zip"). */
-static bool ambiguous_tld(const char *p, size_t n)
+static bool in_list(const char *p, size_t n, const char *const *list, size_t count)
 {
-    static const char *const amb[] = {
-        "ac", "am", "app", "ax", "dev", "id", "in", "md", "mk", "ml", "mm", "mov",
-        "ms", "name", "pl", "pm", "ps",  "py", "rs", "sh", "so", "zip",
-    };
-    for (size_t i = 0; i < sizeof(amb) / sizeof(amb[0]); i++) {
-        if (strlen(amb[i]) == n && strncasecmp(p, amb[i], n) == 0) {
+    for (size_t i = 0; i < count; i++) {
+        if (strlen(list[i]) == n && strncasecmp(p, list[i], n) == 0) {
             return true;
         }
     }
     return false;
 }
 
+/* Real TLDs that are also file extensions ("setup.py", "lib.so", "Makefile.am") or words and
+ * members in code ("errors.is", "unicode.to", "time.zone", "obj.id", "x.name"): a bare name
+ * ending in one needs a third label ("www.evil.zip", "cdn.example.io"). */
+static bool ambiguous_tld(const char *p, size_t n)
+{
+    static const char *const amb[] = {
+        "ac",   "am",  "app", "as", "at", "ax",  "be",   "by",   "date", "dev", "do",
+        "group", "ht", "id",  "in", "int", "io", "is",   "it",   "la",   "li",  "link",
+        "md",   "me",  "mk",  "ml", "mm", "mov", "ms",   "mu",   "my",   "name", "ne",
+        "no",   "pl",  "pm",  "ps", "py", "re",  "rest", "ro",   "rs",   "se",  "sh",
+        "so",   "ss",  "st",  "to", "us", "zip", "zone",
+    };
+    return in_list(p, n, amb, sizeof(amb) / sizeof(amb[0]));
+}
+
+/* First labels that make a bare dotted name a code identifier: Go packages and the
+ * type-equality symbols its linker emits ("runtime.link", "reflect.flag.ro", "eq.time.zone"),
+ * JavaScript objects ("Function.prototype.name"), ELF section names ("data.rel.ro"). */
+static bool code_prefix(const char *p, size_t n)
+{
+    static const char *const code[] = {
+        "bytes",    "console",  "context", "crypto", "data",     "document", "encoding",
+        "eq",       "errors",   "exports", "fmt",    "function", "go",       "hash",
+        "index",    "internal", "io",      "map",    "math",     "module",   "net",
+        "os",       "process",  "prototype", "reflect", "runtime", "self",  "sort",
+        "strconv",  "strings",  "sync",    "syscall", "this",    "time",     "type",
+        "unicode",  "unique",   "window",
+    };
+    return in_list(p, n, code, sizeof(code) / sizeof(code[0]));
+}
+
 /*
  * A host name (RFC 1035 labels, RFC 1123 leading digits) under a known TLD. Case: either the
  * TLD is lowercase or nothing is ("EXAMPLE.COM"); this rejects .NET namespaces ("System.IO",
- * "System.Net") whose TLD-like last part is capitalised. bare: found alone in a string rather
- * than in a URL or e-mail, so an ambiguous TLD needs three labels.
+ * "System.Net") whose TLD-like last part is capitalised.
+ *
+ * bare: found alone in a string rather than in a URL or e-mail address, where a binary's
+ * identifiers look the same as hosts. Then also: no mixed case ("time.Time.date"); at most 6
+ * labels (longer chains are extension lists: "x.avif.json.wasm.zip"); no label repeated
+ * ("runtime.name.name"); not a code prefix (code_prefix); an ambiguous TLD needs 3 labels.
  */
 static bool valid_domain(const char *p, size_t n, bool bare)
 {
@@ -129,14 +158,23 @@ static bool valid_domain(const char *p, size_t n, bool bare)
         return false;
     }
     size_t labels = 0, start = 0, last_start = 0;
-    bool any_lower = false;
+    size_t first_len = 0, prev_len = 0;
+    bool any_lower = false, any_upper = false;
     for (size_t i = 0; i <= n; i++) {
         if (i == n || p[i] == '.') {
             size_t len = i - start;
             if (len == 0 || len > 63 || p[start] == '-' || p[i - 1] == '-') {
                 return false;
             }
+            if (labels == 0) {
+                first_len = len;
+            }
+            if (bare && labels > 0 && len == prev_len &&
+                strncasecmp(p + start, p + last_start, len) == 0) {
+                return false; /* "name.name" */
+            }
             labels++;
+            prev_len = len;
             last_start = start;
             start = i + 1;
             continue;
@@ -146,6 +184,7 @@ static bool valid_domain(const char *p, size_t n, bool bare)
             return false;
         }
         any_lower |= islower((unsigned char)c) != 0;
+        any_upper |= isupper((unsigned char)c) != 0;
     }
     if (labels < 2) {
         return false;
@@ -162,7 +201,13 @@ static bool valid_domain(const char *p, size_t n, bool bare)
     if (!tld_lower && any_lower) {
         return false;
     }
-    if (bare && labels < 3 && ambiguous_tld(tld, tld_len)) {
+    if (!bare) {
+        return true;
+    }
+    if ((any_lower && any_upper) || labels > 6 || code_prefix(p, first_len)) {
+        return false;
+    }
+    if (labels < 3 && ambiguous_tld(tld, tld_len)) {
         return false;
     }
     return true;
@@ -394,6 +439,8 @@ static int scan_tokens(ioc_scan *sc, const char *t, size_t n)
         size_t e = i;
         char before = s > 0 ? m[s - 1] : ' ';
         char after = e < n ? m[e] : ' ';
+        /* ".data.rel.ro", ".avif.json": a leading dot marks a section name or an extension */
+        bool leading_dot = m[s] == '.';
         /* trim sentence dots and dashes */
         while (s < e && (m[s] == '.' || m[s] == '-')) {
             s++;
@@ -416,7 +463,7 @@ static int scan_tokens(ioc_scan *sc, const char *t, size_t n)
         /* A path component ("src/foo.cc", "C:\x\y.com"), a call ("obj.id("), a format
          * piece ("%s.example.com") or a member of a dotted identifier chain is no host. */
         bool after_slashes = s >= 2 && m[s - 1] == '/' && m[s - 2] == '/'; /* "//host" */
-        if ((before == '/' && !after_slashes) || before == '\\' || after == '(' ||
+        if (leading_dot || (before == '/' && !after_slashes) || before == '\\' || after == '(' ||
             after == '\\' || before == '_' || after == '_') {
             continue;
         }
@@ -521,7 +568,7 @@ static size_t path_prefix(const char *t, size_t n, size_t i)
     if (n - i >= 5 && t[i] == '\\' && t[i + 1] == '\\') {
         size_t j = i + 2;
         if (t[j] == '?' || t[j] == '.') { /* \\?\ and \\.\ device namespaces */
-            return (t[j + 1] == '\\') ? 4 : 0;
+            return (t[j + 1] == '\\' && isalnum((unsigned char)t[j + 2])) ? 4 : 0;
         }
         while (j < n && (isalnum((unsigned char)t[j]) || strchr(".-_$", t[j]) != NULL)) {
             j++;
@@ -547,6 +594,16 @@ static int scan_paths(ioc_scan *sc, const char *t, size_t n)
         const char *q = memchr(t + i + pl, '?', e - i - pl);
         if (q != NULL) {
             e = (size_t)(q - t);
+        }
+        /* ':' is not allowed in a name (T:\:d:l:t: is a getopt string, "x.txt: not found" a
+         * message), except for the drive in a device path (\\?\C:\x). */
+        size_t from = i + pl;
+        if (pl == 4 && from + 1 < e && t[from + 1] == ':') {
+            from += 2;
+        }
+        const char *colon = from < e ? memchr(t + from, ':', e - from) : NULL;
+        if (colon != NULL) {
+            e = (size_t)(colon - t);
         }
         if (e <= i + pl) {
             continue;

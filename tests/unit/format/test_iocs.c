@@ -92,9 +92,14 @@ static void test_domains(void **state)
         "connect to mail.example.com.", "Google.com", "x.evil.zip", "evil.zip", "a.b",
         "%s.tracker.example.net", "3.14.159", "cdn-1.example.co.uk:443", "-bad-.com",
         "my_module.name", "WWW.Example.COM", "abcdefghijklmnopqrstuvwxyz-abcdefghijklmnopqrstuvwxyz"
-                                             "-abcdefghijkl.com");
-    EXPECT(r, STRAIN_IOC_DOMAIN, "EVIL.CN", "Google.com", "c2.evil.ru", "cdn-1.example.co.uk",
-           "mail.example.com", "tracker.example.net", "x.evil.zip");
+                                             "-abcdefghijkl.com",
+        /* seen in the corpus: Go, JavaScript and ELF identifiers, extension lists */
+        "Function.prototype.name", "runtime.name.name", "errors.is", "unicode.to", ".data.rel.ro",
+        "time.Time.date", "eq.time.zone", "reflect.flag.ro", "0930.avif.code.d.ts.html.jpeg.json.zip",
+        "golang.org", "www.typescriptlang.org");
+    /* "Google.com" alone is mixed case like an identifier: only a URL would report it */
+    EXPECT(r, STRAIN_IOC_DOMAIN, "EVIL.CN", "c2.evil.ru", "cdn-1.example.co.uk", "golang.org",
+           "mail.example.com", "tracker.example.net", "www.typescriptlang.org", "x.evil.zip");
     EXPECT_NONE(r, STRAIN_IOC_URL);
     strain_iocs_free(r);
 }
@@ -147,9 +152,10 @@ static void test_paths(void **state)
                           "\\\\.\\pipe\\evilpipe", "cmd /c del \"c:\\temp\\x.bat\"", "C:\\",
                           "%TEMP%\\", "ABC:\\x", "D:\\build\\Release\\evil.pdb",
                           "/home/dev/out/agent.pdb", "agent2.pdb",
-                          "could not open symbols.pdb", "C:\\a\\*.txt");
+                          "could not open symbols.pdb", "C:\\a\\*.txt", "T:\\:d:l:t:",
+                          "C:\\x\\y.txt: not found", "\\\\?\\C:\\long\\path");
     EXPECT(r, STRAIN_IOC_PATH, "%APPDATA%\\Microsoft\\svchost.exe", "C:\\Program Files\\Evil\\evil.exe",
-           "C:\\a\\", "\\\\.\\pipe\\evilpipe", "\\\\fileserver\\share$\\drop", "c:\\temp\\x.bat");
+           "C:\\a\\", "C:\\x\\y.txt", "\\\\.\\pipe\\evilpipe", "\\\\?\\C:\\long\\path", "\\\\fileserver\\share$\\drop", "c:\\temp\\x.bat");
     EXPECT(r, STRAIN_IOC_PDB_PATH, "/home/dev/out/agent.pdb", "D:\\build\\Release\\evil.pdb",
            "agent2.pdb");
     strain_iocs_free(r);
