@@ -22,8 +22,8 @@ extern "C" {
 #define STRAIN_INFO_DEFAULT_MIN_STRING 6u
 
 typedef struct strain_info_opts {
-    size_t min_string;  /* shortest string kept; 0 means STRAIN_INFO_DEFAULT_MIN_STRING */
-    bool with_strings;  /* put the string list in the report (indicators are always there) */
+    size_t min_string; /* shortest string kept; 0 means STRAIN_INFO_DEFAULT_MIN_STRING */
+    bool with_strings; /* put the string list in the report (indicators are always there) */
 } strain_info_opts;
 
 typedef enum strain_report_format {

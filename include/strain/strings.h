@@ -22,9 +22,9 @@ typedef enum strain_string_encoding {
 STRAIN_API const char *strain_string_encoding_name(strain_string_encoding e);
 
 typedef struct strain_string {
-    uint64_t offset;                 /* file offset of the first byte */
-    const char *text;                /* NUL-terminated ASCII (UTF-16LE converted) */
-    size_t len;                      /* characters in text */
+    uint64_t offset;  /* file offset of the first byte */
+    const char *text; /* NUL-terminated ASCII (UTF-16LE converted) */
+    size_t len;       /* characters in text */
     strain_string_encoding encoding;
 } strain_string;
 
@@ -72,8 +72,8 @@ STRAIN_API const char *strain_ioc_kind_name(strain_ioc_kind k);
 
 typedef struct strain_ioc {
     strain_ioc_kind kind;
-    const char *value;   /* as found (UTF-16LE converted), NUL-terminated */
-    uint64_t offset;     /* file offset of the string holding its first occurrence */
+    const char *value; /* as found (UTF-16LE converted), NUL-terminated */
+    uint64_t offset;   /* file offset of the string holding its first occurrence */
 } strain_ioc;
 
 typedef struct strain_iocs strain_iocs;

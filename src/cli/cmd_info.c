@@ -37,9 +37,12 @@ static int parse_size(const char *s, uint64_t *out)
     unsigned shift = 0;
     if (*end != '\0') {
         switch (*end) {
-        case 'k': case 'K': shift = 10; break;
-        case 'm': case 'M': shift = 20; break;
-        case 'g': case 'G': shift = 30; break;
+        case 'k':
+        case 'K': shift = 10; break;
+        case 'm':
+        case 'M': shift = 20; break;
+        case 'g':
+        case 'G': shift = 30; break;
         default: return -1;
         }
         if (end[1] != '\0') {
@@ -65,8 +68,8 @@ static int on_sample(const strain_sample *s, int err, const char *errmsg, void *
     char *text = NULL;
     int rc = strain_info_new(&info, r->ctx, s, &r->opts);
     if (rc >= 0) {
-        rc = strain_info_render(&text, r->ctx, info, r->json ? STRAIN_REPORT_JSON
-                                                             : STRAIN_REPORT_TEXT);
+        rc = strain_info_render(&text, r->ctx, info,
+                                r->json ? STRAIN_REPORT_JSON : STRAIN_REPORT_TEXT);
     }
     if (rc < 0) {
         const char *detail = strain_ctx_errmsg(r->ctx);
@@ -130,8 +133,8 @@ static int info_main(int argc, char **argv)
         uint64_t v = 0;
         const char *arg = optarg;
         if (c >= OPT_MIN_STRING && c <= OPT_MAX_DIR_DEPTH && parse_size(arg, &v) < 0) {
-            status = cli_usage_error("info", "%s: not a positive number: '%s'", argv[optind - 1],
-                                     arg);
+            status =
+                cli_usage_error("info", "%s: not a positive number: '%s'", argv[optind - 1], arg);
             goto done;
         }
         switch (c) {
@@ -177,8 +180,8 @@ static int info_main(int argc, char **argv)
         goto done;
     }
     r.ctx = ctx;
-    int rc = strain_input_walk(ctx, (const char *const *)(argv + optind),
-                               (size_t)(argc - optind), &in, on_sample, &r);
+    int rc = strain_input_walk(ctx, (const char *const *)(argv + optind), (size_t)(argc - optind),
+                               &in, on_sample, &r);
     if (fflush(stdout) != 0 || ferror(stdout)) {
         cli_error("info: cannot write the report: %s", strerror(errno));
         status = CLI_EXIT_ERROR;

@@ -117,11 +117,10 @@ static bool in_list(const char *p, size_t n, const char *const *list, size_t cou
 static bool ambiguous_tld(const char *p, size_t n)
 {
     static const char *const amb[] = {
-        "ac",   "am",  "app", "as", "at", "ax",  "be",   "by",   "date", "dev", "do",
-        "group", "ht", "id",  "in", "int", "io", "is",   "it",   "la",   "li",  "link",
-        "md",   "me",  "mk",  "ml", "mm", "mov", "ms",   "mu",   "my",   "name", "ne",
-        "no",   "pl",  "pm",  "ps", "py", "re",  "rest", "ro",   "rs",   "se",  "sh",
-        "so",   "ss",  "st",  "to", "us", "zip", "zone",
+        "ac",   "am",  "app", "as", "at", "ax",   "be", "by", "date", "dev", "do",  "group", "ht",
+        "id",   "in",  "int", "io", "is", "it",   "la", "li", "link", "md",  "me",  "mk",    "ml",
+        "mm",   "mov", "ms",  "mu", "my", "name", "ne", "no", "pl",   "pm",  "ps",  "py",    "re",
+        "rest", "ro",  "rs",  "se", "sh", "so",   "ss", "st", "to",   "us",  "zip", "zone",
     };
     return in_list(p, n, amb, sizeof(amb) / sizeof(amb[0]));
 }
@@ -132,12 +131,11 @@ static bool ambiguous_tld(const char *p, size_t n)
 static bool code_prefix(const char *p, size_t n)
 {
     static const char *const code[] = {
-        "bytes",    "console",  "context", "crypto", "data",     "document", "encoding",
-        "eq",       "errors",   "exports", "fmt",    "function", "go",       "hash",
-        "index",    "internal", "io",      "map",    "math",     "module",   "net",
-        "os",       "process",  "prototype", "reflect", "runtime", "self",  "sort",
-        "strconv",  "strings",  "sync",    "syscall", "this",    "time",     "type",
-        "unicode",  "unique",   "window",
+        "bytes",   "console", "context", "crypto",   "data",    "document", "encoding", "eq",
+        "errors",  "exports", "fmt",     "function", "go",      "hash",     "index",    "internal",
+        "io",      "map",     "math",    "module",   "net",     "os",       "process",  "prototype",
+        "reflect", "runtime", "self",    "sort",     "strconv", "strings",  "sync",     "syscall",
+        "this",    "time",    "type",    "unicode",  "unique",  "window",
     };
     return in_list(p, n, code, sizeof(code) / sizeof(code[0]));
 }
@@ -483,11 +481,24 @@ done:
 /* ---- registry keys ------------------------------------------------------------------- */
 
 static const char *const reg_roots[] = {
-    "HKEY_LOCAL_MACHINE\\", "HKEY_CURRENT_USER\\", "HKEY_CLASSES_ROOT\\", "HKEY_USERS\\",
-    "HKEY_CURRENT_CONFIG\\", "HKLM\\", "HKCU\\", "HKCR\\", "HKU\\", "HKCC\\", "HKLM:\\",
-    "HKCU:\\", "\\Registry\\Machine\\", "\\Registry\\User\\",
+    "HKEY_LOCAL_MACHINE\\",
+    "HKEY_CURRENT_USER\\",
+    "HKEY_CLASSES_ROOT\\",
+    "HKEY_USERS\\",
+    "HKEY_CURRENT_CONFIG\\",
+    "HKLM\\",
+    "HKCU\\",
+    "HKCR\\",
+    "HKU\\",
+    "HKCC\\",
+    "HKLM:\\",
+    "HKCU:\\",
+    "\\Registry\\Machine\\",
+    "\\Registry\\User\\",
     /* keys given relative to a root, as RegOpenKeyEx takes them */
-    "SOFTWARE\\", "SYSTEM\\CurrentControlSet\\", "SYSTEM\\ControlSet",
+    "SOFTWARE\\",
+    "SYSTEM\\CurrentControlSet\\",
+    "SYSTEM\\ControlSet",
 };
 
 /* Where a key or path ends: quotes, shell metacharacters, an argument (" /x", " -x"). */
@@ -496,8 +507,7 @@ static size_t value_end(const char *t, size_t n, size_t s)
     size_t e = s;
     while (e < n) {
         char c = t[e];
-        if (c == '"' || c == '\'' || c == '\t' || c == '<' || c == '>' || c == '|' ||
-            c == '*') {
+        if (c == '"' || c == '\'' || c == '\t' || c == '<' || c == '>' || c == '|' || c == '*') {
             break;
         }
         if (c == ' ' && e + 1 < n && (t[e + 1] == '/' || t[e + 1] == '-' || t[e + 1] == ' ')) {

@@ -119,8 +119,8 @@ static int scan_utf16le(scan *sc, const uint8_t *data, size_t size, size_t min_l
     return 0;
 }
 
-int strain_strings_extract(strain_strings **out, strain_ctx *ctx, const uint8_t *data,
-                           size_t size, const strain_strings_opts *opts)
+int strain_strings_extract(strain_strings **out, strain_ctx *ctx, const uint8_t *data, size_t size,
+                           const strain_strings_opts *opts)
 {
     strain_strings *s = NULL;
     strain_vec a = STRAIN_VEC_INIT(strain_string);

@@ -103,8 +103,8 @@ int strain_info_new(strain_info **out, strain_ctx *ctx, const strain_sample *sam
     strain_strings_opts so = {.min_len = info->opts.min_string};
     STRAIN_TRY(strain_strings_extract(&info->strings, ctx, data, size, &so));
     if (strain_strings_truncated(info->strings)) {
-        STRAIN_TRY(add_warning(info, "strings: only the first %u kept (limit)",
-                               STRAIN_STRINGS_MAX_COUNT));
+        STRAIN_TRY(
+            add_warning(info, "strings: only the first %u kept (limit)", STRAIN_STRINGS_MAX_COUNT));
     }
     STRAIN_TRY(strain_iocs_extract(&info->iocs, ctx, info->strings));
     for (int k = 0; k < STRAIN_IOC_N_KINDS; k++) {

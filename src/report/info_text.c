@@ -57,10 +57,10 @@ static int sections(strain_buf *b, const strain_binary_info *bi)
         size_t before = b->len;
         STRAIN_TRY(put_safe(b, s->name));
         size_t w = b->len - before;
-        STRAIN_TRY(strain_buf_printf(b, "%*s 0x%016" PRIx64 " %10" PRIu64 " %10" PRIu64
-                                        " %10" PRIu64 " %-5s %7.3f\n",
-                                     w < 10 ? (int)(10 - w) : 0, "", s->vaddr, s->vsize,
-                                     s->raw_offset, s->raw_size, fl, s->entropy));
+        STRAIN_TRY(strain_buf_printf(
+            b, "%*s 0x%016" PRIx64 " %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %-5s %7.3f\n",
+            w < 10 ? (int)(10 - w) : 0, "", s->vaddr, s->vsize, s->raw_offset, s->raw_size, fl,
+            s->entropy));
     }
 done:
     return err;
@@ -135,10 +135,9 @@ static int pe_block(strain_buf *b, const strain_info *info)
     } else {
         STRAIN_TRY(strain_buf_printf(b, LABEL "unknown (%u)\n", "subsystem", pe->subsystem));
     }
-    STRAIN_TRY(strain_buf_printf(b, LABEL "%s%s%s\n", "kind",
-                                 bi->is_driver ? "kernel driver" : "user mode",
-                                 pe->is_dotnet ? ", .NET" : "",
-                                 (pe->characteristics & 0x2000) ? ", DLL" : ""));
+    STRAIN_TRY(strain_buf_printf(
+        b, LABEL "%s%s%s\n", "kind", bi->is_driver ? "kernel driver" : "user mode",
+        pe->is_dotnet ? ", .NET" : "", (pe->characteristics & 0x2000) ? ", DLL" : ""));
     if (info->imphash[0] != '\0') {
         STRAIN_TRY(line(b, "imphash", info->imphash));
     }
@@ -267,8 +266,8 @@ static int text_render(strain_buf *b, strain_ctx *ctx, const strain_info *info)
         STRAIN_TRY(strain_buf_printf(b, LABEL "0x%" PRIx64 "\n", "entry", bi->entry));
     }
     if (bi->overlay_size > 0) {
-        STRAIN_TRY(strain_buf_printf(b, LABEL "offset %" PRIu64 ", %" PRIu64 " bytes\n",
-                                     "overlay", bi->overlay_offset, bi->overlay_size));
+        STRAIN_TRY(strain_buf_printf(b, LABEL "offset %" PRIu64 ", %" PRIu64 " bytes\n", "overlay",
+                                     bi->overlay_offset, bi->overlay_size));
     }
     if (is_pe) {
         STRAIN_TRY(pe_block(b, info));

@@ -21,8 +21,7 @@ __attribute__((weak)) int strain_hash_ssdeep(char out[STRAIN_SSDEEP_MAX], const 
     return STRAIN_ENOTFOUND;
 }
 
-__attribute__((weak)) int strain_hash_tlsh(char out[STRAIN_TLSH_MAX], const void *data,
-                                           size_t size)
+__attribute__((weak)) int strain_hash_tlsh(char out[STRAIN_TLSH_MAX], const void *data, size_t size)
 {
     (void)data;
     (void)size;

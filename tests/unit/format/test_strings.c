@@ -64,9 +64,9 @@ static void test_utf16_rules(void **state)
 {
     (void)state;
     /* odd offset, a failing unit (0x01 0x00), resume one byte into a failing unit (0x41 0x45) */
-    const uint8_t buf[] = {'x', 'A', 0, 'B', 0, 'C', 0, 'D', 0, 0x01, 0x00, 'E', 0, 'F', 0,
-                           'G', 0, 'H', 0, 0x41, 'I', 0, 'J', 0, 'K', 0, 'L', 0, 0xe9, 0,
-                           'M', 0, 'N', 0, 'O', 0};
+    const uint8_t buf[] = {'x', 'A', 0,   'B', 0,    'C', 0,   'D',  0,   0x01, 0x00, 'E',
+                           0,   'F', 0,   'G', 0,    'H', 0,   0x41, 'I', 0,    'J',  0,
+                           'K', 0,   'L', 0,   0xe9, 0,   'M', 0,    'N', 0,    'O',  0};
     strain_strings *s = extract(buf, sizeof(buf), 4, false, true);
     assert_int_equal(strain_strings_count(s), 3);
     assert_string_equal(strain_strings_get(s, 0)->text, "ABCD");
@@ -88,8 +88,8 @@ static void test_utf16_rules(void **state)
 static void test_merge_and_cap(void **state)
 {
     (void)state;
-    const uint8_t buf[] = {'h', 'e', 'l', 'l', 'o', 0, 0, 'w', 0, 'i', 0, 'd', 0, 'e', 0,
-                           0, 0, 'a', 's', 'c', 'i', 'i'};
+    const uint8_t buf[] = {'h', 'e', 'l', 'l', 'o', 0, 0,   'w', 0,   'i', 0,
+                           'd', 0,   'e', 0,   0,   0, 'a', 's', 'c', 'i', 'i'};
     strain_strings *s = extract(buf, sizeof(buf), 4, true, true);
     assert_int_equal(strain_strings_count(s), 3);
     assert_string_equal(strain_strings_get(s, 0)->text, "hello");
@@ -115,8 +115,8 @@ static void compare_with_gnu(const char *path, size_t min_len, bool utf16)
     assert_non_null(data);
     strain_strings *s = extract(data, len, min_len, !utf16, utf16);
     char *out = NULL;
-    int rc = th_run(&out, "LC_ALL=C strings -a %s -t d -n %zu '%s'", utf16 ? "-el" : "", min_len,
-                    path);
+    int rc =
+        th_run(&out, "LC_ALL=C strings -a %s -t d -n %zu '%s'", utf16 ? "-el" : "", min_len, path);
     assert_int_equal(rc, 0);
     assert_non_null(out);
     size_t i = 0;
