@@ -30,10 +30,11 @@ const char *strain_string_encoding_name(strain_string_encoding e)
     return e == STRAIN_STRING_UTF16LE ? "utf16le" : "ascii";
 }
 
-/* strings' STRING_ISGRAPHIC for its default encoding: ISPRINT (ASCII only) or tab. */
+/* strings' STRING_ISGRAPHIC for its default encoding: ISPRINT (ASCII only) or tab. One
+ * unsigned compare: this runs once per byte of every sample (twice with UTF-16LE). */
 static inline bool is_graphic(uint8_t c)
 {
-    return c == '\t' || (c >= 0x20 && c <= 0x7e);
+    return (uint8_t)(c - 0x20) < 0x5f || c == '\t';
 }
 
 typedef struct scan {
