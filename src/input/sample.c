@@ -5,6 +5,7 @@
 #include <strain/hash.h>
 #include <strain/sample.h>
 
+#include "input/input_impl.h"
 #include "util/ctx.h"
 #include "util/err.h"
 #include "util/file.h"
@@ -41,6 +42,12 @@ static int sample_wrap(strain_sample **out, strain_ctx *ctx, uint8_t *bytes, siz
     strain_hash_sha256(s->sha256, bytes, size);
     *out = s;
     return STRAIN_OK;
+}
+
+int strain_sample__adopt(strain_sample **out, strain_ctx *ctx, uint8_t *bytes, size_t size,
+                         const char *path, const char *archive_path)
+{
+    return sample_wrap(out, ctx, bytes, size, path, archive_path);
 }
 
 int strain_sample_open(strain_sample **out, strain_ctx *ctx, const char *path)

@@ -22,6 +22,15 @@
 /* Directory trees deeper than this are loops or traps. */
 #define STRAIN_DEFAULT_MAX_DIR_DEPTH 64u
 
+/* Input layer (src/input/), fixed. */
+/* libarchive only tells compressed progress to within a decoder's read-ahead, so a member's
+ * compressed size is counted as at least 4 KiB: at 200x nothing under 800 KiB unpacked is
+ * ever called a bomb, and a real bomb (1000x+) is still stopped within its first megabytes. */
+#define STRAIN_INPUT_RATIO_FLOOR 4096u
+/* Distinct files and directories remembered per directory argument to read each once and
+ * to tell a loop; 16M entries (~256 MiB) is far past any sample collection. */
+#define STRAIN_INPUT_MAX_TREE_NODES (16u << 20)
+
 /* PE (the loader caps NumberOfSections at 96; images with more do not load). */
 #define STRAIN_PE_MAX_SECTIONS 96u
 /* Imports/exports: the largest system DLLs export ~3,000 names (kernelbase), import ~2,000. */
@@ -41,6 +50,18 @@
 #define STRAIN_ELF_MAX_SEGMENTS 4096u
 #define STRAIN_ELF_MAX_SYMBOLS 2000000u
 #define STRAIN_ELF_MAX_NEEDED 1024u
+/* Dynamic table entries: real ones hold 30-100 (one per DT_NEEDED plus ~30 fixed tags); a
+ * few thousand would already be absurd, 65536 bounds the walk of a hostile one. */
+#define STRAIN_ELF_MAX_DYNAMIC 65536u
+/* Notes in one PT_NOTE/SHT_NOTE table: binaries carry 2-5 (build-id, ABI tag, properties,
+ * package metadata); 1024 bounds a table of zero-sized notes. */
+#define STRAIN_ELF_MAX_NOTES 1024u
+/* Needed symbol versions (.gnu.version_r aux entries): glibc-linked programs need ~10-40 and
+ * the version index is 15 bits; 4096 is well above anything linked. */
+#define STRAIN_ELF_MAX_VERSIONS 4096u
+/* Dynamic relocations scanned for GOT slots: the largest shared objects (libxul, Chromium)
+ * carry ~1-3 million, mostly RELATIVE; 8 million bounds the scan to a fraction of a second. */
+#define STRAIN_ELF_MAX_RELOCS 8000000u
 
 /* Strings */
 #define STRAIN_STRINGS_MAX_COUNT 1000000u

@@ -1,0 +1,430 @@
+/*
+ * Archives: fixtures are built here with zip, 7z, tar, gzip, bzip2 and xz; every member the
+ * walk yields is checked by (path, archive_path) and against sha256sum of the original file,
+ * and every refusal by its error code and a message naming the member and the limit.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "collect.h"
+#include "input/input_impl.h"
+
+static char D[512];  /* fixture directory */
+static char S[600];  /* its src/ (the originals) */
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(D, sizeof(D), "%s/arc", th_tmpdir());
+    snprintf(S, sizeof(S), "%s/src", D);
+    char *o = NULL;
+    int st = th_run(
+        &o,
+        "set -e; mkdir -p '%s' && cd '%s' && mkdir -p src/dir/sub src/emptydir nest/dir tz && "
+        "head -c 3000 /dev/urandom > src/dir/a.bin && printf 'hello\\n' > src/dir/sub/b.txt && "
+        ": > src/empty.bin && head -c 5000 /dev/urandom > src/c.bin && "
+        "cp src/c.bin 'src/we!rd.bin' && seq 1 20000 > src/nums.txt && "
+        "head -c 100000 /dev/urandom > src/big.bin && "
+        "(cd src && zip -qr ../plain.zip dir empty.bin emptydir c.bin && "
+        " zip -q -P infected ../infected.zip dir/a.bin c.bin && "
+        " zip -q -P s3cret ../other.zip dir/a.bin c.bin && "
+        " 7z a -bd -tzip -ps3cret -mem=AES256 ../aes.zip dir/a.bin >/dev/null && "
+        " 7z a -bd ../plain.7z dir empty.bin c.bin emptydir >/dev/null && "
+        " 7z a -bd -ps3cret ../enc.7z c.bin >/dev/null && "
+        " 7z a -bd -ps3cret -mhe=on ../ench.7z c.bin >/dev/null && "
+        " tar cf ../dir.tar dir empty.bin && tar czf ../dir.tar.gz dir && "
+        " tar cjf ../dir.tar.bz2 dir && tar cJf ../dir.tar.xz dir && "
+        " gzip -c c.bin > ../c.bin.gz && gzip -n -c c.bin > ../nameless.gz && "
+        " bzip2 -c c.bin > ../c.bin.bz2 && xz -c c.bin > ../c.bin.xz && "
+        " zip -q ../inner.zip c.bin dir/a.bin && zip -q ../bang.zip 'we!rd.bin' && "
+        " zip -q ../nums.zip nums.txt && zip -q -0 ../big.zip big.bin) && "
+        "cp inner.zip nest/dir/ && (cd nest && zip -qr ../outer.zip dir) && "
+        "cp inner.zip plain.zip tz/ && tar czf zips.tar.gz tz && "
+        "zip -qj d1.zip src/c.bin && zip -q d2.zip d1.zip && zip -q d3.zip d2.zip && "
+        "head -c 50000000 /dev/zero > zero.bin && zip -qj bomb.zip zero.bin src/c.bin && "
+        "zip -q nestbomb.zip bomb.zip && tar czf bomb.tar.gz zero.bin -C src c.bin && "
+        "7z a -bd bomb.7z zero.bin src/c.bin >/dev/null && rm zero.bin && "
+        "cp nums.zip corrupt.zip && "
+        "dd if=/dev/zero of=corrupt.zip bs=1 seek=100 count=200 conv=notrunc 2>/dev/null && "
+        "head -c 50000 big.zip > trunc.zip && "
+        "printf 'MZ\\220\\000' > sfx.exe && head -c 1000 /dev/urandom >> sfx.exe && "
+        "cat plain.zip >> sfx.exe",
+        D, D);
+    if (st != 0) {
+        print_error("fixture build failed: %s\n", o ? o : "");
+    }
+    free(o);
+    return st == 0 ? 0 : -1;
+}
+
+static char *fx(const char *name)
+{
+    static char bufs[8][700];
+    static int i;
+    char *b = bufs[i++ & 7];
+    snprintf(b, sizeof(bufs[0]), "%s/%s", D, name);
+    return b;
+}
+
+static char *orig(const char *name)
+{
+    static char bufs[8][700];
+    static int i;
+    char *b = bufs[i++ & 7];
+    snprintf(b, sizeof(bufs[0]), "%s/%s", S, name);
+    return b;
+}
+
+/* Walks one fixture with ctx's limits and an optional password. */
+static void walk1(walk_result *r, strain_ctx *ctx, const char *name, const char *password)
+{
+    const char *paths[] = {fx(name)};
+    strain_input_opts o = {password, false};
+    walk_collect(r, ctx, paths, 1, &o);
+}
+
+static strain_ctx *new_ctx(void)
+{
+    strain_ctx *ctx = NULL;
+    assert_int_equal(strain_ctx_new(&ctx), 0);
+    return ctx;
+}
+
+static void test_zip_dirs_and_empty_members(void **state)
+{
+    (void)state;
+    strain_ctx *ctx = new_ctx();
+    walk_result r = {0};
+    walk1(&r, ctx, "plain.zip", NULL);
+    assert_int_equal(r.rc, 0);
+    expect_counts(&r, 4, 0); /* directories are not samples; the empty file is */
+    expect_sample(&r, fx("plain.zip"), "plain.zip!dir/a.bin", orig("dir/a.bin"));
+    expect_sample(&r, fx("plain.zip"), "plain.zip!dir/sub/b.txt", orig("dir/sub/b.txt"));
+    expect_sample(&r, fx("plain.zip"), "plain.zip!empty.bin", orig("empty.bin"));
+    expect_sample(&r, fx("plain.zip"), "plain.zip!c.bin", orig("c.bin"));
+    result_free(&r);
+    strain_ctx_free(ctx);
+}
+
+static void test_zip_passwords(void **state)
+{
+    (void)state;
+    strain_ctx *ctx = new_ctx();
+    walk_result r = {0};
+    /* "infected" is tried without being asked. */
+    walk1(&r, ctx, "infected.zip", NULL);
+    assert_int_equal(r.rc, 0);
+    expect_counts(&r, 2, 0);
+    expect_sample(&r, fx("infected.zip"), "infected.zip!dir/a.bin", orig("dir/a.bin"));
+    expect_sample(&r, fx("infected.zip"), "infected.zip!c.bin", orig("c.bin"));
+    result_free(&r);
+    /* ...and still when the caller gives another one. */
+    walk1(&r, ctx, "infected.zip", "s3cret");
+    expect_counts(&r, 2, 0);
+    result_free(&r);
+
+    /* Wrong password: one error per member naming it and hinting --password; walk goes on. */
+    walk1(&r, ctx, "other.zip", NULL);
+    assert_int_equal(r.rc, 2);
+    expect_counts(&r, 0, 2);
+    expect_error(&r, STRAIN_EPASSWORD, "member dir/a.bin of ", "other.zip", "--password");
+    expect_error(&r, STRAIN_EPASSWORD, "member c.bin of ", "other.zip", "--password");
+    result_free(&r);
+    walk1(&r, ctx, "other.zip", "s3cret");
+    assert_int_equal(r.rc, 0);
+    expect_sample(&r, fx("other.zip"), "other.zip!dir/a.bin", orig("dir/a.bin"));
+    expect_sample(&r, fx("other.zip"), "other.zip!c.bin", orig("c.bin"));
+    result_free(&r);
+
+    /* WinZip AES (7z -mem=AES256). */
+    walk1(&r, ctx, "aes.zip", NULL);
+    expect_counts(&r, 0, 1);
+    expect_error(&r, STRAIN_EPASSWORD, "member dir/a.bin of ", "--password");
+    result_free(&r);
+    walk1(&r, ctx, "aes.zip", "s3cret");
+    assert_int_equal(r.rc, 0);
+    expect_counts(&r, 1, 0);
+    expect_sample(&r, fx("aes.zip"), "aes.zip!dir/a.bin", orig("dir/a.bin"));
+    result_free(&r);
+    strain_ctx_free(ctx);
+}
+
+static void test_7z(void **state)
+{
+    (void)state;
+    strain_ctx *ctx = new_ctx();
+    walk_result r = {0};
+    walk1(&r, ctx, "plain.7z", NULL);
+    assert_int_equal(r.rc, 0);
+    expect_counts(&r, 4, 0);
+    expect_sample(&r, fx("plain.7z"), "plain.7z!dir/a.bin", orig("dir/a.bin"));
+    expect_sample(&r, fx("plain.7z"), "plain.7z!dir/sub/b.txt", orig("dir/sub/b.txt"));
+    expect_sample(&r, fx("plain.7z"), "plain.7z!empty.bin", orig("empty.bin"));
+    expect_sample(&r, fx("plain.7z"), "plain.7z!c.bin", orig("c.bin"));
+    result_free(&r);
+    /* libarchive cannot decrypt 7z AES: said plainly, not as a corrupt archive. */
+    walk1(&r, ctx, "enc.7z", "s3cret");
+    expect_counts(&r, 0, 1);
+    expect_error(&r, STRAIN_EPASSWORD, "member c.bin of ", "enc.7z", "cannot decrypt");
+    result_free(&r);
+    walk1(&r, ctx, "ench.7z", "s3cret");
+    expect_counts(&r, 0, 1);
+    expect_error(&r, STRAIN_EPASSWORD, "ench.7z", "encrypted headers", "cannot decrypt");
+    result_free(&r);
+    strain_ctx_free(ctx);
+}
+
+static void test_tar_and_compressed(void **state)
+{
+    (void)state;
+    strain_ctx *ctx = new_ctx();
+    walk_result r = {0};
+    walk1(&r, ctx, "dir.tar", NULL);
+    assert_int_equal(r.rc, 0);
+    expect_counts(&r, 3, 0);
+    expect_sample(&r, fx("dir.tar"), "dir.tar!dir/a.bin", orig("dir/a.bin"));
+    expect_sample(&r, fx("dir.tar"), "dir.tar!dir/sub/b.txt", orig("dir/sub/b.txt"));
+    expect_sample(&r, fx("dir.tar"), "dir.tar!empty.bin", orig("empty.bin"));
+    result_free(&r);
+    const char *tars[] = {"dir.tar.gz", "dir.tar.bz2", "dir.tar.xz"};
+    for (size_t i = 0; i < 3; i++) {
+        char ap[128];
+        walk1(&r, ctx, tars[i], NULL);
+        assert_int_equal(r.rc, 0);
+        expect_counts(&r, 2, 0);
+        snprintf(ap, sizeof(ap), "%s!dir/a.bin", tars[i]);
+        expect_sample(&r, fx(tars[i]), ap, orig("dir/a.bin"));
+        snprintf(ap, sizeof(ap), "%s!dir/sub/b.txt", tars[i]);
+        expect_sample(&r, fx(tars[i]), ap, orig("dir/sub/b.txt"));
+        result_free(&r);
+    }
+    /* A compressed single file yields its decompressed content as one member. */
+    const char *singles[][2] = {{"c.bin.gz", "c.bin.gz!c.bin"},
+                                {"nameless.gz", "nameless.gz!nameless"},
+                                {"c.bin.bz2", "c.bin.bz2!c.bin"},
+                                {"c.bin.xz", "c.bin.xz!c.bin"}};
+    for (size_t i = 0; i < 4; i++) {
+        walk1(&r, ctx, singles[i][0], NULL);
+        assert_int_equal(r.rc, 0);
+        expect_counts(&r, 1, 0);
+        expect_sample(&r, fx(singles[i][0]), singles[i][1], orig("c.bin"));
+        result_free(&r);
+    }
+    strain_ctx_free(ctx);
+}
+
+static void test_nested(void **state)
+{
+    (void)state;
+    strain_ctx *ctx = new_ctx();
+    walk_result r = {0};
+    walk1(&r, ctx, "outer.zip", NULL);
+    assert_int_equal(r.rc, 0);
+    expect_counts(&r, 2, 0);
+    expect_sample(&r, fx("outer.zip"), "outer.zip!dir/inner.zip!c.bin", orig("c.bin"));
+    expect_sample(&r, fx("outer.zip"), "outer.zip!dir/inner.zip!dir/a.bin", orig("dir/a.bin"));
+    result_free(&r);
+
+    walk1(&r, ctx, "zips.tar.gz", NULL);
+    assert_int_equal(r.rc, 0);
+    expect_counts(&r, 6, 0);
+    expect_sample(&r, fx("zips.tar.gz"), "zips.tar.gz!tz/inner.zip!c.bin", orig("c.bin"));
+    expect_sample(&r, fx("zips.tar.gz"), "zips.tar.gz!tz/plain.zip!dir/sub/b.txt",
+                  orig("dir/sub/b.txt"));
+    expect_sample(&r, fx("zips.tar.gz"), "zips.tar.gz!tz/plain.zip!empty.bin",
+                  orig("empty.bin"));
+    result_free(&r);
+
+    /* The same bytes through the in-memory entry point give the same identities. */
+    size_t len = 0;
+    uint8_t *bytes = th_read_file(fx("outer.zip"), &len);
+    assert_non_null(bytes);
+    memset(&r, 0, sizeof(r));
+    r.rc = strain_input__walk_memory(ctx, bytes, len, "outer.zip", NULL, collect_cb, &r);
+    free(bytes);
+    assert_int_equal(r.rc, 0);
+    expect_counts(&r, 2, 0);
+    expect_sample(&r, "outer.zip", "outer.zip!dir/inner.zip!c.bin", orig("c.bin"));
+    result_free(&r);
+    strain_ctx_free(ctx);
+}
+
+static void test_depth_limit(void **state)
+{
+    (void)state;
+    strain_ctx *ctx = new_ctx();
+    walk_result r = {0};
+    walk1(&r, ctx, "d3.zip", NULL); /* 3 levels: within the default (4) */
+    assert_int_equal(r.rc, 0);
+    expect_sample(&r, fx("d3.zip"), "d3.zip!d2.zip!d1.zip!c.bin", orig("c.bin"));
+    result_free(&r);
+    strain_ctx_limits(ctx)->max_depth = 2;
+    walk1(&r, ctx, "d3.zip", NULL);
+    assert_int_equal(r.rc, 1);
+    expect_counts(&r, 0, 1);
+    expect_error(&r, STRAIN_ELIMIT, "member d1.zip of ", "d3.zip!d2.zip",
+                 "nested deeper than the depth limit (2 levels)");
+    result_free(&r);
+    strain_ctx_free(ctx);
+}
+
+static void test_member_and_size_limits(void **state)
+{
+    (void)state;
+    strain_ctx *ctx = new_ctx();
+    walk_result r = {0};
+    /* plain.zip has 7 entries (3 directories); the limit counts every entry. */
+    strain_ctx_limits(ctx)->max_members = 3;
+    walk1(&r, ctx, "plain.zip", NULL);
+    assert_int_equal(r.rc, 1);
+    assert_true(r.n_samples <= 3);
+    expect_error(&r, STRAIN_ELIMIT, "plain.zip", "member limit (3)");
+    result_free(&r);
+    /* The limit covers nested members too. */
+    strain_ctx_limits(ctx)->max_members = 5;
+    walk1(&r, ctx, "zips.tar.gz", NULL);
+    expect_error(&r, STRAIN_ELIMIT, "member limit (5)");
+    assert_true(r.n_samples < 6);
+    result_free(&r);
+
+    /* Total unpacked bytes of one argument. */
+    strain_ctx_free(ctx);
+    ctx = new_ctx();
+    strain_ctx_limits(ctx)->max_total_unpacked = 4000;
+    walk1(&r, ctx, "plain.zip", NULL);
+    expect_error(&r, STRAIN_ELIMIT, "member c.bin of ", "total unpacked limit (4000 bytes)");
+    expect_sample(&r, fx("plain.zip"), "plain.zip!dir/a.bin", orig("dir/a.bin"));
+    result_free(&r);
+
+    /* One member too large: refused, the next members are still read (zip seeks). */
+    strain_ctx_free(ctx);
+    ctx = new_ctx();
+    strain_ctx_limits(ctx)->max_file_size = 4000;
+    walk1(&r, ctx, "plain.zip", NULL);
+    assert_int_equal(r.rc, 1);
+    expect_counts(&r, 3, 1);
+    expect_error(&r, STRAIN_ELIMIT, "member c.bin of ", "plain.zip",
+                 "file size limit (4000 bytes)");
+    expect_sample(&r, fx("plain.zip"), "plain.zip!dir/a.bin", orig("dir/a.bin"));
+    result_free(&r);
+    strain_ctx_free(ctx);
+}
+
+/* Bytes after which the walk stopped a bomb, from "stopped after N bytes". */
+static unsigned long long stopped_after(const got *g)
+{
+    const char *p = strstr(g->msg, "stopped after ");
+    assert_non_null(p);
+    return strtoull(p + strlen("stopped after "), NULL, 10);
+}
+
+static void test_bombs(void **state)
+{
+    (void)state;
+    strain_ctx *ctx = new_ctx();
+    walk_result r = {0};
+    /* 50 MB of zeros deflate to ~49 KB (~1000x): refused while streaming, long before
+     * 50 MB are inflated; the other member is still read. */
+    walk1(&r, ctx, "bomb.zip", NULL);
+    assert_int_equal(r.rc, 1);
+    expect_counts(&r, 1, 1);
+    const got *g = find_error(&r, STRAIN_ELIMIT, "member zero.bin of ", "bomb.zip",
+                              "unpacked size exceeds 200x its compressed size (zip bomb?)");
+    assert_non_null(g);
+    assert_true(stopped_after(g) < (4u << 20));
+    expect_sample(&r, fx("bomb.zip"), "bomb.zip!c.bin", orig("c.bin"));
+    result_free(&r);
+
+    walk1(&r, ctx, "nestbomb.zip", NULL);
+    expect_counts(&r, 1, 1);
+    g = find_error(&r, STRAIN_ELIMIT, "member zero.bin of ", "nestbomb.zip!bomb.zip",
+                   "exceeds 200x");
+    assert_non_null(g);
+    assert_true(stopped_after(g) < (4u << 20));
+    expect_sample(&r, fx("nestbomb.zip"), "nestbomb.zip!bomb.zip!c.bin", orig("c.bin"));
+    result_free(&r);
+
+    /* In a gzip stream or a 7z archive the rest cannot be skipped without inflating it. */
+    walk1(&r, ctx, "bomb.tar.gz", NULL);
+    g = find_error(&r, STRAIN_ELIMIT, "member zero.bin of ", "bomb.tar.gz", "exceeds 200x");
+    assert_non_null(g);
+    assert_true(stopped_after(g) < (4u << 20));
+    expect_error(&r, STRAIN_ELIMIT, "bomb.tar.gz", "remaining members not read");
+    result_free(&r);
+    walk1(&r, ctx, "bomb.7z", NULL);
+    g = find_error(&r, STRAIN_ELIMIT, "member zero.bin of ", "bomb.7z", "exceeds 200x");
+    assert_non_null(g);
+    assert_true(stopped_after(g) < (4u << 20));
+    result_free(&r);
+
+    /* A ratio the caller raises lets the same member through, whole and correct. */
+    strain_ctx_limits(ctx)->max_ratio = 100000;
+    walk1(&r, ctx, "bomb.zip", NULL);
+    assert_int_equal(r.rc, 0);
+    expect_counts(&r, 2, 0);
+    g = find_sample(&r, fx("bomb.zip"), "bomb.zip!zero.bin");
+    assert_non_null(g);
+    assert_int_equal(g->size, 50000000);
+    char *o = NULL;
+    assert_int_equal(th_run(&o, "head -c 50000000 /dev/zero | sha256sum"), 0);
+    assert_memory_equal(g->sha, o, 64);
+    free(o);
+    result_free(&r);
+    strain_ctx_free(ctx);
+}
+
+static void test_corrupt_and_sfx(void **state)
+{
+    (void)state;
+    strain_ctx *ctx = new_ctx();
+    walk_result r = {0};
+    walk1(&r, ctx, "corrupt.zip", NULL);
+    assert_true(r.rc >= 1);
+    expect_counts(&r, 0, r.rc);
+    expect_error(&r, STRAIN_EMALFORMED, "corrupt.zip");
+    result_free(&r);
+    walk1(&r, ctx, "trunc.zip", NULL);
+    assert_true(r.rc >= 1);
+    assert_int_equal(r.n_samples, 0);
+    expect_error(&r, STRAIN_EMALFORMED, "trunc.zip");
+    result_free(&r);
+
+    /* A PE with a zip appended is a sample, not an archive. */
+    walk1(&r, ctx, "sfx.exe", NULL);
+    assert_int_equal(r.rc, 0);
+    expect_counts(&r, 1, 0);
+    expect_sample(&r, fx("sfx.exe"), NULL, fx("sfx.exe"));
+    result_free(&r);
+
+    /* no_archives: the archive itself is the sample. */
+    const char *paths[] = {fx("outer.zip")};
+    strain_input_opts o = {NULL, true};
+    walk_collect(&r, ctx, paths, 1, &o);
+    expect_counts(&r, 1, 0);
+    expect_sample(&r, fx("outer.zip"), NULL, fx("outer.zip"));
+    result_free(&r);
+
+    /* '!' in a member name cannot be mistaken for a level. */
+    walk1(&r, ctx, "bang.zip", NULL);
+    expect_counts(&r, 1, 0);
+    expect_sample(&r, fx("bang.zip"), "bang.zip!we%21rd.bin", orig("c.bin"));
+    result_free(&r);
+    strain_ctx_free(ctx);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_zip_dirs_and_empty_members),
+        cmocka_unit_test(test_zip_passwords),
+        cmocka_unit_test(test_7z),
+        cmocka_unit_test(test_tar_and_compressed),
+        cmocka_unit_test(test_nested),
+        cmocka_unit_test(test_depth_limit),
+        cmocka_unit_test(test_member_and_size_limits),
+        cmocka_unit_test(test_bombs),
+        cmocka_unit_test(test_corrupt_and_sfx),
+    };
+    return cmocka_run_group_tests(tests, setup, NULL);
+}
