@@ -270,11 +270,19 @@ def test_archives_and_dirs(tmp, rows):
     objs = json_lines(out, "zip")
     check(rc == 0 and len(objs) == 2, "zip: two members, exit 0 (%d, %r)" % (rc, err))
     by_member = {o.get("archive_path"): o for o in objs}
-    check(set(by_member) == {"x/a.bin", "b.bin"} or
-          all(k and k.endswith(m) for k, m in zip(sorted(by_member), ["b.bin", "x/a.bin"])),
+    check(set(by_member) == {"two.zip!x/a.bin", "two.zip!b.bin"},
           "zip: archive_path of each member: %s" % list(by_member))
     check(all(o["path"] == z for o in objs), "zip: path is the archive")
     check({o["sha256"] for o in objs} == {a["sha256"], b["sha256"]}, "zip: member hashes")
+    # nested: a zip inside a zip names both levels
+    outer = os.path.join(tmp, "outer.zip")
+    with zipfile.ZipFile(outer, "w") as zf:
+        zf.write(z, "in/two.zip")
+    rc, out, err = run(["info", "--json", outer])
+    objs = json_lines(out, "nested zip")
+    check(rc == 0 and sorted(o.get("archive_path", "") for o in objs) ==
+          ["outer.zip!in/two.zip!b.bin", "outer.zip!in/two.zip!x/a.bin"],
+          "nested zip: %s" % [o.get("archive_path") for o in objs])
     # password-protected, default password "infected", and an explicit one
     for pw, args in [("infected", []), ("s3cret", ["--password", "s3cret"])]:
         zp = os.path.join(tmp, "enc-%s.zip" % pw)
