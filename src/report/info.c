@@ -180,6 +180,82 @@ const strain_iocs *strain_info_iocs(const strain_info *info)
     return info != NULL ? info->iocs : NULL;
 }
 
+static const char *lib_of(const strain_import *im)
+{
+    return im->library != NULL ? im->library : "";
+}
+
+bool strain_report__same_library(const strain_import *a, const strain_import *b)
+{
+    return a->delayed == b->delayed && strcmp(lib_of(a), lib_of(b)) == 0;
+}
+
+static int cmp_import(const void *x, const void *y, void *arg)
+{
+    const strain_import *im = arg;
+    size_t a = *(const size_t *)x, b = *(const size_t *)y;
+    int c = strcmp(lib_of(&im[a]), lib_of(&im[b]));
+    if (c == 0) {
+        c = (int)im[a].delayed - (int)im[b].delayed;
+    }
+    return c != 0 ? c : (a < b ? -1 : a > b);
+}
+
+typedef struct import_run {
+    size_t start, len; /* in the sorted index array; the first element is the group's first */
+} import_run;
+
+static int cmp_run(const void *x, const void *y, void *arg)
+{
+    const size_t *idx = arg;
+    size_t a = idx[((const import_run *)x)->start], b = idx[((const import_run *)y)->start];
+    return a < b ? -1 : a > b;
+}
+
+/* Sorting, not a scan per import: a hostile file may list tens of thousands of libraries. */
+int strain_report__import_order(size_t **out, const strain_binary_info *bi)
+{
+    size_t n = bi->n_imports;
+    *out = NULL;
+    if (n == 0) {
+        return STRAIN_OK;
+    }
+    size_t *idx = malloc(n * sizeof(*idx));
+    size_t *res = malloc(n * sizeof(*res));
+    import_run *runs = malloc(n * sizeof(*runs));
+    if (idx == NULL || res == NULL || runs == NULL) {
+        free(idx);
+        free(res);
+        free(runs);
+        return STRAIN_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        idx[i] = i;
+    }
+    qsort_r(idx, n, sizeof(*idx), cmp_import, (void *)bi->imports);
+    size_t n_runs = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i == 0 ||
+            !strain_report__same_library(&bi->imports[idx[i - 1]], &bi->imports[idx[i]])) {
+            runs[n_runs].start = i;
+            runs[n_runs].len = 0;
+            n_runs++;
+        }
+        runs[n_runs - 1].len++;
+    }
+    qsort_r(runs, n_runs, sizeof(*runs), cmp_run, idx);
+    size_t k = 0;
+    for (size_t r = 0; r < n_runs; r++) {
+        for (size_t i = 0; i < runs[r].len; i++) {
+            res[k++] = idx[runs[r].start + i];
+        }
+    }
+    free(idx);
+    free(runs);
+    *out = res;
+    return STRAIN_OK;
+}
+
 /* PE format spec, "Windows Subsystem". */
 const char *strain_report__subsystem_name(uint16_t subsystem)
 {

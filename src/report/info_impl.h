@@ -39,6 +39,13 @@ extern const strain_report__info_writer strain_report__info_text;
 const char *strain_report__subsystem_name(uint16_t subsystem);
 const char *strain_report__segment_type_name(uint32_t type);
 const char *strain_report__elf_type_name(uint16_t type);
+/*
+ * Import indices grouped by (library, delay-load): groups in order of first appearance, file
+ * order inside a group (ELF imports interleave libraries). *out is malloc'd (n_imports
+ * entries, NULL when none); 0 or STRAIN_ENOMEM.
+ */
+int strain_report__import_order(size_t **out, const strain_binary_info *bi);
+bool strain_report__same_library(const strain_import *a, const strain_import *b);
 /* "r-x" style flags into out[4]. */
 void strain_report__flags(char out[4], uint32_t flags);
 /* "YYYY-MM-DDTHH:MM:SSZ" for a POSIX time. */

@@ -128,24 +128,19 @@ static json_t *sections(jctx *j, const strain_binary_info *bi)
     return a;
 }
 
-/* Imports grouped by library (and delay-load), in the order the file lists them. */
+/* Imports grouped by library (and delay-load), groups in order of first appearance. */
 static json_t *imports(jctx *j, const strain_binary_info *bi)
 {
     json_t *a = chk(j, json_array());
-    size_t n_groups = 0;
-    for (size_t i = 0; a != NULL && i < bi->n_imports; i++) {
-        const strain_import *im = &bi->imports[i];
-        const char *lib = im->library != NULL ? im->library : "";
-        json_t *fns = NULL;
-        for (size_t g = n_groups; g > 0; g--) { /* most recent group first: usually it */
-            json_t *grp = json_array_get(a, g - 1);
-            if (strcmp(json_string_value(json_object_get(grp, "library")), lib) == 0 &&
-                json_is_true(json_object_get(grp, "delayed")) == im->delayed) {
-                fns = json_object_get(grp, "functions");
-                break;
-            }
-        }
-        if (fns == NULL) {
+    size_t *order = NULL;
+    if (a == NULL || strain_report__import_order(&order, bi) < 0) {
+        j->oom = true;
+        return a;
+    }
+    json_t *fns = NULL;
+    for (size_t k = 0; k < bi->n_imports && !j->oom; k++) {
+        const strain_import *im = &bi->imports[order[k]];
+        if (k == 0 || !strain_report__same_library(&bi->imports[order[k - 1]], im)) {
             json_t *grp = chk(j, json_object());
             fns = chk(j, json_array());
             if (grp == NULL || fns == NULL) {
@@ -153,14 +148,10 @@ static json_t *imports(jctx *j, const strain_binary_info *bi)
                 json_decref(fns);
                 break;
             }
-            set(j, grp, "library", str(j, lib));
+            set(j, grp, "library", str(j, im->library));
             set(j, grp, "delayed", json_boolean(im->delayed));
             set(j, grp, "functions", fns);
             push(j, a, grp);
-            n_groups++;
-            if (j->oom) {
-                break;
-            }
         }
         if (im->name != NULL) {
             push(j, fns, str(j, im->name));
@@ -170,6 +161,7 @@ static json_t *imports(jctx *j, const strain_binary_info *bi)
             push(j, fns, chk(j, json_string(b)));
         }
     }
+    free(order);
     return a;
 }
 

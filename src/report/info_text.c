@@ -6,6 +6,7 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "report/info_impl.h"
@@ -66,24 +67,26 @@ done:
     return err;
 }
 
+/* Grouped by library (and delay-load) in order of first appearance, like the JSON. */
 static int imports(strain_buf *b, const strain_binary_info *bi)
 {
     int err = 0;
+    size_t *order = NULL;
     if (bi->n_imports == 0) {
         return 0;
     }
+    STRAIN_TRY(strain_report__import_order(&order, bi));
     STRAIN_TRY(strain_buf_printf(b, "\nimports (%zu)\n", bi->n_imports));
-    const char *cur = NULL;
-    bool cur_delayed = false;
-    for (size_t i = 0; i < bi->n_imports; i++) {
-        const strain_import *im = &bi->imports[i];
-        const char *lib = im->library != NULL ? im->library : "";
-        if (cur == NULL || strcmp(cur, lib) != 0 || cur_delayed != im->delayed) {
+    for (size_t k = 0; k < bi->n_imports; k++) {
+        const strain_import *im = &bi->imports[order[k]];
+        if (k == 0 || !strain_report__same_library(&bi->imports[order[k - 1]], im)) {
             STRAIN_TRY(strain_buf_puts(b, "  "));
-            STRAIN_TRY(put_safe(b, lib));
+            if (im->library != NULL && im->library[0] != '\0') {
+                STRAIN_TRY(put_safe(b, im->library));
+            } else {
+                STRAIN_TRY(strain_buf_puts(b, "(library not recorded)"));
+            }
             STRAIN_TRY(strain_buf_puts(b, im->delayed ? " (delay-load)\n" : "\n"));
-            cur = lib;
-            cur_delayed = im->delayed;
         }
         STRAIN_TRY(strain_buf_puts(b, "    "));
         if (im->name != NULL) {
@@ -94,6 +97,7 @@ static int imports(strain_buf *b, const strain_binary_info *bi)
         STRAIN_TRY(strain_buf_putc(b, '\n'));
     }
 done:
+    free(order);
     return err;
 }
 
