@@ -1,8 +1,8 @@
 /*
  * ELF parser, part 1: the file header, section headers and program headers (ELF32/ELF64,
  * either byte order, per the System V gABI), and the helpers the other parts share (VA
- * mapping, string tables). The dynamic table and notes are in elf_dynamic.c, symbols, imports
- * and exports in elf_symbols.c.
+ * mapping, string tables). The dynamic table and notes are in elf_dynamic.c, symbol tables in
+ * elf_symbols.c, imports and exports in elf_imports.c.
  *
  * Program headers are read first and trusted over sections: they are what the loader uses, and
  * stripped or damaged samples often have no usable section table at all. Every table is
@@ -55,8 +55,8 @@
 #define PF_W 0x2u
 #define PF_R 0x4u
 
-static bool range_off(uint64_t va, uint64_t vaddr, uint64_t filesz, uint64_t offset,
-                      strain_span f, uint64_t *off, uint64_t *avail)
+static bool range_off(uint64_t va, uint64_t vaddr, uint64_t filesz, uint64_t offset, strain_span f,
+                      uint64_t *off, uint64_t *avail)
 {
     if (va < vaddr || va - vaddr >= filesz) {
         return false;
@@ -108,23 +108,39 @@ int strain_elf__str(elf_parser *p, strain_span tab, uint64_t off, const char *wh
     if (off >= tab.len) {
         return STRAIN_OK;
     }
+    /* The NUL is looked for within the name cap only: a table without NULs must not cost a
+     * scan to its end for each of millions of symbols. */
     const char *s = (const char *)tab.p + off;
-    size_t max = tab.len - (size_t)off;
-    const char *nul = memchr(s, 0, max);
-    size_t n = nul != NULL ? (size_t)(nul - s) : max;
-    if (nul != NULL && n <= STRAIN_MAX_NAME_LEN) {
+    size_t left = tab.len - (size_t)off;
+    size_t window = left < STRAIN_MAX_NAME_LEN + 1 ? left : STRAIN_MAX_NAME_LEN + 1;
+    const char *nul = memchr(s, 0, window);
+    if (nul != NULL) {
         *out = s; /* terminated inside the table: borrow the file bytes */
         return STRAIN_OK;
     }
-    if (n > STRAIN_MAX_NAME_LEN) {
-        n = STRAIN_MAX_NAME_LEN;
-        if (strain_binary__warn(p->bin, "%s name longer than %u bytes, truncated", what,
-                                STRAIN_MAX_NAME_LEN) < 0) {
-            return STRAIN_ENOMEM;
+    /* Unterminated or overlong: an arena copy, within a budget so that a hostile table of
+     * millions of such names cannot take gigabytes. */
+    if (p->name_copies >= STRAIN_ELF_MAX_NAME_COPIES) {
+        *out = "";
+        return STRAIN_OK; /* the warning below was given when the budget ran out */
+    }
+    size_t n = window < STRAIN_MAX_NAME_LEN ? window : STRAIN_MAX_NAME_LEN;
+    int err =
+        window > STRAIN_MAX_NAME_LEN
+            ? strain_binary__warn(p->bin, "%s name longer than %u bytes, truncated", what,
+                                  STRAIN_MAX_NAME_LEN)
+            : strain_binary__warn(p->bin, "%s name runs past the end of its string table", what);
+    if (err < 0) {
+        return err;
+    }
+    if (++p->name_copies == STRAIN_ELF_MAX_NAME_COPIES) {
+        err = strain_binary__warn(p->bin,
+                                  "%u unterminated or overlong names: later ones are left "
+                                  "empty",
+                                  STRAIN_ELF_MAX_NAME_COPIES);
+        if (err < 0) {
+            return err;
         }
-    } else if (strain_binary__warn(p->bin, "%s name runs past the end of its string table",
-                                   what) < 0) {
-        return STRAIN_ENOMEM;
     }
     *out = strain_arena_strndup(&p->bin->arena, s, n);
     return *out != NULL ? STRAIN_OK : STRAIN_ENOMEM;
@@ -150,6 +166,7 @@ static uint32_t seg_flags(uint32_t pf)
 
 /* The header fields the parts below need, widened. */
 typedef struct elf_header {
+    uint16_t type;
     uint64_t entry, phoff, shoff;
     uint16_t phentsize, phnum, shentsize, shnum, shstrndx;
 } elf_header;
@@ -158,15 +175,13 @@ static bool read_header(elf_parser *p, elf_header *h)
 {
     strain_span f = p->f;
     uint64_t phent_off = p->is64 ? EH64_PHENTSIZE_OFF : EH32_PHENTSIZE_OFF;
-    uint16_t type;
-    return elf_u16(p, f, EH_TYPE_OFF, &type) && elf_u16(p, f, EH_MACHINE_OFF, &p->machine) &&
+    return elf_u16(p, f, EH_TYPE_OFF, &h->type) && elf_u16(p, f, EH_MACHINE_OFF, &p->machine) &&
            elf_word(p, f, EH_ENTRY_OFF, &h->entry) &&
            elf_word(p, f, p->is64 ? EH64_PHOFF_OFF : EH32_PHOFF_OFF, &h->phoff) &&
            elf_word(p, f, p->is64 ? EH64_SHOFF_OFF : EH32_SHOFF_OFF, &h->shoff) &&
            elf_u16(p, f, phent_off, &h->phentsize) && elf_u16(p, f, phent_off + 2, &h->phnum) &&
-           elf_u16(p, f, phent_off + 4, &h->shentsize) &&
-           elf_u16(p, f, phent_off + 6, &h->shnum) && elf_u16(p, f, phent_off + 8, &h->shstrndx) &&
-           (p->bin->info.elf.type = type, true);
+           elf_u16(p, f, phent_off + 4, &h->shentsize) && elf_u16(p, f, phent_off + 6, &h->shnum) &&
+           elf_u16(p, f, phent_off + 8, &h->shstrndx);
 }
 
 /* One section header at off (stride checked by the caller). */
@@ -222,8 +237,9 @@ static int read_sections(elf_parser *p, const elf_header *h, uint32_t *phnum)
     elf_shdr s0;
     memset(&s0, 0, sizeof(s0));
     if (!read_shdr(p, h->shoff, &s0)) {
-        return strain_binary__warn(b, "section header table points outside the file "
-                                      "(offset 0x%llx)",
+        return strain_binary__warn(b,
+                                   "section header table points outside the file "
+                                   "(offset 0x%llx)",
                                    (unsigned long long)h->shoff);
     }
     uint64_t count = h->shnum;
@@ -294,6 +310,10 @@ static int publish_sections(elf_parser *p)
 {
     strain_binary *b = p->bin;
     int err = STRAIN_OK;
+    /* Entropy reads each section's bytes: sections that all cover the whole file would make
+     * that quadratic, so the bytes read are bounded by a multiple of the file size. */
+    uint64_t budget = (uint64_t)p->f.len * STRAIN_ELF_ENTROPY_FILE_FACTOR;
+    bool budget_warned = false;
     for (size_t i = 1; i < p->n_shdr; i++) {
         const elf_shdr *sh = &p->shdr[i];
         strain_section *s = strain_vec_push(&b->sections);
@@ -328,7 +348,17 @@ static int publish_sections(elf_parser *p)
                                            (unsigned long long)sh->size));
         }
         s->raw_size = size;
-        if (size > 0) {
+        if (size > budget) {
+            if (!budget_warned) {
+                STRAIN_TRY(strain_binary__warn(b,
+                                               "sections overlap beyond %ux the file size: "
+                                               "entropy of section %s and later not computed",
+                                               STRAIN_ELF_ENTROPY_FILE_FACTOR, s->name));
+                budget_warned = true;
+            }
+            budget = 0;
+        } else if (size > 0) {
+            budget -= size;
             s->entropy = strain_entropy(p->f.p + sh->offset, (size_t)size);
         }
     }
@@ -403,8 +433,7 @@ static int read_segments(elf_parser *p, const elf_header *h, uint32_t phnum)
             STRAIN_TRY(strain_binary__warn(b,
                                            "segment %llu (offset 0x%llx, size 0x%llx) extends "
                                            "past the end of the file",
-                                           (unsigned long long)i,
-                                           (unsigned long long)g->offset,
+                                           (unsigned long long)i, (unsigned long long)g->offset,
                                            (unsigned long long)g->filesz));
         }
     }
@@ -459,13 +488,15 @@ int strain_elf__parse(strain_binary *bin)
 {
     strain_span f = bin->file;
     uint8_t cls = 0, data = 0;
-    if (!strain_span_has(f, 0, 4) || memcmp(f.p, "\x7f" "ELF", 4) != 0) {
+    if (!strain_span_has(f, 0, 4) || memcmp(f.p,
+                                            "\x7f"
+                                            "ELF",
+                                            4) != 0) {
         return STRAIN_EFORMAT;
     }
     strain_span_u8(f, EI_CLASS, &cls);
     strain_span_u8(f, EI_DATA, &data);
-    if ((cls != ELFCLASS32 && cls != ELFCLASS64) ||
-        (data != ELFDATA2LSB && data != ELFDATA2MSB)) {
+    if ((cls != ELFCLASS32 && cls != ELFCLASS64) || (data != ELFDATA2LSB && data != ELFDATA2MSB)) {
         return STRAIN_EFORMAT; /* not an ELF we can read: raw */
     }
     elf_parser p;
@@ -483,6 +514,7 @@ int strain_elf__parse(strain_binary *bin)
     if (!read_header(&p, &h)) {
         return strain_binary__warn(bin, "file header truncated (%zu bytes)", f.len);
     }
+    i->elf.type = h.type;
     i->elf.machine = p.machine;
     i->arch = arch_of(p.machine);
     i->entry = h.entry;

@@ -247,7 +247,8 @@ static int scan_notes(elf_parser *p, strain_span t, uint64_t align, bool *found)
 {
     uint64_t pad = align == 8 ? 8 : 4;
     uint64_t off = 0;
-    for (unsigned k = 0; k < STRAIN_ELF_MAX_NOTES; k++) {
+    while (p->notes_left > 0) {
+        p->notes_left--;
         uint32_t namesz, descsz, type;
         if (!elf_u32(p, t, off, &namesz) || !elf_u32(p, t, off + 4, &descsz) ||
             !elf_u32(p, t, off + 8, &type)) {
@@ -271,14 +272,16 @@ static int scan_notes(elf_parser *p, strain_span t, uint64_t align, bool *found)
         }
         off = next;
     }
-    return strain_binary__warn(p->bin, "more than %u notes in one table", STRAIN_ELF_MAX_NOTES);
+    return strain_binary__warn(p->bin, "more than %u notes: the rest are not read",
+                               STRAIN_ELF_MAX_NOTES);
 }
 
 int strain_elf__parse_notes(elf_parser *p)
 {
     bool found = false;
+    p->notes_left = STRAIN_ELF_MAX_NOTES;
     int err = STRAIN_OK;
-    for (size_t i = 0; i < p->n_seg && !found; i++) {
+    for (size_t i = 0; i < p->n_seg && !found && p->notes_left > 0; i++) {
         const strain_segment *g = &p->seg[i];
         strain_span t;
         if (g->type != ELF_PT_NOTE) {
@@ -290,7 +293,7 @@ int strain_elf__parse_notes(elf_parser *p)
         }
         STRAIN_TRY(scan_notes(p, t, p->seg_align[i], &found));
     }
-    for (size_t i = 1; i < p->n_shdr && !found; i++) {
+    for (size_t i = 1; i < p->n_shdr && !found && p->notes_left > 0; i++) {
         const elf_shdr *s = &p->shdr[i];
         strain_span t;
         if (s->type != ELF_SHT_NOTE) {

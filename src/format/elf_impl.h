@@ -85,7 +85,9 @@ typedef struct elf_parser {
     uint64_t *needed_off; /* DT_NEEDED string offsets (arena) */
     bool has_soname;
     uint64_t soname_off;
-    strain_span dynstr; /* the dynamic string table, empty when not found */
+    strain_span dynstr;  /* the dynamic string table, empty when not found */
+    size_t name_copies;  /* unterminated/overlong names copied so far */
+    unsigned notes_left; /* notes still to read across all note tables */
 } elf_parser;
 
 #define ELF_DT_RELA 7u
@@ -141,7 +143,44 @@ int strain_elf__parse_dynamic(elf_parser *p);
 int strain_elf__parse_interp(elf_parser *p);
 int strain_elf__parse_notes(elf_parser *p);
 
-/* elf_symbols.c: .symtab/.dynsym symbols, exports, imports (versions, GOT slots). */
+/* Symbol st_info/st_shndx values (gABI). */
+#define ELF_STT_OBJECT 1u
+#define ELF_STT_FUNC 2u
+#define ELF_STT_SECTION 3u
+#define ELF_STT_FILE 4u
+#define ELF_STT_GNU_IFUNC 10u
+#define ELF_STB_LOCAL 0u
+#define ELF_STB_GLOBAL 1u
+#define ELF_STB_WEAK 2u
+#define ELF_STB_GNU_UNIQUE 10u
+#define ELF_SHN_UNDEF 0u
+
+/* A located symbol table: entries in data, names in strtab. */
+typedef struct elf_symtab {
+    strain_span data;
+    uint64_t ent;
+    uint64_t count;
+    strain_span strtab;
+    const char *what; /* for warnings */
+} elf_symtab;
+
+/* One symbol, widened. */
+typedef struct elf_sym {
+    uint32_t name;
+    uint8_t type, bind;
+    uint16_t shndx;
+    uint64_t value, size;
+} elf_sym;
+
+/* elf_symbols.c: .symtab/.dynsym symbols into the model. */
 int strain_elf__parse_symbols(elf_parser *p);
+/* Symbol i of t; false when it does not fit. */
+bool strain_elf__read_sym(const elf_parser *p, const elf_symtab *t, uint64_t i, elf_sym *s);
+/* Warns that symbol i's name offset lies outside its string table. */
+int strain_elf__sym_name_warn(elf_parser *p, const elf_symtab *t, uint64_t i, uint32_t off);
+
+/* elf_imports.c: exports and imports of the dynamic symbol table (dynsym_sec: its section
+ * index, 0 when it was found through the dynamic table). */
+int strain_elf__imports_exports(elf_parser *p, const elf_symtab *t, size_t dynsym_sec);
 
 #endif

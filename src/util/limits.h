@@ -31,8 +31,9 @@
  * to tell a loop; 16M entries (~256 MiB) is far past any sample collection. */
 #define STRAIN_INPUT_MAX_TREE_NODES (16u << 20)
 
-/* PE (the loader caps NumberOfSections at 96; images with more do not load). */
-#define STRAIN_PE_MAX_SECTIONS 96u
+/* PE. NumberOfSections: XP's loader refused more than 96, Vista+ accept up to 65535 and
+ * packers use that; pefile stops at 2048 (MAX_SECTIONS), so do we (the hashes must agree). */
+#define STRAIN_PE_MAX_SECTIONS 2048u
 /* Imports/exports: the largest system DLLs export ~3,000 names (kernelbase), import ~2,000. */
 #define STRAIN_PE_MAX_IMPORT_DLLS 1024u
 #define STRAIN_PE_MAX_IMPORTS 65536u
@@ -42,6 +43,8 @@
 #define STRAIN_PE_MAX_RESOURCE_DEPTH 3u
 #define STRAIN_PE_MAX_RESOURCE_ENTRIES 65536u
 #define STRAIN_PE_MAX_DEBUG_ENTRIES 64u
+/* Version info: real StringTables hold ~10-20 strings; 1024 keeps every legitimate one. */
+#define STRAIN_PE_MAX_VERSION_STRINGS 1024u
 /* Names: MSVC decorated names exceed 2,000 chars; 4 KiB keeps them, cuts garbage. */
 #define STRAIN_MAX_NAME_LEN 4096u
 
@@ -53,8 +56,9 @@
 /* Dynamic table entries: real ones hold 30-100 (one per DT_NEEDED plus ~30 fixed tags); a
  * few thousand would already be absurd, 65536 bounds the walk of a hostile one. */
 #define STRAIN_ELF_MAX_DYNAMIC 65536u
-/* Notes in one PT_NOTE/SHT_NOTE table: binaries carry 2-5 (build-id, ABI tag, properties,
- * package metadata); 1024 bounds a table of zero-sized notes. */
+/* Notes read across all PT_NOTE/SHT_NOTE tables: binaries carry 2-5 (build-id, ABI tag,
+ * properties, package metadata), each in a segment and a section; 1024 bounds tables of
+ * zero-sized notes repeated in thousands of sections. */
 #define STRAIN_ELF_MAX_NOTES 1024u
 /* Needed symbol versions (.gnu.version_r aux entries): glibc-linked programs need ~10-40 and
  * the version index is 15 bits; 4096 is well above anything linked. */
@@ -62,6 +66,12 @@
 /* Dynamic relocations scanned for GOT slots: the largest shared objects (libxul, Chromium)
  * carry ~1-3 million, mostly RELATIVE; 8 million bounds the scan to a fraction of a second. */
 #define STRAIN_ELF_MAX_RELOCS 8000000u
+/* Names without a NUL in the first STRAIN_MAX_NAME_LEN bytes are copied (truncated); real files
+ * have none. 4096 copies bound the memory a table of such names can take to 16 MiB. */
+#define STRAIN_ELF_MAX_NAME_COPIES 4096u
+/* Section bytes read for entropy, as a multiple of the file size: sections of real files do
+ * not overlap (sum <= 1x); hostile ones may all cover the whole file (65535x). */
+#define STRAIN_ELF_ENTROPY_FILE_FACTOR 2u
 
 /* Strings */
 #define STRAIN_STRINGS_MAX_COUNT 1000000u

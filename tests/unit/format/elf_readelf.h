@@ -85,12 +85,12 @@ static void re_list_assert_equal(const re_list *ours, const re_list *truth, cons
     while (i < ours->n || j < truth->n) {
         int c = i == ours->n ? 1 : j == truth->n ? -1 : strcmp(ours->s[i], truth->s[j]);
         if (c < 0) {
-            fail_msg("%s: %s: ours has '%s' that readelf has not (%zu vs %zu entries)", path,
-                     what, ours->s[i], ours->n, truth->n);
+            fail_msg("%s: %s: ours has '%s' that readelf has not (%zu vs %zu entries)", path, what,
+                     ours->s[i], ours->n, truth->n);
         }
         if (c > 0) {
-            fail_msg("%s: %s: readelf has '%s' that ours has not (%zu vs %zu entries)", path,
-                     what, truth->s[j], ours->n, truth->n);
+            fail_msg("%s: %s: readelf has '%s' that ours has not (%zu vs %zu entries)", path, what,
+                     truth->s[j], ours->n, truth->n);
         }
         i++;
         j++;
@@ -187,10 +187,18 @@ static uint32_t re_segment_type(const char *t)
     static const struct {
         const char *name;
         uint32_t type;
-    } map[] = {{"NULL", 0},           {"LOAD", 1},           {"DYNAMIC", 2},
-               {"INTERP", 3},         {"NOTE", 4},           {"SHLIB", 5},
-               {"PHDR", 6},           {"TLS", 7},            {"GNU_EH_FRAME", 0x6474e550},
-               {"GNU_STACK", 0x6474e551}, {"GNU_RELRO", 0x6474e552}, {"GNU_PROPERTY", 0x6474e553}};
+    } map[] = {{"NULL", 0},
+               {"LOAD", 1},
+               {"DYNAMIC", 2},
+               {"INTERP", 3},
+               {"NOTE", 4},
+               {"SHLIB", 5},
+               {"PHDR", 6},
+               {"TLS", 7},
+               {"GNU_EH_FRAME", 0x6474e550},
+               {"GNU_STACK", 0x6474e551},
+               {"GNU_RELRO", 0x6474e552},
+               {"GNU_PROPERTY", 0x6474e553}};
     for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
         if (strcmp(map[i].name, t) == 0) {
             return map[i].type;
@@ -227,16 +235,18 @@ static void re_segments(re_elf *e, const char *path, bool dyn)
         memset(&g, 0, sizeof(g));
         unsigned long long pa;
         int pos = 0;
-        if (sscanf(line, " %47s 0x%llx 0x%llx 0x%llx 0x%llx 0x%llx%n", g.type, &g.off, &g.va,
-                   &pa, &g.filesz, &g.memsz, &pos) != 6) {
+        if (sscanf(line, " %47s 0x%llx 0x%llx 0x%llx 0x%llx 0x%llx%n", g.type, &g.off, &g.va, &pa,
+                   &g.filesz, &g.memsz, &pos) != 6) {
             continue;
         }
         const char *fl = line + pos;
         const char *al = strstr(fl, "0x");
         size_t fn = al ? (size_t)(al - fl) : strlen(fl);
         for (size_t k = 0; k < fn; k++) {
-            g.flags |= fl[k] == 'R' ? RE_READ : fl[k] == 'W' ? RE_WRITE : fl[k] == 'E' ? RE_EXEC
-                                                                                       : 0;
+            g.flags |= fl[k] == 'R'   ? RE_READ
+                       : fl[k] == 'W' ? RE_WRITE
+                       : fl[k] == 'E' ? RE_EXEC
+                                      : 0;
         }
         assert_true(e->n_seg < RE_MAX_SEGMENTS);
         e->seg[e->n_seg++] = g;
@@ -309,7 +319,8 @@ static bool re_parse_sym(const char *line, re_sym *s)
     unsigned num;
     int pos = 0;
     if (sscanf(line, " %u: %llx %31s %31s %31s %31s %31s %n", &num, &s->value, s->size, s->type,
-               s->bind, s->vis, s->ndx, &pos) != 7 || pos == 0) {
+               s->bind, s->vis, s->ndx, &pos) != 7 ||
+        pos == 0) {
         return false;
     }
     const char *rest = line + pos;

@@ -81,12 +81,12 @@ static void compare(const char *path, const char *vpath, unsigned how, tally *t)
         for (size_t k = 0; k < e->n_sec; k++) {
             const strain_section *s = &i->sections[k];
             const re_section *r = &e->sec[k];
-            if (strcmp(s->name, r->name) != 0 || s->vaddr != r->addr ||
-                s->raw_offset != r->off || s->vsize != r->size) {
-                fail_msg("%s: section %zu: ours %s %llx %llx %llx, readelf %s %llx %llx %llx",
-                         path, k + 1, s->name, (unsigned long long)s->vaddr,
-                         (unsigned long long)s->raw_offset, (unsigned long long)s->vsize,
-                         r->name, (unsigned long long)r->addr, (unsigned long long)r->off,
+            if (strcmp(s->name, r->name) != 0 || s->vaddr != r->addr || s->raw_offset != r->off ||
+                s->vsize != r->size) {
+                fail_msg("%s: section %zu: ours %s %llx %llx %llx, readelf %s %llx %llx %llx", path,
+                         k + 1, s->name, (unsigned long long)s->vaddr,
+                         (unsigned long long)s->raw_offset, (unsigned long long)s->vsize, r->name,
+                         (unsigned long long)r->addr, (unsigned long long)r->off,
                          (unsigned long long)r->size);
             }
             bool nobits = strcmp(r->type, "NOBITS") == 0 || strcmp(r->type, "NULL") == 0;
@@ -109,10 +109,9 @@ static void compare(const char *path, const char *vpath, unsigned how, tally *t)
             g->filesz != r->filesz || g->memsz != r->memsz || g->flags != r->flags) {
             fail_msg("%s: segment %zu: ours %x %llx %llx %llx %llx %u, readelf %s %llx %llx "
                      "%llx %llx %u",
-                     path, k, g->type, (unsigned long long)g->offset,
-                     (unsigned long long)g->vaddr, (unsigned long long)g->filesz,
-                     (unsigned long long)g->memsz, g->flags, r->type, r->off, r->va, r->filesz,
-                     r->memsz, r->flags);
+                     path, k, g->type, (unsigned long long)g->offset, (unsigned long long)g->vaddr,
+                     (unsigned long long)g->filesz, (unsigned long long)g->memsz, g->flags, r->type,
+                     r->off, r->va, r->filesz, r->memsz, r->flags);
         }
     }
     t->segments += e->n_seg;
@@ -223,24 +222,22 @@ static void test_corpus(void **state)
 }
 
 /* Fixture sources. */
-static const char lib_c[] =
-    "#include <math.h>\n"
-    "int fix_counter = 3;\n"
-    "const char fix_name[] = \"fixture\";\n"
-    "double fix_scale(double x) { return sqrt(x) * fix_counter; }\n"
-    "int fix_add(int a, int b) { return a + b + fix_counter; }\n"
-    "__attribute__((weak)) int fix_weak(void) { return 1; }\n"
-    "static int hidden_helper(int a) { return a * 7; }\n"
-    "int fix_call(int a) { return hidden_helper(a); }\n";
+static const char lib_c[] = "#include <math.h>\n"
+                            "int fix_counter = 3;\n"
+                            "const char fix_name[] = \"fixture\";\n"
+                            "double fix_scale(double x) { return sqrt(x) * fix_counter; }\n"
+                            "int fix_add(int a, int b) { return a + b + fix_counter; }\n"
+                            "__attribute__((weak)) int fix_weak(void) { return 1; }\n"
+                            "static int hidden_helper(int a) { return a * 7; }\n"
+                            "int fix_call(int a) { return hidden_helper(a); }\n";
 static const char lib_map[] = "FIX_1.0 { global: fix_*; local: *; };\n";
-static const char exe_c[] =
-    "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n"
-    "extern int fix_add(int, int);\nextern int fix_counter;\n"
-    "int main(int argc, char **argv) {\n"
-    "  char *b = malloc(64); if (!b) return 1;\n"
-    "  strcpy(b, argv[0]); puts(b); free(b);\n"
-    "  printf(\"%d\\n\", fix_add(argc, fix_counter));\n"
-    "  return 0;\n}\n";
+static const char exe_c[] = "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n"
+                            "extern int fix_add(int, int);\nextern int fix_counter;\n"
+                            "int main(int argc, char **argv) {\n"
+                            "  char *b = malloc(64); if (!b) return 1;\n"
+                            "  strcpy(b, argv[0]); puts(b); free(b);\n"
+                            "  printf(\"%d\\n\", fix_add(argc, fix_counter));\n"
+                            "  return 0;\n}\n";
 static const char static_c[] =
     "#include <stdio.h>\nint main(void) { puts(\"static\"); return 0; }\n";
 static const char be_lib_s[] = "\t.text\n\t.globl be_func\n\t.type be_func,@function\n"
@@ -300,9 +297,9 @@ static const char *fixtures(void)
     return dir;
 }
 
-static const char *const x64_fixtures[] = {"libfix.so",    "exe",          "exe_noplt",
-                                           "exe_nopie",    "static",       "lib.o",
-                                           "exe_stripped", "libfix_stripped.so"};
+static const char *const x64_fixtures[] = {
+    "libfix.so", "exe",   "exe_noplt",    "exe_nopie",
+    "static",    "lib.o", "exe_stripped", "libfix_stripped.so"};
 
 static void compare_fixture(const char *name, unsigned how, tally *t)
 {
@@ -446,8 +443,10 @@ static void test_big_endian(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_corpus),          cmocka_unit_test(test_fixtures_x64),
-        cmocka_unit_test(test_no_section_headers), cmocka_unit_test(test_fixtures_m32),
+        cmocka_unit_test(test_corpus),
+        cmocka_unit_test(test_fixtures_x64),
+        cmocka_unit_test(test_no_section_headers),
+        cmocka_unit_test(test_fixtures_m32),
         cmocka_unit_test(test_big_endian),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -329,7 +329,7 @@ static void test_extended_numbering(void **state)
     uint64_t shoff = rd(b.p + E_SHOFF, 8);
     uint8_t *m = malloc(b.len);
     memcpy(m, b.p, b.len);
-    wr(m + shoff + 32, 8, rd(b.p + E_SHNUM, 2)); /* section 0: sh_size = count */
+    wr(m + shoff + 32, 8, rd(b.p + E_SHNUM, 2));    /* section 0: sh_size = count */
     wr(m + shoff + 40, 4, rd(b.p + E_SHSTRNDX, 2)); /* sh_link = name table index */
     wr(m + E_SHNUM, 2, 0);
     wr(m + E_SHSTRNDX, 2, 0xffff);
@@ -392,6 +392,86 @@ static void test_huge_dynamic(void **state)
     free(b.p);
 }
 
+/* The dynamic entry with tag in the copy m (PT_DYNAMIC located by the caller), or NULL. */
+static uint8_t *dyn_entry(uint8_t *m, size_t len, uint64_t dyn_off, uint64_t tag)
+{
+    for (uint64_t o = dyn_off; o + 16 <= len && rd(m + o, 8) != 0; o += 16) {
+        if (rd(m + o, 8) == tag) {
+            return m + o;
+        }
+    }
+    return NULL;
+}
+
+/*
+ * Without section headers the dynamic tables are all there is: a GNU hash table whose chains
+ * never end, DT_STRTAB pointing at the dynamic table itself, a huge DT_VERNEEDNUM and version
+ * entries chained onto themselves must each be survived, and reported where data is lost.
+ */
+static void test_dynamic_tables(void **state)
+{
+    (void)state;
+    blob b = load("exe");
+    uint8_t *m = malloc(b.len);
+    memcpy(m, b.p, b.len);
+    memset(m + E_SHOFF, 0, 8);
+    memset(m + E_SHENTSIZE, 0, 6);
+    strain_binary *bin = parse_copy(m, b.len);
+    assert_false(info(bin)->partial);
+    size_t n_imports = info(bin)->n_imports;
+    assert_true(n_imports > 0);
+
+    uint64_t phoff = rd(m + E_PHOFF, 8), dyn_off = 0;
+    for (unsigned k = 0; k < rd(m + E_PHNUM, 2); k++) {
+        if (rd(m + phoff + (uint64_t)k * PH_SIZE, 4) == 2) {
+            dyn_off = rd(m + phoff + (uint64_t)k * PH_SIZE + 8, 8);
+        }
+    }
+    assert_true(dyn_off != 0);
+    /* gcc's PIE maps its first page at VA 0, offset 0: early tables have VA == offset. */
+    uint8_t *gh = dyn_entry(m, b.len, dyn_off, 0x6ffffef5u);
+    assert_non_null(gh);
+    uint64_t gh_off = rd(gh + 8, 8);
+    uint32_t nb = (uint32_t)rd(m + gh_off, 4), bloom = (uint32_t)rd(m + gh_off + 8, 4);
+    uint64_t chains = gh_off + 16 + (uint64_t)bloom * 8 + (uint64_t)nb * 4;
+    uint8_t *saved = malloc(b.len);
+    memcpy(saved, m, b.len);
+    for (uint64_t o = chains; o + 4 <= b.len && o < chains + 4096; o += 4) {
+        wr(m + o, 4, rd(m + o, 4) & ~1u); /* no chain ever ends */
+    }
+    bin = parse_copy(m, b.len);
+    assert_true(has_warning(bin, "dynamic symbol count estimated"));
+
+    memcpy(m, saved, b.len);
+    uint8_t *st = dyn_entry(m, b.len, dyn_off, 5);
+    assert_non_null(st);
+    wr(st + 8, 8, dyn_off); /* the dynamic table names itself as its string table */
+    bin = parse_copy(m, b.len);
+    assert_true(info(bin)->elf.n_needed <= 2);
+
+    memcpy(m, saved, b.len);
+    uint8_t *vnum = dyn_entry(m, b.len, dyn_off, 0x6fffffffu);
+    uint8_t *vn = dyn_entry(m, b.len, dyn_off, 0x6ffffffeu);
+    assert_true(vnum != NULL && vn != NULL);
+    wr(vnum + 8, 8, 0xffffffffu);
+    uint64_t vn_off = rd(vn + 8, 8);
+    wr(m + vn_off + 12, 4, 16);    /* vn_next: a chain through whatever follows */
+    wr(m + vn_off + 2, 2, 0xffff); /* vn_cnt */
+    bin = parse_copy(m, b.len);
+    assert_true(info(bin)->partial);
+    assert_true(info(bin)->n_imports == n_imports);
+
+    memcpy(m, saved, b.len);
+    wr(m + vn_off + 12, 4, 0); /* one entry */
+    wr(m + vn_off + 2, 2, 0xffff);
+    wr(m + vn_off + rd(m + vn_off + 8, 4) + 12, 4, 0); /* aux chain stops at once */
+    bin = parse_copy(m, b.len);
+    assert_true(info(bin)->n_imports == n_imports);
+    free(saved);
+    free(m);
+    free(b.p);
+}
+
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 static uint64_t rng(void)
 {
@@ -399,6 +479,69 @@ static uint64_t rng(void)
     rng_state ^= rng_state >> 7;
     rng_state ^= rng_state << 17;
     return rng_state;
+}
+
+/*
+ * A synthetic ELF64 whose n sections (plus the null one) all cover the same data_len bytes of
+ * fill, of the given sh_type; section 1 is the name table. The shape of files that would make
+ * per-section work quadratic: every limit on it must hold.
+ */
+static blob many_sections(unsigned n, uint32_t type, size_t data_len, int fill)
+{
+    blob b;
+    b.len = 64 + data_len + (size_t)(n + 1) * SH_SIZE;
+    b.p = calloc(1, b.len);
+    assert_non_null(b.p);
+    memcpy(b.p,
+           "\x7f"
+           "ELF\x02\x01\x01",
+           7);
+    wr(b.p + 16, 2, 1);  /* ET_REL */
+    wr(b.p + 18, 2, 62); /* x86-64 */
+    wr(b.p + 20, 4, 1);
+    wr(b.p + E_SHOFF, 8, 64 + data_len);
+    wr(b.p + 52, 2, 64);
+    wr(b.p + E_SHENTSIZE, 2, SH_SIZE);
+    wr(b.p + E_SHNUM, 2, n + 1);
+    wr(b.p + E_SHSTRNDX, 2, 1);
+    for (size_t k = 0; k < data_len; k++) {
+        b.p[64 + k] = fill >= 0 ? (uint8_t)fill : (uint8_t)rng();
+    }
+    for (unsigned k = 1; k <= n; k++) {
+        uint8_t *sh = b.p + 64 + data_len + (size_t)k * SH_SIZE;
+        wr(sh + 4, 4, type);
+        wr(sh + 24, 8, 64);
+        wr(sh + 32, 8, data_len);
+    }
+    return b;
+}
+
+static void test_overlapping_sections(void **state)
+{
+    (void)state;
+    /* 3000 sections over the same 256 KiB: entropy stops at twice the file size. */
+    blob b = many_sections(3000, 1, 256 * 1024, -1);
+    strain_binary *bin = parse_copy(b.p, b.len);
+    assert_int_equal(info(bin)->n_sections, 3000);
+    assert_true(has_warning(bin, "entropy of section"));
+    assert_true(info(bin)->sections[0].entropy > 7.0);
+    assert_true(info(bin)->sections[2999].entropy == 0.0);
+    free(b.p);
+
+    /* Names: a 1 MiB name table without a NUL, named by all 3000 sections. */
+    b = many_sections(3000, 3, 1024 * 1024, 'A');
+    bin = parse_copy(b.p, b.len);
+    assert_int_equal(info(bin)->n_sections, 3000);
+    assert_true(has_warning(bin, "longer than 4096 bytes, truncated"));
+    assert_int_equal(strlen(info(bin)->sections[0].name), 4096);
+    free(b.p);
+
+    /* Notes: 3000 note sections of 5000 empty notes each; reading stops at the note cap. */
+    b = many_sections(3000, 7, 12 * 5000, 0);
+    bin = parse_copy(b.p, b.len);
+    assert_true(has_warning(bin, "notes: the rest are not read"));
+    assert_string_equal(info(bin)->elf.build_id, "");
+    free(b.p);
 }
 
 static void test_random_bytes(void **state)
@@ -411,7 +554,10 @@ static void test_random_bytes(void **state)
             buf[k] = (uint8_t)rng();
         }
         if (len >= 64) {
-            memcpy(buf, "\x7f" "ELF", 4);
+            memcpy(buf,
+                   "\x7f"
+                   "ELF",
+                   4);
             buf[4] = (uint8_t)(1 + rng() % 2);
             buf[5] = (uint8_t)(1 + rng() % 2);
             /* Small table offsets so the tables land inside the buffer half the time. */
@@ -441,8 +587,8 @@ static void test_mutations(void **state)
                 uint64_t r = rng();
                 size_t at;
                 switch (r % 3) {
-                case 0: at = (size_t)(rng() % 0x400); break;                        /* headers */
-                case 1: at = (size_t)(shoff + rng() % (b.len - shoff)); break;     /* shdrs */
+                case 0: at = (size_t)(rng() % 0x400); break;                   /* headers */
+                case 1: at = (size_t)(shoff + rng() % (b.len - shoff)); break; /* shdrs */
                 default: at = (size_t)(rng() % b.len); break;
                 }
                 if (at < b.len) {
@@ -477,7 +623,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_truncation),    cmocka_unit_test(test_header_tables_outside),
         cmocka_unit_test(test_string_tables), cmocka_unit_test(test_extended_numbering),
-        cmocka_unit_test(test_huge_dynamic),  cmocka_unit_test(test_random_bytes),
+        cmocka_unit_test(test_huge_dynamic),  cmocka_unit_test(test_dynamic_tables),
+        cmocka_unit_test(test_random_bytes),  cmocka_unit_test(test_overlapping_sections),
         cmocka_unit_test(test_mutations),     cmocka_unit_test(test_overlay),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
