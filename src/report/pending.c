@@ -3,7 +3,7 @@
  * `strain info` links and runs before they land. Delete this file as soon as main has the
  * real ones. They are weak, so a real definition linked beside them wins, and they never
  * produce a made-up value:
- * the similarity hashes and imphash return STRAIN_ENOTFOUND, so the report omits them.
+ * the similarity hashes return STRAIN_ENOTFOUND, so the report omits them.
  */
 #include <stdio.h>
 
@@ -22,14 +22,6 @@ __attribute__((weak)) int strain_hash_tlsh(char out[STRAIN_TLSH_MAX], const void
 {
     (void)data;
     (void)size;
-    out[0] = '\0';
-    return STRAIN_ENOTFOUND;
-}
-
-__attribute__((weak)) int strain_hash_imphash(char out[STRAIN_MD5_HEX],
-                                              const strain_binary_info *info)
-{
-    (void)info;
     out[0] = '\0';
     return STRAIN_ENOTFOUND;
 }
