@@ -129,12 +129,15 @@ static int info_main(int argc, char **argv)
     int c;
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, ":js", longopts, NULL)) != -1) {
+    int li = -1;
+    while ((c = getopt_long(argc, argv, ":js", longopts, &li)) != -1) {
         uint64_t v = 0;
         const char *arg = optarg;
+        /* the option's own name, however it was written (--opt V, --opt=V) */
+        const char *name = li >= 0 ? longopts[li].name : "";
+        li = -1;
         if (c >= OPT_MIN_STRING && c <= OPT_MAX_DIR_DEPTH && parse_size(arg, &v) < 0) {
-            status =
-                cli_usage_error("info", "%s: not a positive number: '%s'", argv[optind - 1], arg);
+            status = cli_usage_error("info", "--%s: not a positive number: '%s'", name, arg);
             goto done;
         }
         switch (c) {
@@ -155,7 +158,7 @@ static int info_main(int argc, char **argv)
         case OPT_MAX_RATIO:
         case OPT_MAX_DIR_DEPTH:
             if (v > UINT32_MAX) {
-                status = cli_usage_error("info", "%s: too large", argv[optind - 1]);
+                status = cli_usage_error("info", "--%s: at most %u", name, UINT32_MAX);
                 goto done;
             }
             *(c == OPT_MAX_DEPTH   ? &lim->max_depth

@@ -119,8 +119,9 @@ def test_help_and_version():
 
 def test_usage_errors():
     for args, what in [(["info", "--bogus", "x"], "'--bogus'"), (["info", "-q", "x"], "'-q'"),
-                       (["info", "--min-string", "abc", "x"], "abc"),
-                       (["info", "--max-file-size", "0", "x"], "'0'"),
+                       (["info", "--min-string", "abc", "x"], "--min-string: not a positive"),
+                       (["info", "--max-file-size=0", "x"], "--max-file-size: not a positive"),
+                       (["info", "--max-depth", "99999999999", "x"], "--max-depth: at most"),
                        (["info", "--password"], "needs a value"), (["info"], "no input")]:
         rc, out, err = run(args)
         lines = err.strip().splitlines()
