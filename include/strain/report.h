@@ -51,7 +51,7 @@ STRAIN_API int strain_info_render(char **out, strain_ctx *ctx, const strain_info
                                   strain_report_format format);
 
 /* The parsed binary, strings and indicators behind a report; borrowed until info is freed.
- * strain_info_strings() is NULL unless with_strings was asked. */
+ * strain_info_strings() is NULL unless with_strings was asked. Read-only: thread-safe. */
 STRAIN_API const strain_binary_info *strain_info_binary(const strain_info *info);
 STRAIN_API const strain_strings *strain_info_strings(const strain_info *info);
 STRAIN_API const strain_iocs *strain_info_iocs(const strain_info *info);

@@ -50,6 +50,7 @@ typedef struct strain_strings strain_strings;
 STRAIN_API int strain_strings_extract(strain_strings **out, strain_ctx *ctx, const uint8_t *data,
                                       size_t size, const strain_strings_opts *opts);
 STRAIN_API void strain_strings_free(strain_strings *s);
+/* Accessors below only read: thread-safe on one result from several threads. */
 STRAIN_API size_t strain_strings_count(const strain_strings *s);
 /* Borrowed until s is freed; NULL when i is out of range. */
 STRAIN_API const strain_string *strain_strings_get(const strain_strings *s, size_t i);
@@ -88,6 +89,7 @@ typedef struct strain_iocs strain_iocs;
 STRAIN_API int strain_iocs_extract(strain_iocs **out, strain_ctx *ctx,
                                    const strain_strings *strings);
 STRAIN_API void strain_iocs_free(strain_iocs *iocs);
+/* Accessors below only read: thread-safe on one result from several threads. */
 STRAIN_API size_t strain_iocs_count(const strain_iocs *iocs, strain_ioc_kind kind);
 /* Borrowed until iocs is freed; NULL when out of range. */
 STRAIN_API const strain_ioc *strain_iocs_get(const strain_iocs *iocs, strain_ioc_kind kind,
