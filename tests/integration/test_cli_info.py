@@ -314,6 +314,21 @@ def test_pe_vs_pefile(rows):
     print("pefile: %d PE reports cross-checked" % len(pes))
 
 
+def test_truncated(tmp, rows):
+    """Malformed is not fatal: a PE cut short is still reported, partial, with warnings."""
+    pes = [r for r in rows if r["format"].startswith("pe")]
+    if not PE_REAL or not pes:
+        skipped.append("truncated PE (PE parser placeholder or no corpus)")
+        return
+    cut = os.path.join(tmp, "truncated.dll")
+    with open(pes[0]["file"], "rb") as src, open(cut, "wb") as dst:
+        dst.write(src.read(3000))
+    rc, out, err = run(["info", "--json", cut])
+    objs = json_lines(out, "truncated")
+    check(rc == 0 and len(objs) == 1 and objs[0]["format"] == pes[0]["format"] and
+          objs[0]["partial"] is True and objs[0]["warnings"], "truncated PE: partial report")
+
+
 def test_archives_and_dirs(tmp, rows):
     if not WALK_REAL:
         skipped.append("archives/directories (input walker placeholder)")
@@ -371,6 +386,7 @@ def main():
         test_crafted(tmp)
         test_corpus(rows)
         test_pe_vs_pefile(rows)
+        test_truncated(tmp, rows)
         test_archives_and_dirs(tmp, rows)
     # the schema is not vacuous: it rejects broken objects
     good = {"path": "x", "size": 1, "md5": "0" * 32, "sha1": "0" * 40, "sha256": "0" * 64,
