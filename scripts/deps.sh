@@ -11,7 +11,7 @@ PACKAGES=(
   libjansson-dev libyara-dev libmicrohttpd-dev libcmocka-dev
   # fixtures and ground truth for tests
   mingw-w64 gcc-mingw-w64-x86-64 gcc-mingw-w64-i686 python3 python3-pefile ssdeep tlsh-tools
-  osslsigncode sbsigntool openssl yara zip unzip p7zip-full sqlite3 graphviz
+  osslsigncode sbsigntool openssl yara zip unzip p7zip-full bzip2 xz-utils sqlite3 graphviz
   # ELF fixtures: 32-bit x86 (gcc -m32) and big-endian PowerPC ELF32/ELF64 (as + ld)
   gcc-multilib binutils-powerpc-linux-gnu
   # the public corpus is fetched with npm pack

@@ -11,6 +11,10 @@ scripts/deps.sh
 export STRAIN_SHARED_DIR=${STRAIN_SHARED_DIR:-$root/../shared}
 STRAIN_CORPUS_DIR=$(scripts/corpus.sh)
 export STRAIN_CORPUS_DIR STRAIN_REQUIRE_CORPUS=1
+# Authenticode ground truth: Debian's signed EFI images listed in signed.tsv.
+export STRAIN_SIGNED_DIR=${STRAIN_SIGNED_DIR:-${STRAIN_CORPUS_CACHE:-$HOME/.cache/strain-corpus}/signed}
+sh "$STRAIN_SHARED_DIR/corpus/fetch-debian-signed.sh" "$STRAIN_SHARED_DIR/corpus/signed.tsv" \
+   "$STRAIN_SIGNED_DIR" >&2
 
 common=(-DSTRAIN_WERROR=ON -DSTRAIN_CORPUS_DIR="$STRAIN_CORPUS_DIR"
         -DSTRAIN_SHARED_DIR="$STRAIN_SHARED_DIR")

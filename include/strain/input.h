@@ -66,8 +66,9 @@ typedef int (*strain_input_cb)(const strain_sample *sample, int err, const char 
  * per member: max_file_size and max_ratio (unpacked > ratio x compressed: per member for
  * zip, per stream for tar.gz/.bz2/.xz and single compressed files, per archive for 7z; the
  * member is refused after at most 64 KiB past the cap, never inflated whole). After a
- * member-level failure the walk goes on with the next member where skipping is a seek (zip,
- * plain tar); in a compressed stream the rest of that archive is dropped, with a message.
+ * member-level failure the walk goes on with the next member where skipping is a seek (zip
+ * with its central directory, plain tar); otherwise (tar.gz, 7z, a zip cut short) the rest
+ * of that archive is dropped, with a message.
  *
  * Returns 0 if every input was read, the number of error callbacks made otherwise, or a
  * negative error if the callback stopped the walk (its value), memory ran out
@@ -76,8 +77,7 @@ typedef int (*strain_input_cb)(const strain_sample *sample, int err, const char 
  * concurrently.
  */
 STRAIN_API int strain_input_walk(strain_ctx *ctx, const char *const *paths, size_t n_paths,
-                                 const strain_input_opts *opts, strain_input_cb cb,
-                                 void *payload);
+                                 const strain_input_opts *opts, strain_input_cb cb, void *payload);
 
 #ifdef __cplusplus
 }

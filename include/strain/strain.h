@@ -9,5 +9,6 @@
 #include "input.h"
 #include "binary.h"
 #include "hash.h"
+#include "sig.h"
 
 #endif

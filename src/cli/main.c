@@ -8,12 +8,14 @@
 
 #include "cli.h"
 
-extern const cli_command cli_cmd_version;
-extern const cli_command cli_cmd_info;
+#define CLI_COMMAND(name) extern const cli_command cli_cmd_##name;
+#include "commands.def"
+#undef CLI_COMMAND
 
 static const cli_command *const commands[] = {
-    &cli_cmd_info,
-    &cli_cmd_version,
+#define CLI_COMMAND(name) &cli_cmd_##name,
+#include "commands.def"
+#undef CLI_COMMAND
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

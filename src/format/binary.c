@@ -95,7 +95,7 @@ static int binary_publish(strain_binary *bin)
     i->n_symbols = bin->symbols.len;
     i->warnings = bin->warnings.items;
     i->n_warnings = bin->warnings.len;
-    return STRAIN_OK;
+    return strain_vamap__build(bin);
 }
 
 int strain_binary_parse(strain_binary **out, strain_ctx *ctx, const uint8_t *data, size_t size)
@@ -172,6 +172,7 @@ void strain_binary_free(strain_binary *bin)
     strain_vec_free(&bin->exports);
     strain_vec_free(&bin->symbols);
     strain_vec_free(&bin->warnings);
+    strain_vamap__free(bin);
     strain_arena_release(&bin->arena);
     free(bin);
 }
@@ -189,50 +190,9 @@ const uint8_t *strain_binary_data(const strain_binary *bin, size_t *out_size)
     return bin->file.p;
 }
 
-/* A mapped range: [vaddr, vaddr+filesz) is backed by file bytes at offset. */
-static bool range_map(uint64_t va, uint64_t vaddr, uint64_t filesz, uint64_t offset,
-                      strain_span file, uint64_t *out_off, size_t *out_len)
-{
-    if (va < vaddr || va - vaddr >= filesz) {
-        return false;
-    }
-    uint64_t off = offset + (va - vaddr);
-    if (off < offset || off >= file.len) {
-        return false;
-    }
-    uint64_t avail = filesz - (va - vaddr);
-    uint64_t in_file = file.len - off;
-    *out_off = off;
-    *out_len = (size_t)(avail < in_file ? avail : in_file);
-    return true;
-}
-
 static int va_lookup(const strain_binary *bin, uint64_t va, uint64_t *out_off, size_t *out_len)
 {
-    const strain_binary_info *i = &bin->info;
-    /* ELF: segments are what the loader maps; sections may be absent (stripped headers). */
-    for (size_t k = 0; k < i->elf.n_segments; k++) {
-        const strain_segment *g = &i->elf.segments[k];
-        if (g->type == 1 /* PT_LOAD */ &&
-            range_map(va, g->vaddr, g->filesz, g->offset, bin->file, out_off, out_len)) {
-            return STRAIN_OK;
-        }
-    }
-    for (size_t k = 0; k < i->n_sections; k++) {
-        const strain_section *s = &i->sections[k];
-        uint64_t backed = s->raw_size < s->vsize || s->vsize == 0 ? s->raw_size : s->vsize;
-        if (range_map(va, s->vaddr, backed, s->raw_offset, bin->file, out_off, out_len)) {
-            return STRAIN_OK;
-        }
-    }
-    /* PE headers are mapped at the image base too. */
-    if (i->format == STRAIN_FORMAT_PE32 || i->format == STRAIN_FORMAT_PE32PLUS) {
-        uint64_t hdr = i->pe.size_of_headers;
-        if (range_map(va, i->image_base, hdr, 0, bin->file, out_off, out_len)) {
-            return STRAIN_OK;
-        }
-    }
-    return STRAIN_ENOTFOUND;
+    return strain_vamap__lookup(bin, va, out_off, out_len);
 }
 
 int strain_binary_va_bytes(const strain_binary *bin, uint64_t va, const uint8_t **out_ptr,

@@ -14,6 +14,15 @@
 
 #define STRAIN_BINARY_MAX_WARNINGS 256u /* past this a hostile file only repeats itself */
 
+/* VA map (vamap.c): ranges backed by file bytes, and disjoint pieces owned by them. */
+typedef struct strain_va_owner {
+    uint64_t vaddr, len, offset;
+} strain_va_owner;
+typedef struct strain_va_piece {
+    uint64_t start, end; /* [start, end) */
+    uint32_t owner;      /* index into va_owners */
+} strain_va_piece;
+
 struct strain_binary {
     strain_ctx *ctx;
     strain_arena arena; /* every string and fixed array of the result */
@@ -25,6 +34,10 @@ struct strain_binary {
     strain_vec symbols;  /* strain_symbol */
     strain_vec warnings; /* const char * (arena) */
     size_t dropped_warnings;
+    strain_va_owner *va_owners;
+    size_t n_va_owners;
+    strain_va_piece *va_pieces; /* sorted by start */
+    size_t n_va_pieces;
 };
 
 /*
@@ -33,6 +46,12 @@ struct strain_binary {
  */
 int strain_binary__warn(strain_binary *bin, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* Builds the VA map from the published info; lookups are a binary search. */
+int strain_vamap__build(strain_binary *bin);
+int strain_vamap__lookup(const strain_binary *bin, uint64_t va, uint64_t *out_off,
+                         size_t *out_len);
+void strain_vamap__free(strain_binary *bin);
 
 /* Format parsers. Each returns STRAIN_EFORMAT when the bytes are not its format (nothing
  * recorded), 0 when parsed (possibly partial), STRAIN_ENOMEM on out-of-memory. */

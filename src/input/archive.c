@@ -198,19 +198,24 @@ typedef struct arc {
     uint64_t stream_unpacked; /* everything read from this archive's members */
     const char *name;         /* current member, escaped */
     bool raw;                 /* one decompressed member, not an archive of members */
+    bool zip_directory;       /* a zip with an end-of-central-directory record */
 } arc;
 
 /* How a member ended. */
 typedef enum member_end {
-    MEMBER_READ,      /* bytes in hand */
-    MEMBER_NEXT,      /* refused or unreadable; the next member can still be read */
-    MEMBER_STOP,      /* this archive cannot be read further */
+    MEMBER_READ, /* bytes in hand */
+    MEMBER_NEXT, /* refused or unreadable; the next member can still be read */
+    MEMBER_STOP, /* this archive cannot be read further */
 } member_end;
 
+/* True when libarchive can pass over the rest of a member without decoding it. A zip read
+ * from its central directory knows every compressed size; one without (truncated, read from
+ * local headers) may hold a member whose size comes only after its data, which libarchive
+ * can only find by inflating it. */
 static bool can_skip(const arc *r)
 {
     if (r->kind == STRAIN_INPUT_ZIP) {
-        return true;
+        return r->zip_directory;
     }
     return r->kind == STRAIN_INPUT_TAR;
 }
@@ -298,11 +303,12 @@ static member_end password_failure(arc *r, const char *detail)
                              r->name, r->lv->where, detail);
         return MEMBER_STOP;
     }
-    strain_input__report(w, STRAIN_EPASSWORD,
-                         "member %s of %s: encrypted and no password matched (tried %s%s%s\"" DEFAULT_PASSWORD
-                         "\"); give the right one with --password (%s)",
-                         r->name, r->lv->where, w->password ? "\"" : "",
-                         w->password ? w->password : "", w->password ? "\" and " : "", detail);
+    strain_input__report(
+        w, STRAIN_EPASSWORD,
+        "member %s of %s: encrypted and no password matched (tried %s%s%s\"" DEFAULT_PASSWORD
+        "\"); give the right one with --password (%s)",
+        r->name, r->lv->where, w->password ? "\"" : "", w->password ? w->password : "",
+        w->password ? "\" and " : "", detail);
     return after_member_failure(r);
 }
 
@@ -363,8 +369,8 @@ static member_end read_member(arc *r, uint8_t **out, size_t *out_len)
             strain_input__report(w, STRAIN_ELIMIT,
                                  "member %s of %s: the archive unpacks to more than the total "
                                  "unpacked limit (%llu bytes); rest of %s not read",
-                                 r->name, r->lv->where,
-                                 (unsigned long long)lim->max_total_unpacked, r->lv->path);
+                                 r->name, r->lv->where, (unsigned long long)lim->max_total_unpacked,
+                                 r->lv->path);
             w->budget_hit = true;
             free(buf);
             return MEMBER_STOP;
@@ -387,8 +393,7 @@ static member_end read_member(arc *r, uint8_t **out, size_t *out_len)
 static int join(char **out, const char *a, const char *b)
 {
     strain_buf s = STRAIN_BUF_INIT;
-    if (strain_buf_puts(&s, a) < 0 || strain_buf_putc(&s, '!') < 0 ||
-        strain_buf_puts(&s, b) < 0) {
+    if (strain_buf_puts(&s, a) < 0 || strain_buf_putc(&s, '!') < 0 || strain_buf_puts(&s, b) < 0) {
         strain_buf_free(&s);
         return STRAIN_ENOMEM;
     }
@@ -464,8 +469,7 @@ static void walk_members(arc *r)
             strain_input__report(w, STRAIN_ELIMIT,
                                  "%s: more members than the member limit (%llu); rest of %s "
                                  "not read",
-                                 r->lv->where, (unsigned long long)lim->max_members,
-                                 r->lv->path);
+                                 r->lv->where, (unsigned long long)lim->max_members, r->lv->path);
             w->budget_hit = true;
             break;
         }
@@ -478,8 +482,8 @@ static void walk_members(arc *r)
                                      r->lv->where, msg != NULL ? msg : "encrypted");
                 break;
             }
-            strain_input__report(w, STRAIN_EMALFORMED, "%s: corrupt %s archive: %s",
-                                 r->lv->where, strain_input__kind_name(r->kind),
+            strain_input__report(w, STRAIN_EMALFORMED, "%s: corrupt %s archive: %s", r->lv->where,
+                                 strain_input__kind_name(r->kind),
                                  msg != NULL ? msg : "unreadable header");
             if (rc == ARCHIVE_FATAL || !can_skip(r)) {
                 break;
@@ -516,11 +520,11 @@ static void walk_members(arc *r)
     strain_buf_free(&name);
 }
 
-int strain_input__walk_archive(strain_walk *w, strain_input_kind kind, int fd,
-                               const uint8_t *data, size_t size, const strain_input_level *lv)
+int strain_input__walk_archive(strain_walk *w, strain_input_kind kind, int fd, const uint8_t *data,
+                               size_t size, const strain_input_level *lv)
 {
     source src = {fd, data, size, 0, NULL};
-    arc r = {w, lv, kind, NULL, NULL, 0, 0, NULL, false};
+    arc r = {w, lv, kind, NULL, NULL, 0, 0, NULL, false, false};
     if (fd >= 0) {
         struct stat st;
         if (fstat(fd, &st) != 0) {
@@ -533,6 +537,21 @@ int strain_input__walk_archive(strain_walk *w, strain_input_kind kind, int fd,
         }
     }
     r.size = src.size;
+    uint64_t declared = 0;
+    const strain_limits *lim = &w->ctx->limits;
+    r.zip_directory =
+        kind == STRAIN_INPUT_ZIP && strain_input__zip_entries(fd, data, src.size, &declared);
+    if (r.zip_directory &&
+        (w->members > lim->max_members || declared > lim->max_members - w->members)) {
+        strain_input__report(w, STRAIN_ELIMIT,
+                             "%s: central directory lists %llu members, more than the member "
+                             "limit (%llu) allows; not read",
+                             lv->where, (unsigned long long)declared,
+                             (unsigned long long)lim->max_members);
+        w->budget_hit = true;
+        free(src.buf);
+        return w->stop;
+    }
     inner_format inner = INNER_NONE;
     if (kind == STRAIN_INPUT_GZIP || kind == STRAIN_INPUT_BZIP2 || kind == STRAIN_INPUT_XZ) {
         inner = probe_inner(&src, kind);

@@ -73,8 +73,12 @@ typedef struct strain_input_level {
  * pread, never closed here) or from the in-memory buffer data/size (fd < 0; borrowed for the
  * call). Samples and failures go through w; returns w->stop.
  */
-int strain_input__walk_archive(strain_walk *w, strain_input_kind kind, int fd,
-                               const uint8_t *data, size_t size, const strain_input_level *lv);
+int strain_input__walk_archive(strain_walk *w, strain_input_kind kind, int fd, const uint8_t *data,
+                               size_t size, const strain_input_level *lv);
+
+/* The member count a zip's end-of-central-directory record (or its zip64 record) declares,
+ * from fd (>= 0) or data; false when there is no such record (zipdir.c). */
+bool strain_input__zip_entries(int fd, const uint8_t *data, uint64_t size, uint64_t *out);
 
 /* Starts a fresh budget (total unpacked bytes, members) for a new archive file. */
 void strain_input__budget_reset(strain_walk *w);
@@ -84,9 +88,8 @@ void strain_input__budget_reset(strain_walk *w);
  * ones too), with the limits of ctx. The entry point for the fuzzer and for callers that
  * already hold the bytes. Same return convention as strain_input_walk().
  */
-int strain_input__walk_memory(strain_ctx *ctx, const uint8_t *data, size_t size,
-                              const char *name, const strain_input_opts *opts,
-                              strain_input_cb cb, void *payload);
+int strain_input__walk_memory(strain_ctx *ctx, const uint8_t *data, size_t size, const char *name,
+                              const strain_input_opts *opts, strain_input_cb cb, void *payload);
 
 /* archive_path helpers (name.c). */
 /* Appends a member name to b, escaped so that '!' only ever separates levels: '%' -> "%25",

@@ -14,7 +14,7 @@
 #define SEVENZIP_MAGIC "7z\xBC\xAF\x27\x1C"
 #define GZIP_MAGIC "\x1F\x8B\x08" /* RFC 1952: ID1 ID2 CM=deflate */
 #define BZIP2_MAGIC "BZh"         /* followed by the block size '1'..'9' */
-#define XZ_MAGIC "\xFD" "7zXZ\x00"
+#define XZ_MAGIC "\xFD\x37\x7A\x58\x5A\x00" /* FD "7zXZ" 00 */
 #define USTAR_MAGIC_OFF 257u /* POSIX ustar header: magic field */
 #define USTAR_MAGIC "ustar"  /* "ustar\0" (POSIX) or "ustar " (GNU) */
 

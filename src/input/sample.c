@@ -61,8 +61,8 @@ int strain_sample_open(strain_sample **out, strain_ctx *ctx, const char *path)
     return sample_wrap(out, ctx, bytes, len, path, NULL);
 }
 
-int strain_sample_from_memory(strain_sample **out, strain_ctx *ctx, const void *data,
-                              size_t size, const char *path, const char *archive_path)
+int strain_sample_from_memory(strain_sample **out, strain_ctx *ctx, const void *data, size_t size,
+                              const char *path, const char *archive_path)
 {
     uint8_t *bytes = malloc(size + 1);
     if (bytes == NULL) {

@@ -164,7 +164,8 @@ typedef struct node_set {
 
 static size_t node_hash(node_id id, size_t cap)
 {
-    uint64_t h = (uint64_t)id.ino * 0x9E3779B97F4A7C15ull ^ (uint64_t)id.dev * 0xC2B2AE3D27D4EB4Full;
+    uint64_t h =
+        (uint64_t)id.ino * 0x9E3779B97F4A7C15ull ^ (uint64_t)id.dev * 0xC2B2AE3D27D4EB4Full;
     return (size_t)(h ^ (h >> 29)) & (cap - 1);
 }
 
@@ -298,8 +299,8 @@ static void walk_entry(strain_walk *w, tree *t, const char *path)
             }
         }
     } else if (!S_ISREG(st.st_mode)) {
-        strain_input__report(w, STRAIN_EINVAL,
-                             "%s: not a regular file or directory; skipped", path);
+        strain_input__report(w, STRAIN_EINVAL, "%s: not a regular file or directory; skipped",
+                             path);
         return;
     }
     int added = node_add(&t->seen, id);
@@ -456,9 +457,8 @@ int strain_input_walk(strain_ctx *ctx, const char *const *paths, size_t n_paths,
     return w.stop < 0 ? w.stop : w.failures;
 }
 
-int strain_input__walk_memory(strain_ctx *ctx, const uint8_t *data, size_t size,
-                              const char *name, const strain_input_opts *opts,
-                              strain_input_cb cb, void *payload)
+int strain_input__walk_memory(strain_ctx *ctx, const uint8_t *data, size_t size, const char *name,
+                              const strain_input_opts *opts, strain_input_cb cb, void *payload)
 {
     if (ctx == NULL || cb == NULL || (size > 0 && data == NULL)) {
         return strain__fail(ctx, STRAIN_EINVAL, "strain_input__walk_memory: missing argument");
@@ -466,9 +466,10 @@ int strain_input__walk_memory(strain_ctx *ctx, const uint8_t *data, size_t size,
     strain_walk w;
     walk_init(&w, ctx, opts, cb, payload);
     if ((uint64_t)size > ctx->limits.max_file_size) {
-        strain_input__report(&w, STRAIN_ELIMIT, "%s: %zu bytes is larger than the file size "
-                             "limit (%llu bytes)", name, size,
-                             (unsigned long long)ctx->limits.max_file_size);
+        strain_input__report(&w, STRAIN_ELIMIT,
+                             "%s: %zu bytes is larger than the file size "
+                             "limit (%llu bytes)",
+                             name, size, (unsigned long long)ctx->limits.max_file_size);
         return w.stop < 0 ? w.stop : w.failures;
     }
     uint8_t *copy = malloc(size + 1);

@@ -76,6 +76,20 @@
 /* Strings */
 #define STRAIN_STRINGS_MAX_COUNT 1000000u
 
+/* Authenticode (sig/). */
+/* Real files carry 1-2 WIN_CERTIFICATE entries (shim: 2); 32 is far past any signer tool. */
+#define STRAIN_SIG_MAX_ENTRIES 32u
+/* Signatures per file, nested included: signtool appends one per algorithm (2-3 seen). */
+#define STRAIN_SIG_MAX_SIGNATURES 64u
+/* Nested signatures are one level deep in practice; 4 bounds recursion on crafted blobs. */
+#define STRAIN_SIG_MAX_NEST_DEPTH 4u
+/* Certificates carried by one SignedData: real chains are 2-6 with cross-certs. */
+#define STRAIN_SIG_MAX_CERTS 64u
+/* Timestamps per signer (legacy + RFC 3161 attributes); real files carry one. */
+#define STRAIN_SIG_MAX_TIMESTAMPS 8u
+/* Page hash entries: one per 4 KiB page of a 512 MiB file is 131072. */
+#define STRAIN_SIG_MAX_PAGE_HASHES 131072u
+
 /* Indicators and the info report (info branch) */
 /* An indicator list past 10,000 distinct values of one kind is a string table or junk, not
  * something an analyst reads; the report says it was cut. */

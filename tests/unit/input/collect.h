@@ -102,7 +102,8 @@ static const got *find_sample(const walk_result *r, const char *path, const char
     for (size_t i = 0; i < r->n; i++) {
         const got *g = &r->items[i];
         if (g->err == 0 && strcmp(g->path, path) == 0 &&
-            ((ap == NULL && g->ap == NULL) || (ap != NULL && g->ap != NULL && strcmp(ap, g->ap) == 0))) {
+            ((ap == NULL && g->ap == NULL) ||
+             (ap != NULL && g->ap != NULL && strcmp(ap, g->ap) == 0))) {
             return g;
         }
     }
@@ -176,8 +177,8 @@ static void expect_sample_at(const walk_result *r, const char *path, const char 
     do {                                                                                           \
         if ((r)->n_samples != (size_t)(samples) || (r)->n_errors != (size_t)(errors)) {            \
             result_print(r);                                                                       \
-            fail_msg("got %zu samples / %zu errors, want %d / %d", (r)->n_samples,               \
-                     (r)->n_errors, (int)(samples), (int)(errors));                                \
+            fail_msg("got %zu samples / %zu errors, want %d / %d", (r)->n_samples, (r)->n_errors,  \
+                     (int)(samples), (int)(errors));                                               \
         }                                                                                          \
     } while (0)
 

@@ -68,11 +68,10 @@ static void test_tree_order_and_links(void **state)
 
     /* Exactly these samples, in this order (names sorted at every level); link_in and
      * linkdir lead to files already read and add nothing. */
-    const char *want[][2] = {{"t/a/x.bin", NULL}, {"t/a/y.txt", NULL},
-                             {"t/b/deep/f.bin", NULL}, {"t/c.bin", NULL},
-                             {"t/empty", NULL}, {"t/z.zip", "z.zip!m.bin"}};
-    const char *orig[] = {"t/a/x.bin", "t/a/y.txt", "t/b/deep/f.bin", "t/c.bin", "t/empty",
-                          "src/m.bin"};
+    const char *want[][2] = {{"t/a/x.bin", NULL}, {"t/a/y.txt", NULL}, {"t/b/deep/f.bin", NULL},
+                             {"t/c.bin", NULL},   {"t/empty", NULL},   {"t/z.zip", "z.zip!m.bin"}};
+    const char *orig[] = {"t/a/x.bin", "t/a/y.txt", "t/b/deep/f.bin",
+                          "t/c.bin",   "t/empty",   "src/m.bin"};
     expect_counts(&r, 6, 6);
     size_t k = 0;
     for (size_t i = 0; i < r.n; i++) {
@@ -225,6 +224,69 @@ static void test_stdin(void **state)
     strain_ctx_free(ctx);
 }
 
+/* The shared corpus: the walk's sha256 of every file (on disk, and packed in the usual
+ * password-protected zip and in a tar.xz) is the manifest's. */
+static void test_corpus(void **state)
+{
+    (void)state;
+    const th_corpus_file *c = NULL;
+    size_t n = th_corpus(&c);
+    if (n == 0) {
+        skip();
+    }
+    const char *dir = getenv("STRAIN_CORPUS_DIR");
+    strain_ctx *ctx = new_ctx();
+    walk_result r = {0};
+    const char *paths[] = {dir};
+    walk_collect(&r, ctx, paths, 1, NULL);
+    assert_int_equal(r.rc, 0);
+    for (size_t i = 0; i < n; i++) {
+        const got *g = find_sample(&r, c[i].path, NULL);
+        if (g == NULL) {
+            fail_msg("corpus file %s not yielded", c[i].path);
+        }
+        assert_string_equal(g->sha, c[i].sha256);
+    }
+    result_free(&r);
+
+    /* Pack a dozen small ones, spread over the manifest, as analysts exchange them
+     * (small: packing is the reference tools' time, not ours). */
+    sh(W, "rm -rf cz && mkdir cz");
+    size_t k = 0;
+    for (size_t i = 0; i < n && k < 12; i += 3) {
+        size_t len = 0;
+        uint8_t *b = th_read_file(c[i].path, &len);
+        assert_non_null(b);
+        if (len > (512u << 10)) {
+            free(b);
+            continue;
+        }
+        k++;
+        char dst[800];
+        snprintf(dst, sizeof(dst), "%s/cz/%s", W, c[i].sha256);
+        assert_int_equal(th_write_file(dst, b, len), 0);
+        free(b);
+    }
+    sh(W, "cd cz && zip -q -P infected ../corpus.zip * && tar cJf ../corpus.tar.xz *");
+    const char *packs[] = {"corpus.zip", "corpus.tar.xz"};
+    for (size_t p = 0; p < 2; p++) {
+        char pack[700];
+        snprintf(pack, sizeof(pack), "%s", wp(packs[p]));
+        const char *pp[] = {pack};
+        walk_collect(&r, ctx, pp, 1, NULL);
+        assert_int_equal(r.rc, 0);
+        expect_counts(&r, k, 0);
+        for (size_t i = 0; i < r.n; i++) {
+            /* Members are named by the manifest sha256 they must hash to. */
+            const char *bang = strrchr(r.items[i].ap, '!');
+            assert_non_null(bang);
+            assert_string_equal(bang + 1, r.items[i].sha);
+        }
+        result_free(&r);
+    }
+    strain_ctx_free(ctx);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -233,6 +295,7 @@ int main(void)
         cmocka_unit_test(test_dir_depth_limit),
         cmocka_unit_test(test_unreadable_inputs),
         cmocka_unit_test(test_stdin),
+        cmocka_unit_test(test_corpus),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
