@@ -8,6 +8,7 @@
 
 #include "binary.h"
 #include "sample.h"
+#include "sig.h"
 #include "strings.h"
 
 #ifdef __cplusplus
@@ -24,6 +25,9 @@ extern "C" {
 typedef struct strain_info_opts {
     size_t min_string; /* shortest string kept; 0 means STRAIN_INFO_DEFAULT_MIN_STRING */
     bool with_strings; /* put the string list in the report (indicators are always there) */
+    /* Trust store for Authenticode verdicts (borrowed; share one across samples). NULL:
+     * the system bundle is loaded for each PE. */
+    const strain_sig_store *sig_store;
 } strain_info_opts;
 
 typedef enum strain_report_format {

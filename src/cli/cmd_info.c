@@ -120,6 +120,7 @@ static int info_main(int argc, char **argv)
     info_run r = {0};
     strain_input_opts in = {0};
     strain_ctx *ctx = NULL;
+    strain_sig_store *store = NULL;
     if (strain_ctx_new(&ctx) < 0) {
         cli_error("out of memory");
         return CLI_EXIT_ERROR;
@@ -183,6 +184,12 @@ static int info_main(int argc, char **argv)
         goto done;
     }
     r.ctx = ctx;
+    /* One trust store for the whole run (loading the bundle costs tens of milliseconds). If
+     * it cannot be read, each PE report says so in its warnings. */
+    if (strain_sig_store_new(&store, ctx, NULL) < 0) {
+        store = NULL;
+    }
+    r.opts.sig_store = store;
     int rc = strain_input_walk(ctx, (const char *const *)(argv + optind), (size_t)(argc - optind),
                                &in, on_sample, &r);
     if (fflush(stdout) != 0 || ferror(stdout)) {
@@ -195,6 +202,7 @@ static int info_main(int argc, char **argv)
         status = CLI_EXIT_INPUT;
     }
 done:
+    strain_sig_store_free(store);
     strain_ctx_free(ctx);
     return status;
 }
@@ -208,11 +216,11 @@ const cli_command cli_cmd_info = {
         "Describes every sample named: files, directories (recursively), archives (zip, 7z,\n"
         "tar, gz, ...; nested members too) and - for standard input. Samples are only read,\n"
         "never executed. For each: size, md5, sha1, sha256, ssdeep, tlsh, format and\n"
-        "architecture, and for executables the entry point, sections, imports, exports, PE\n"
-        "facts (imphash, Rich header, PDB, version info, TLS callbacks, overlay, signature\n"
-        "location) or ELF facts (needed libraries, interpreter, build id, segments), then the\n"
-        "indicators found in its strings (URLs, domains, IPv4, e-mail, registry keys, Windows\n"
-        "paths, PDB paths).\n"
+        "architecture; for executables the entry point, sections, imports and exports; PE\n"
+        "facts (imphash, Rich header, PDB, version info, TLS callbacks, overlay, authentihash,\n"
+        "Authenticode signer and verdict against the system trust store) or ELF facts (needed\n"
+        "libraries, interpreter, build id, segments); then the indicators found in its\n"
+        "strings (URLs, domains, IPv4, e-mail, registry keys, Windows paths, PDB paths).\n"
         "\n"
         "Options:\n"
         "  --json               one JSON object per sample, one per line (JSON Lines);\n"

@@ -100,6 +100,28 @@ int strain_info_new(strain_info **out, strain_ctx *ctx, const strain_sample *sam
         }
     }
 
+    if (info->bi->format == STRAIN_FORMAT_PE32 || info->bi->format == STRAIN_FORMAT_PE32PLUS) {
+        /* Authenticode: the authentihash of every PE, verdicts for signed ones. A trust store
+         * that cannot be read costs the verdicts, not the report. */
+        strain_sig_opts sig_opts = {.store = info->opts.sig_store};
+        rc = strain_sig_verify(&info->sig, ctx, info->bin, &sig_opts);
+        if (rc == STRAIN_ENOMEM) {
+            err = rc;
+            goto done;
+        }
+        if (rc < 0) {
+            info->sig = NULL;
+            STRAIN_TRY(add_warning(info, "signature: %s",
+                                   strain_ctx_errmsg(ctx)[0] ? strain_ctx_errmsg(ctx)
+                                                             : strain_strerror(rc)));
+        } else {
+            const strain_sig_info *si = strain_sig_report_info(info->sig);
+            for (size_t i = 0; i < si->n_warnings; i++) {
+                STRAIN_TRY(add_warning(info, "signature: %s", si->warnings[i]));
+            }
+        }
+    }
+
     strain_strings_opts so = {.min_len = info->opts.min_string};
     STRAIN_TRY(strain_strings_extract(&info->strings, ctx, data, size, &so));
     if (strain_strings_truncated(info->strings)) {
@@ -133,6 +155,7 @@ void strain_info_free(strain_info *info)
         free(*STRAIN_VEC_AT(&info->warnings, char *, i));
     }
     strain_vec_free(&info->warnings);
+    strain_sig_report_free(info->sig);
     strain_iocs_free(info->iocs);
     strain_strings_free(info->strings);
     strain_binary_free(info->bin);

@@ -24,7 +24,8 @@ struct strain_info {
     char imphash[STRAIN_MD5_HEX];   /* "" when none */
     strain_strings *strings;        /* always extracted (indicators need them) */
     strain_iocs *iocs;
-    strain_vec warnings; /* char * (malloc'd): report-level warnings */
+    strain_sig_report *sig; /* PE only: Authenticode (authentihash, signatures) */
+    strain_vec warnings;    /* char * (malloc'd): report-level warnings */
 };
 
 typedef struct strain_report__info_writer {

@@ -190,6 +190,8 @@ static json_t *exports(jctx *j, const strain_binary_info *bi)
     return a;
 }
 
+static void sig_fields(jctx *j, json_t *root, const strain_info *info);
+
 static void pe_fields(jctx *j, json_t *root, const strain_info *info)
 {
     const strain_binary_info *bi = info->bi;
@@ -267,6 +269,78 @@ static void pe_fields(jctx *j, json_t *root, const strain_info *info)
     if (pe->security_size > 0) {
         set(j, root, "security", off_size(j, pe->security_offset, pe->security_size));
     }
+    sig_fields(j, root, info);
+}
+
+static json_t *cert_object(jctx *j, const strain_sig_cert *c)
+{
+    json_t *o = chk(j, json_object());
+    if (o != NULL) {
+        set(j, o, "subject", str(j, c->subject));
+        set(j, o, "issuer", str(j, c->issuer));
+        set(j, o, "serial", str(j, c->serial));
+        set(j, o, "sha1", str(j, c->sha1));
+        set(j, o, "sha256", str(j, c->sha256));
+        set(j, o, "not_before", chk(j, json_integer(c->not_before)));
+        set(j, o, "not_after", chk(j, json_integer(c->not_after)));
+    }
+    return o;
+}
+
+/* Authenticode summary: enough to match signers and certificates across samples; the full
+ * detail (chains, page hashes) is the sig module's report. */
+static void sig_fields(jctx *j, json_t *root, const strain_info *info)
+{
+    if (info->sig == NULL) {
+        return;
+    }
+    const strain_sig_info *si = strain_sig_report_info(info->sig);
+    if (si->authentihash[0] != '\0') {
+        set(j, root, "authentihash", str(j, si->authentihash));
+    }
+    if (si->table_size == 0) {
+        return;
+    }
+    json_t *a = chk(j, json_array());
+    for (size_t i = 0; a != NULL && i < si->n_signatures; i++) {
+        const strain_sig_signature *g = &si->signatures[i];
+        json_t *o = chk(j, json_object());
+        if (o == NULL) {
+            break;
+        }
+        set(j, o, "entry", jnum(j, g->entry));
+        set(j, o, "nested", json_boolean(g->parent != SIZE_MAX));
+        set(j, o, "verdict", str(j, strain_sig_verdict_name(g->verdict)));
+        if (g->detail != NULL && g->detail[0] != '\0') {
+            set(j, o, "detail", str(j, g->detail));
+        }
+        if (g->digest_alg != NULL) {
+            set(j, o, "digest_alg", str(j, g->digest_alg));
+        }
+        set(j, o, "digest_ok", json_boolean(g->digest_ok));
+        if (g->program_name != NULL) {
+            set(j, o, "program_name", str(j, g->program_name));
+        }
+        if (g->signer != NULL) {
+            set(j, o, "signer", cert_object(j, g->signer));
+        }
+        for (size_t t = 0; t < g->n_timestamps; t++) {
+            const strain_sig_timestamp *ts = &g->timestamps[t];
+            if (t + 1 < g->n_timestamps && ts->status != STRAIN_SIG_TS_VALID) {
+                continue; /* the first valid one, else the last */
+            }
+            json_t *to = chk(j, json_object());
+            if (to != NULL) {
+                set(j, to, "kind", str(j, strain_sig_ts_kind_name(ts->kind)));
+                set(j, to, "status", str(j, strain_sig_ts_status_name(ts->status)));
+                set(j, to, "time", chk(j, json_integer(ts->time)));
+                set(j, o, "timestamp", to);
+            }
+            break;
+        }
+        push(j, a, o);
+    }
+    set(j, root, "signatures", a);
 }
 
 static json_t *elf_object(jctx *j, const strain_binary_info *bi)

@@ -163,6 +163,28 @@ static int pe_block(strain_buf *b, const strain_info *info)
         STRAIN_TRY(strain_buf_printf(b, LABEL "offset %" PRIu64 ", %" PRIu64 " bytes\n",
                                      "signature", pe->security_offset, pe->security_size));
     }
+    const strain_sig_info *si = info->sig != NULL ? strain_sig_report_info(info->sig) : NULL;
+    if (si != NULL && si->authentihash[0] != '\0') {
+        STRAIN_TRY(line(b, "authentihash", si->authentihash));
+    }
+    for (size_t i = 0; si != NULL && i < si->n_signatures; i++) {
+        const strain_sig_signature *g = &si->signatures[i];
+        STRAIN_TRY(strain_buf_printf(
+            b, LABEL "%s%s, %s", i == 0 ? "signed" : "", g->parent != SIZE_MAX ? "nested, " : "",
+            strain_sig_verdict_name(g->verdict), g->digest_alg != NULL ? g->digest_alg : "?"));
+        if (g->signer != NULL) {
+            STRAIN_TRY(strain_buf_puts(b, ", "));
+            STRAIN_TRY(put_safe(b, g->signer->subject));
+            STRAIN_TRY(strain_buf_puts(b, " (serial "));
+            STRAIN_TRY(put_safe(b, g->signer->serial));
+            STRAIN_TRY(strain_buf_puts(b, ")"));
+        }
+        if (g->detail != NULL && g->detail[0] != '\0') {
+            STRAIN_TRY(strain_buf_puts(b, ": "));
+            STRAIN_TRY(put_safe(b, g->detail));
+        }
+        STRAIN_TRY(strain_buf_putc(b, '\n'));
+    }
     if (pe->n_version_info > 0) {
         STRAIN_TRY(strain_buf_puts(b, "\nversion info\n"));
         for (size_t i = 0; i < pe->n_version_info; i++) {

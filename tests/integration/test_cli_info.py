@@ -309,9 +309,51 @@ def test_pe_vs_pefile(rows):
             check(o.get("security") == {"offset": sec.VirtualAddress, "size": sec.Size},
                   "security: %s" % f)
         else:
-            check("security" not in o, "no security: %s" % f)
+            check("security" not in o and "signatures" not in o, "no security: %s" % f)
+        check(re.fullmatch(r"[0-9a-f]{64}", o.get("authentihash", "")), "authentihash: %s" % f)
         pe.close()
     print("pefile: %d PE reports cross-checked" % len(pes))
+
+
+def test_signed(rows):
+    """Authenticode fields against the shared ground truth (osslsigncode, signed.tsv)."""
+    import calendar
+    import time
+    path = os.path.join(SHARED, "corpus", "signed.tsv")
+    if not rows or not os.path.exists(path):
+        skipped.append("signatures (no corpus or signed.tsv)")
+        return
+    by_sha = {r["sha256"]: r["file"] for r in rows}
+    with open(path) as f:
+        header = f.readline().rstrip("\n").split("\t")
+        truth = [dict(zip(header, l.rstrip("\n").split("\t"))) for l in f]
+    truth = [t for t in truth if t["sha256"] in by_sha and t["sig_kind"] == "primary"]
+    check(len(truth) >= 2, "signed.tsv rows in the public corpus: %d" % len(truth))
+    for t in truth:
+        rc, out, err = run(["info", "--json", by_sha[t["sha256"]]])
+        objs = json_lines(out, "signed")
+        if rc != 0 or len(objs) != 1:
+            check(False, "signed file reported: %s" % t["sha256"])
+            continue
+        o = objs[0]
+        sigs = [g for g in o.get("signatures", []) if not g["nested"]]
+        check(len(sigs) == 1, "one primary signature: %s" % t["sha256"])
+        if not sigs:
+            continue
+        g = sigs[0]
+        s = g.get("signer", {})
+        check(s.get("subject") == t["signer_subject"] and s.get("issuer") == t["signer_issuer"],
+              "signer subject/issuer = osslsigncode: %s" % t["sha256"])
+        check(s.get("serial") == t["signer_serial"], "signer serial: %s" % t["sha256"])
+        check(s.get("sha1", "").upper() == t["signer_sha1"].upper(), "signer sha1: %s" % t["sha256"])
+        check(g.get("digest_alg") == t["digest_algorithm"], "digest alg: %s" % t["sha256"])
+        check(g["digest_ok"] == (t["image_digest_ok"] == "yes"), "digest ok: %s" % t["sha256"])
+        check((g["verdict"] == "valid") == (t["verify_system_ca"] == "ok"),
+              "verdict %s vs osslsigncode %s" % (g["verdict"], t["verify_system_ca"]))
+        if t["timestamp"] == "yes":
+            want = calendar.timegm(time.strptime(t["timestamp_time"], "%b %d %H:%M:%S %Y GMT"))
+            check(g.get("timestamp", {}).get("time") == want, "timestamp time: %s" % t["sha256"])
+    print("signed: %d signatures checked against signed.tsv" % len(truth))
 
 
 def test_truncated(tmp, rows):
@@ -387,6 +429,7 @@ def main():
         test_corpus(rows)
         test_pe_vs_pefile(rows)
         test_truncated(tmp, rows)
+        test_signed(rows)
         test_archives_and_dirs(tmp, rows)
     # the schema is not vacuous: it rejects broken objects
     good = {"path": "x", "size": 1, "md5": "0" * 32, "sha1": "0" * 40, "sha256": "0" * 64,

@@ -16,12 +16,21 @@
 #include "report/info_impl.h"
 
 static const strain_section secs[] = {
-    {.name = ".text", .vaddr = 0x140001000ull, .vsize = 0x1234, .raw_offset = 0x400,
-     .raw_size = 0x1400, .flags = STRAIN_SECTION_READ | STRAIN_SECTION_EXEC,
-     .characteristics = 0x60000020, .entropy = 6.123456},
+    {.name = ".text",
+     .vaddr = 0x140001000ull,
+     .vsize = 0x1234,
+     .raw_offset = 0x400,
+     .raw_size = 0x1400,
+     .flags = STRAIN_SECTION_READ | STRAIN_SECTION_EXEC,
+     .characteristics = 0x60000020,
+     .entropy = 6.123456},
     /* a hostile name: invalid UTF-8 and an escape sequence; a size past INT64_MAX */
-    {.name = "\xff\x1b[2J", .vaddr = 0x140003000ull, .vsize = 0xffffffffffffff00ull,
-     .raw_offset = 0, .raw_size = 0, .flags = STRAIN_SECTION_READ | STRAIN_SECTION_WRITE},
+    {.name = "\xff\x1b[2J",
+     .vaddr = 0x140003000ull,
+     .vsize = 0xffffffffffffff00ull,
+     .raw_offset = 0,
+     .raw_size = 0,
+     .flags = STRAIN_SECTION_READ | STRAIN_SECTION_WRITE},
 };
 static const strain_import imps[] = {
     {.library = "KERNEL32.dll", .name = "CreateFileW"},
@@ -81,9 +90,8 @@ static strain_binary_info fake_pe(void)
 static strain_info *fake_info(strain_sample **smp, const strain_binary_info *bi, bool strings)
 {
     static const char bytes[] = "MZ....http://c2.example.com/gate\0C:\\Temp\\x.exe\0";
-    assert_int_equal(strain_sample_from_memory(smp, NULL, bytes, sizeof(bytes), "in.exe",
-                                               "a.zip!x/in.exe"),
-                     0);
+    assert_int_equal(
+        strain_sample_from_memory(smp, NULL, bytes, sizeof(bytes), "in.exe", "a.zip!x/in.exe"), 0);
     strain_info *info = NULL;
     strain_info_opts o = {.with_strings = strings};
     assert_int_equal(strain_info_new(&info, NULL, *smp, &o), 0);
@@ -136,9 +144,9 @@ static void test_json_pe_fields(void **state)
     assert_null(json_object_get(json_array_get(ex, 2), "address"));
     json_t *pdb = json_object_get(o, "pdb");
     assert_int_equal(json_integer_value(json_object_get(pdb, "age")), 3);
-    assert_string_equal(json_string_value(json_object_get(json_object_get(o, "version_info"),
-                                                          "CompanyName")),
-                        "Evil Corp");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(o, "version_info"), "CompanyName")),
+        "Evil Corp");
     assert_string_equal(json_string_value(json_object_get(json_object_get(o, "rich"), "key")),
                         "0xdeadbeef");
     assert_int_equal(json_integer_value(json_object_get(json_object_get(o, "security"), "size")),
