@@ -4,7 +4,7 @@ strain's parse with. Usage: pefile_dump.py LISTFILE (one path per line). Output:
 per fact, "<index>\t<kind>\t<fields...>", index = line number in LISTFILE (0-based).
 A file pefile rejects prints "<index>\terror". Must run with Debian's /usr/bin/python3.
 
-Kinds: hdr, imphash, rich, sec, imp, dimp, exp, pdb, tls, ver, overlay, secdir.
+Kinds: hdr, opt, dir, imphash, rich, richkey, richent, sec, imp, dimp, exp, pdb, tls, ver, overlay, secdir.
 Bytes are escaped (\\xHH for non-printable, backslash, tab) so that lines are comparable.
 """
 import sys
@@ -37,8 +37,19 @@ def dump(i, path):
     base = oh.ImageBase
     p("hdr", "%x" % pe.FILE_HEADER.Machine, oh.Subsystem, "%x" % base,
       "%x" % oh.AddressOfEntryPoint, len(oh.DATA_DIRECTORY))
+    p("opt", "%x" % pe.FILE_HEADER.TimeDateStamp, "%x" % pe.FILE_HEADER.Characteristics,
+      "%x" % oh.DllCharacteristics, "%x" % oh.CheckSum, "%x" % oh.SizeOfHeaders,
+      "%d.%d" % (oh.MajorLinkerVersion, oh.MinorLinkerVersion),
+      "pe32+" if pe.PE_TYPE == pefile.OPTIONAL_HEADER_MAGIC_PE_PLUS else "pe32")
+    for k, d in enumerate(oh.DATA_DIRECTORY):
+        p("dir", k, "%x" % d.VirtualAddress, "%x" % d.Size)
     p("imphash", pe.get_imphash() or "-")
     p("rich", pe.get_rich_header_hash() or "-")
+    if pe.RICH_HEADER is not None:
+        v = pe.RICH_HEADER.values
+        p("richkey", "%x" % pe.RICH_HEADER.checksum)
+        for k in range(0, len(v) - 1, 2):
+            p("richent", k // 2, "%x" % (v[k] >> 16), "%x" % (v[k] & 0xFFFF), v[k + 1])
     for s in pe.sections:
         p("sec", s.Name.split(b"\0")[0].hex() or "-", "%x" % s.VirtualAddress,
           "%x" % s.Misc_VirtualSize, "%x" % s.get_PointerToRawData_adj(),
