@@ -53,7 +53,7 @@ run() {
 }
 
 echo "corpus: ${#files[@]} files, $bytes bytes; $reps runs each; $(nproc) cores; $(date -u +%FT%TZ)"
-echo "strain: $bin ($("$bin" --version)); $(ssdeep -V 2>&1 | head -1 | sed 's/^/ssdeep /'); $(tlsh -version 2>&1 | head -1)"
+echo "strain: $bin ($("$bin" --version)); $(ssdeep -V 2>&1 | head -1 | sed 's/^/ssdeep /'); tlsh $(tlsh -version 2>&1 | head -1)"
 run "strain info --json" "$bin" info --json "${files[@]}"
 run "ssdeep -b" ssdeep -b "${files[@]}"
 run "tlsh -r" tlsh -r "$corpus"
