@@ -10,7 +10,8 @@ PACKAGES=(
   libzydis-dev libzycore-dev libssl-dev libsqlite3-dev libpq-dev libarchive-dev
   libjansson-dev libyara-dev libmicrohttpd-dev libcmocka-dev
   # fixtures and ground truth for tests
-  mingw-w64 gcc-mingw-w64-x86-64 gcc-mingw-w64-i686 python3 python3-pefile python3-jsonschema ssdeep tlsh-tools
+  mingw-w64 gcc-mingw-w64-x86-64 gcc-mingw-w64-i686 python3 python3-pefile ssdeep tlsh-tools
+  python3-jsonschema
   osslsigncode sbsigntool openssl yara zip unzip p7zip-full bzip2 xz-utils sqlite3 graphviz
   # PE delay-load fixture: GNU ld 2.40 leaves the delay-import directory empty, lld + llvm-dlltool fill it
   lld llvm
