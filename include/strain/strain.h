@@ -11,5 +11,7 @@
 #include "hash.h"
 #include "sig.h"
 #include "store.h"
+#include "strings.h"
+#include "report.h"
 
 #endif
