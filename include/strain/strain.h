@@ -10,6 +10,7 @@
 #include "binary.h"
 #include "hash.h"
 #include "sig.h"
+#include "code.h"
 #include "store.h"
 #include "strings.h"
 #include "report.h"
