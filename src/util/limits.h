@@ -136,4 +136,9 @@
  * results far below. */
 #define STRAIN_STORE_MAX_RESULTS 32000000u
 
+/* Indicators and the info report (info branch) */
+/* An indicator list past 10,000 distinct values of one kind is a string table or junk, not
+ * something an analyst reads; the report says it was cut. */
+#define STRAIN_IOCS_MAX_PER_KIND 10000u
+
 #endif
