@@ -4,11 +4,13 @@ One database holds the whole corpus (`strain import`, all cores). Every hold-out
 it and removes the held-out samples with `strain db remove`, so the rarity weights of the
 remaining index are exactly those of a database that never saw them (query-time filtering
 would leave their document frequencies behind). Queries run with --all so that the ranking
-below the threshold is recorded too (for the calibration); the verdict itself is thresholded
-as in normal use, and the tasks score the verdict, as the baselines' match thresholds do.
+below the threshold is recorded too (for the calibration); the tasks score the verdict, as
+the baselines' match thresholds do.
 
 run() also returns the (score, correct) pairs of every T1/T3/T4 query's top-ranked actor:
-bench/attribution.py --calibrate turns them into src/engine/calibration_table.h.
+bench/attribution.py --calibrate turns them into src/engine/calibration_table.h, and the
+tasks are scored at the threshold that table sets (the engine's default once the header is
+regenerated), by the engine's own verdict rule applied to the --all output (verdict()).
 """
 import collections
 import json
@@ -65,56 +67,40 @@ def _top(lst):
     return (lst[0]["name"], lst[0]["score"]) if lst else (None, 0.0)
 
 
-def run(strain_bin, rows, tmp):
+def verdict(o, thr):
+    """The engine's verdict rule (src/engine/query.c, rank_labels) at threshold thr, from a
+    --all output: the best actor if it reaches thr, and its best family reaching thr."""
+    if not o["actors"] or o["actors"][0]["score"] < thr:
+        return None, None
+    actor = o["actors"][0]["name"]
+    for f in o["families"]:
+        if f["score"] >= thr and f["actor"] == actor:
+            return actor, f["name"]
+    return actor, None
+
+
+def run(strain_bin, rows, tmp, threshold=None):
+    """T1-T4 at `threshold`, or at the threshold calibrated from this very run (the lowest
+    score whose attributions were wrong at most 5% of the time: in-sample, see RESULTS.md)."""
     if not os.path.exists(strain_bin):
         raise ImportError("no strain binary at %s" % strain_bin)
     db, build_s = _build(strain_bin, rows, tmp)
     t_start = time.time()
     groups = groups_of(rows)
-    res = {"build_seconds": round(build_s, 1)}
-    calib = []  # (top actor score, top actor correct, task)
-
-    # T1: index all but the newest of each group, query the newest.
-    queries = [g[-1] for g in groups.values() if len(g) >= 2]
-    qsha = {q["sha256"] for q in queries}
-    hold = _without(strain_bin, db, tmp, qsha)
-    out = _query(strain_bin, hold, [q["file"] for q in queries])
-    ok = 0
-    for q in queries:
-        o = out[q["sha256"]]
-        ok += o["verdict"]["family"] == q["family"]
-        name, score = _top(o["actors"])
-        calib.append((score, name == q["actor"], "T1"))
-    res["T1"] = {"accuracy": ok / len(queries), "n": len(queries)}
-
-    # T2: retrohunt from the oldest file of each group over the full index.
-    by_sha = collections.defaultdict(list)
-    for r in rows:
-        by_sha[r["sha256"]].append(r)
-    seeds = [g for g in groups.values() if len(g) >= 2]
-    out = _query(strain_bin, db, [g[0]["file"] for g in seeds], ("--neighbors", "1000"))
-    precs, recs = [], []
-    for g in seeds:
-        seed = g[0]
-        rel = {r["sha256"] for r in g[1:]}
-        k = len(g) - 1
-        o = out[seed["sha256"]]
-        # neighbours at or above the threshold are the retrieved items (the seed excluded)
-        thr = o["verdict"]["threshold"]
-        ranked = [n["sha256"] for n in o["neighbors"]
-                  if n["sha256"] != seed["sha256"] and n["score"] >= thr]
-        top = ranked[:k]
-        hit = sum(1 for s in top if s in rel)
-        precs.append(hit / len(top) if top else 0.0)
-        recs.append(hit / k)
-    res["T2"] = {"precision": sum(precs) / len(precs), "recall": sum(recs) / len(recs),
-                 "n": len(precs)}
-
-    # T3: a family held out, its actor's other families indexed: actor attribution.
     fams = collections.defaultdict(set)
     for r in rows:
         fams[r["actor"]].add(r["family"])
-    ok = n = ranked_ok = 0
+    t1, t2, t3, t4 = [], [], [], []  # (query row, output)
+
+    queries = [g[-1] for g in groups.values() if len(g) >= 2]
+    hold = _without(strain_bin, db, tmp, {q["sha256"] for q in queries})
+    out = _query(strain_bin, hold, [q["file"] for q in queries])
+    t1 = [(q, out[q["sha256"]]) for q in queries]
+
+    seeds = [g for g in groups.values() if len(g) >= 2]
+    out = _query(strain_bin, db, [g[0]["file"] for g in seeds], ("--neighbors", "1000"))
+    t2 = [(g, out[g[0]["sha256"]]) for g in seeds]
+
     for actor, fs in sorted(fams.items()):
         if len(fs) < 2:
             continue
@@ -122,30 +108,48 @@ def run(strain_bin, rows, tmp):
             qs = [r for r in rows if r["family"] == fam]
             hold = _without(strain_bin, db, tmp, {r["sha256"] for r in qs})
             out = _query(strain_bin, hold, [r["file"] for r in qs])
-            for q in qs:
-                o = out[q["sha256"]]
-                ok += o["verdict"]["actor"] == actor
-                name, score = _top(o["actors"])
-                ranked_ok += name == actor
-                calib.append((score, name == actor, "T3"))
-                n += 1
-    res["T3"] = {"accuracy": ok / n, "n": n, "ranked_accuracy": ranked_ok / n}
+            t3 += [(q, out[q["sha256"]]) for q in qs]
 
-    # T4: an actor held out entirely: any verdict is a false attribution.
-    wrong = n = 0
     for actor in sorted(fams):
         qs = [r for r in rows if r["actor"] == actor]
         hold = _without(strain_bin, db, tmp, {r["sha256"] for r in qs})
         out = _query(strain_bin, hold, [r["file"] for r in qs])
-        for q in qs:
-            o = out[q["sha256"]]
-            wrong += o["verdict"]["actor"] is not None
-            name, score = _top(o["actors"])
-            calib.append((score, False, "T4"))
-            n += 1
-    res["T4"] = {"false_attribution": wrong / n, "n": n}
+        t4 += [(q, out[q["sha256"]]) for q in qs]
+
+    calib = []  # (top actor score, top actor right?, task)
+    for task, lst, right in (("T1", t1, True), ("T3", t3, True), ("T4", t4, False)):
+        for q, o in lst:
+            name = o["actors"][0]["name"] if o["actors"] else None
+            score = o["actors"][0]["score"] if o["actors"] else 0.0
+            calib.append((score, right and name == q["actor"], task))
+    table, calibrated = calibration_table(calib)
+    thr = calibrated if threshold is None else threshold
+
+    res = {"build_seconds": round(build_s, 1), "threshold": thr}
+    ok = sum(1 for q, o in t1 if verdict(o, thr)[1] == q["family"])
+    res["T1"] = {"accuracy": ok / len(t1), "n": len(t1)}
+    precs, recs = [], []
+    for g, o in t2:
+        seed = g[0]
+        rel = {r["sha256"] for r in g[1:]}
+        k = len(g) - 1
+        ranked = [n["sha256"] for n in o["neighbors"]
+                  if n["sha256"] != seed["sha256"] and n["score"] >= thr]
+        top = ranked[:k]
+        hit = sum(1 for sha in top if sha in rel)
+        precs.append(hit / len(top) if top else 0.0)
+        recs.append(hit / k)
+    res["T2"] = {"precision": sum(precs) / len(precs), "recall": sum(recs) / len(recs),
+                 "n": len(precs)}
+    ok = sum(1 for q, o in t3 if verdict(o, thr)[0] == q["actor"])
+    ranked_ok = sum(1 for q, o in t3 if o["actors"] and o["actors"][0]["name"] == q["actor"])
+    res["T3"] = {"accuracy": ok / len(t3), "n": len(t3), "ranked_accuracy": ranked_ok / len(t3)}
+    wrong = sum(1 for q, o in t4 if verdict(o, thr)[0] is not None)
+    res["T4"] = {"false_attribution": wrong / len(t4), "n": len(t4)}
     res["seconds"] = round(time.time() - t_start + build_s, 1)
     res["calibration_pairs"] = calib
+    res["raw"] = {"T1": [(q["sha256"], o) for q, o in t1], "T3": [(q["sha256"], o) for q, o in t3],
+                  "T4": [(q["sha256"], o) for q, o in t4]}
     return res
 
 

@@ -156,9 +156,11 @@ typedef struct strain_query_result {
     size_t n_keys;        /* distinct query features */
     size_t n_keys_looked; /* features whose postings were read (MaxScore stops early) */
     size_t n_candidates;  /* samples reached through postings */
-    size_t n_verified;    /* candidates scored exactly against their stored genome */
+    size_t n_verified;    /* candidates ranked (labels read; genomes read when unread_share
+                           * was above 2%) */
     size_t n_db_samples;
     size_t n_db_families;
+    double unread_share; /* share of the query's weight whose postings MaxScore skipped */
 } strain_query_result;
 
 /*

@@ -81,7 +81,17 @@ int strain_engine_add(strain_engine *e, int64_t *out_id, const strain_engine_ite
     }
     STRAIN_TRY(strain_genome_serialize(&blob, &blob_len, e->ctx, it->genome));
 
+    /* the identity and fuzzy hashes only the database needs: computed here, not in prepare,
+     * so that a query does not pay for them */
     strain_store_sample m = it->meta;
+    STRAIN_TRY(strain_hash_md5(m.md5, it->sample->data, it->sample->size));
+    STRAIN_TRY(strain_hash_sha1(m.sha1, it->sample->data, it->sample->size));
+    if (strain_hash_ssdeep(m.ssdeep, it->sample->data, it->sample->size) < 0) {
+        m.ssdeep[0] = '\0'; /* fuzzy hashes refuse tiny inputs: empty means "none" */
+    }
+    if (strain_hash_tlsh(m.tlsh, it->sample->data, it->sample->size) < 0) {
+        m.tlsh[0] = '\0';
+    }
     if (label != NULL) {
         m.label = *label;
     }

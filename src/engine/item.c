@@ -77,15 +77,6 @@ int strain_engine_prepare(strain_engine_item **out, strain_ctx *ctx, const uint8
     strain_store_sample *m = &it->meta;
     m->label.clean = STRAIN_STORE_KEEP;
     memcpy(m->sha256, it->sample->sha256, sizeof(m->sha256));
-    STRAIN_TRY(strain_hash_md5(m->md5, it->sample->data, it->sample->size));
-    STRAIN_TRY(strain_hash_sha1(m->sha1, it->sample->data, it->sample->size));
-    /* fuzzy hashes refuse tiny inputs: an empty digest just means "none" */
-    if (strain_hash_ssdeep(m->ssdeep, it->sample->data, it->sample->size) < 0) {
-        m->ssdeep[0] = '\0';
-    }
-    if (strain_hash_tlsh(m->tlsh, it->sample->data, it->sample->size) < 0) {
-        m->tlsh[0] = '\0';
-    }
     m->size = it->sample->size;
     snprintf(m->format, sizeof(m->format), "%s", format_key(bi->format));
     snprintf(m->arch, sizeof(m->arch), "%s", strain_arch_name(bi->arch));

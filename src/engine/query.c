@@ -23,6 +23,7 @@
  * 4. Evidence: strain_compare against the best sample of the verdict gives the matched
  *    functions (ranked by rarity and size) and the shared fragments ranked by rarity.
  */
+#include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,9 @@
 
 #define LOOKUP_BATCH 64u
 #define VERIFY_POOL 24u
+/* Share of the query's weight MaxScore may leave unread before scores are made exact from
+ * the stored genomes (a score is then off by at most this much). */
+#define VERIFY_UNREAD 0.02
 /* df family counts are exact for features in at most this many samples (the store counts
  * them over the postings). Beyond it the feature is taken to be in min(F, samples) families:
  * the lowest weight it could have. That is right for common code (a runtime linked by
@@ -45,6 +49,7 @@ typedef struct qkey {
     uint64_t hash;
     double w;
     uint32_t n_families;
+    uint32_t n_samples;
     bool seen;
 } qkey;
 
@@ -166,6 +171,7 @@ static int weigh(qstate *q, double F)
         qkey *x = &q->keys[i];
         double factor = strain_engine__kind_factor(x->kind);
         double idf;
+        x->n_samples = df[i].n_samples;
         if (df[i].n_samples == 0) {
             idf = idf_max;
         } else if (df[i].n_clean > 0) {
@@ -238,6 +244,19 @@ static int cand_slot(qstate *q, int64_t id, size_t *out)
     return STRAIN_OK;
 }
 
+static size_t find_cand(const qstate *q, int64_t id)
+{
+    if (q->cslots == NULL) {
+        return SIZE_MAX;
+    }
+    for (size_t s = mix((uint64_t)id) & q->cmask; q->cslots[s] != 0; s = (s + 1) & q->cmask) {
+        if (q->cands[q->cslots[s] - 1].id == id) {
+            return q->cslots[s] - 1;
+        }
+    }
+    return SIZE_MAX;
+}
+
 static int cmp_w_desc(const void *a, const void *b)
 {
     double x = (*(const qkey *const *)a)->w;
@@ -275,7 +294,8 @@ static int pool_bounds(qstate *q, size_t pool, double *in_pool, double *outside)
 }
 
 /* Step 2: candidates by MaxScore over the weight-ordered features. */
-static int gather(qstate *q, size_t pool, double floor_w, size_t *out_looked)
+static int gather(qstate *q, size_t pool, double floor_w, size_t *out_looked,
+                  double *out_remaining)
 {
     qkey **order = NULL;
     strain_store_key *batch = NULL;
@@ -325,10 +345,57 @@ static int gather(qstate *q, size_t pool, double floor_w, size_t *out_looked)
                 continue;
             }
             STRAIN_TRY(cand_slot(q, p[i].sample_id, &c));
-            q->cands[c].acc += q->keys[k].w;
+            cand *cc = &q->cands[c];
+            if (cc->bits == NULL &&
+                (cc->bits = calloc(q->n_words ? q->n_words : 1, sizeof(uint64_t))) == NULL) {
+                err = strain__fail(q->e->ctx, STRAIN_ENOMEM, "out of memory");
+                goto done;
+            }
+            if (!(cc->bits[k / 64] & (1ull << (k % 64)))) {
+                cc->bits[k / 64] |= 1ull << (k % 64);
+                cc->acc += q->keys[k].w;
+            }
         }
     }
+    /* Completion: the pool's scores still miss the unread (common) features. Reading their
+     * postings for the pool only costs their sample counts; re-keying the pool's genomes
+     * costs about pool x query features. The cheaper wins (the genomes, in verify(), on a
+     * large database where common features have long posting lists). */
+    uint64_t post_cost = 0;
+    for (size_t i = next; i < n_order; i++) {
+        post_cost += order[i]->n_samples;
+    }
+    if (next < n_order && post_cost <= (uint64_t)pool * q->n_keys) {
+        while (next < n_order) {
+            size_t nb = 0;
+            while (next < n_order && nb < LOOKUP_BATCH) {
+                batch[nb].kind = order[next]->kind;
+                batch[nb].hash = order[next]->hash;
+                remaining -= order[next]->w;
+                nb++;
+                next++;
+            }
+            size_t np = 0;
+            free(p);
+            p = NULL;
+            STRAIN_TRY(strain_store_lookup(q->e->st, &p, &np, batch, nb, UINT32_MAX));
+            for (size_t i = 0; i < np; i++) {
+                size_t k = find_key(q, p[i].kind, p[i].hash);
+                size_t c = find_cand(q, p[i].sample_id);
+                if (k == SIZE_MAX || c == SIZE_MAX) {
+                    continue; /* no new candidates in this phase */
+                }
+                cand *cc = &q->cands[c];
+                if (!(cc->bits[k / 64] & (1ull << (k % 64)))) {
+                    cc->bits[k / 64] |= 1ull << (k % 64);
+                    cc->acc += q->keys[k].w;
+                }
+            }
+        }
+        remaining = 0;
+    }
     *out_looked = next;
+    *out_remaining = remaining;
 done:
     free(p);
     free(order);
@@ -356,29 +423,43 @@ static int cmp_cand_score(const void *a, const void *b)
     return x->id < y->id ? -1 : x->id > y->id;
 }
 
-/* Step 3 for one candidate: exact matched-feature set from its stored genome. */
-static int verify(qstate *q, cand *c)
+/* The stored genome of a candidate (once). */
+static int load_genome(qstate *q, cand *c)
 {
     void *blob = NULL;
     size_t len = 0;
     uint32_t ver = 0;
+    int err;
+    if (c->genome != NULL) {
+        return STRAIN_OK;
+    }
+    STRAIN_TRY(strain_store_get_genome(q->e->st, &blob, &len, &ver, c->id));
+    if (ver != STRAIN_ENGINE_GENOME_VERSION) {
+        err = strain__fail(q->e->ctx, STRAIN_ESTORE, "sample %" PRId64 ": genome version %u unknown",
+                           c->id, ver);
+        goto done;
+    }
+    STRAIN_TRY(strain_genome_deserialize(&c->genome, q->e->ctx, blob, len));
+done:
+    free(blob);
+    return err;
+}
+
+/* Step 3 for one candidate: its labels and, when exact is set, its matched-feature set
+ * recomputed from its stored genome (otherwise the postings' partial set stands). */
+static int verify(qstate *q, cand *c, bool exact)
+{
     strain_engine_key *k = NULL;
     size_t nk = 0;
     int err;
     STRAIN_TRY(strain_store_get_sample_by_id(q->e->st, &c->meta, c->id));
-    STRAIN_TRY(strain_store_get_genome(q->e->st, &blob, &len, &ver, c->id));
-    if (ver != STRAIN_ENGINE_GENOME_VERSION) {
-        err = strain__fail(q->e->ctx, STRAIN_ESTORE, "sample %s: genome version %u unknown",
-                           c->meta->sha256, ver);
-        goto done;
+    if (!exact) {
+        c->score = q->total_w > 0 ? c->acc / q->total_w : 0;
+        return STRAIN_OK;
     }
-    STRAIN_TRY(strain_genome_deserialize(&c->genome, q->e->ctx, blob, len));
+    STRAIN_TRY(load_genome(q, c));
     STRAIN_TRY(strain_engine__keys(&k, &nk, q->e->ctx, c->genome));
-    c->bits = calloc(q->n_words ? q->n_words : 1, sizeof(uint64_t));
-    if (c->bits == NULL) {
-        err = strain__fail(q->e->ctx, STRAIN_ENOMEM, "out of memory");
-        goto done;
-    }
+    memset(c->bits, 0, q->n_words * sizeof(uint64_t));
     c->score = 0;
     for (size_t i = 0; i < nk; i++) {
         size_t j = find_key(q, k[i].kind, k[i].hash);
@@ -389,7 +470,6 @@ static int verify(qstate *q, cand *c)
     }
     c->score = q->total_w > 0 ? c->score / q->total_w : 0;
 done:
-    free(blob);
     free(k);
     return err;
 }
@@ -726,6 +806,7 @@ static int collect_evidence(qstate *q, strain_query_result *r, const strain_engi
     if (ref == NULL) {
         return STRAIN_OK;
     }
+    STRAIN_TRY(load_genome(q, (cand *)ref));
     STRAIN_TRY(strain_compare(&cmp, q->e->ctx, it->genome, ref->genome));
     const strain_genome_info *gi = strain_genome_get_info(it->genome);
     r->functions = calloc(cmp->n_matches ? cmp->n_matches : 1, sizeof(*r->functions));
@@ -814,15 +895,27 @@ int strain_engine_query(strain_query_result **out, strain_engine *e,
     size_t pool = VERIFY_POOL > o.max_neighbors ? VERIFY_POOL : o.max_neighbors;
     /* a sample below half the threshold cannot matter to a verdict; --all reports lower */
     double floor_s = o.all ? 0.01 : thr / 2;
-    STRAIN_TRY(gather(&q, pool, floor_s * q.total_w, &r->n_keys_looked));
+    double remaining = 0;
+    STRAIN_TRY(gather(&q, pool, floor_s * q.total_w, &r->n_keys_looked, &remaining));
     r->n_candidates = q.n_cands;
 
     if (q.n_cands > 0) { /* qsort(NULL, 0) is undefined */
         qsort(q.cands, q.n_cands, sizeof(*q.cands), cmp_cand_acc);
     }
-    verified = q.n_cands < pool ? q.n_cands : pool;
+    /* verify the pool, but not a candidate that cannot reach the floor even with every
+     * feature left unread: loading its genome would change nothing */
+    verified = 0;
+    while (verified < q.n_cands && verified < pool &&
+           q.cands[verified].acc + remaining >= floor_s * q.total_w) {
+        verified++;
+    }
+    /* When MaxScore left at most VERIFY_UNREAD of the query's weight unread, the postings'
+     * scores are within that of the exact ones and no genome is loaded; otherwise the pool
+     * is re-scored exactly from the stored genomes. */
+    r->unread_share = q.total_w > 0 ? remaining / q.total_w : 0;
+    bool exact = r->unread_share > VERIFY_UNREAD;
     for (size_t i = 0; i < verified; i++) {
-        STRAIN_TRY(verify(&q, &q.cands[i]));
+        STRAIN_TRY(verify(&q, &q.cands[i], exact));
     }
     r->n_verified = verified;
     spread_discount(&q, verified);
@@ -834,7 +927,7 @@ int strain_engine_query(strain_query_result **out, strain_engine *e,
     *out = r;
     r = NULL;
 done:
-    for (size_t i = 0; i < verified; i++) {
+    for (size_t i = 0; i < q.n_cands; i++) {
         free_cand(&q.cands[i]);
     }
     free(q.cands);

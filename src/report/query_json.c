@@ -98,6 +98,7 @@ int strain_report_query_json(char **out, const strain_query_result *r, const cha
     json_object_set_new(st, "features_looked_up", json_integer((json_int_t)r->n_keys_looked));
     json_object_set_new(st, "candidates", json_integer((json_int_t)r->n_candidates));
     json_object_set_new(st, "verified", json_integer((json_int_t)r->n_verified));
+    json_object_set_new(st, "unread_share", json_real(r->unread_share));
     json_object_set_new(st, "db_samples", json_integer((json_int_t)r->n_db_samples));
     json_object_set_new(st, "db_families", json_integer((json_int_t)r->n_db_families));
     json_object_set_new(root, "stats", st);
