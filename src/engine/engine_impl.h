@@ -13,6 +13,10 @@
 #define STRAIN_KIND_FUNC_EXACT 1u /* a function's exact normalised-CFG hash */
 #define STRAIN_KIND_FUNC_BAND 2u  /* one LSH band of a function's MinHash sketch */
 #define STRAIN_KIND_FRAGMENT 3u   /* a sampled code fragment (winnowed k-gram) */
+#define STRAIN_KIND_NAME 4u       /* an exported or defined function name (case-folded) */
+#define STRAIN_KIND_IMPORT 5u     /* an imported function name (case-folded, library dropped:
+                                   * the same module imports the same API from KERNEL32 on
+                                   * Windows and libc on Linux) */
 
 /* MinHash LSH band keys (kind 2) are not indexed: measured on the public corpus, eight
  * bands per function made the index and the query's feature set about five times larger
@@ -36,6 +40,8 @@ typedef struct strain_engine_key {
 } strain_engine_key;
 
 struct strain_engine_item {
+    uint64_t *names; /* sorted, unique hashes of kind NAME (low bit 0) and IMPORT (low bit 1) */
+    size_t n_names;
     strain_sample *sample;
     strain_binary *bin;
     strain_genome *genome;
@@ -58,5 +64,11 @@ double strain_engine__kind_factor(uint32_t kind);
  */
 int strain_engine__keys(strain_engine_key **out, size_t *out_n, strain_ctx *ctx,
                         const strain_genome *g);
+/* The name features of an item (kinds NAME and IMPORT): they come from the parsed binary,
+ * not the genome, so they exist for the item only (a stored sample has them as postings). */
+int strain_engine__name_keys(strain_engine_key **out, size_t *out_n, strain_ctx *ctx,
+                             const strain_engine_item *it);
+/* Computes it->names from the parsed binary. */
+int strain_engine__item_names(strain_engine_item *it, strain_ctx *ctx);
 
 #endif

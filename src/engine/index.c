@@ -43,6 +43,8 @@ int strain_engine_add(strain_engine *e, int64_t *out_id, const strain_engine_ite
                       const strain_store_label *label)
 {
     strain_engine_key *keys = NULL;
+    strain_engine_key *names = NULL;
+    size_t nn = 0;
     strain_store_posting *p = NULL;
     uint8_t *blob = NULL;
     size_t blob_len = 0;
@@ -56,7 +58,8 @@ int strain_engine_add(strain_engine *e, int64_t *out_id, const strain_engine_ite
     }
     const strain_genome_info *gi = strain_genome_get_info(it->genome);
     STRAIN_TRY(strain_engine__keys(&keys, &nk, e->ctx, it->genome));
-    p = malloc((nk ? nk : 1) * sizeof(*p));
+    STRAIN_TRY(strain_engine__name_keys(&names, &nn, e->ctx, it));
+    p = malloc((nk + nn ? nk + nn : 1) * sizeof(*p));
     if (p == NULL) {
         err = strain__fail(e->ctx, STRAIN_ENOMEM, "out of memory");
         goto done;
@@ -73,6 +76,10 @@ int strain_engine_add(strain_engine *e, int64_t *out_id, const strain_engine_ite
     /* one posting per distinct key: the store keeps the first payload, sort keeps it stable
      * enough (the lowest-addressed function of a duplicated genotype wins after qsort ties
      * are broken by the kept order of equal keys being irrelevant to scoring) */
+    for (size_t i = 0; i < nn; i++) {
+        p[nk + i] = (strain_store_posting){names[i].kind, names[i].hash, 0, 0};
+    }
+    nk += nn;
     qsort(p, nk, sizeof(*p), cmp_key);
     for (size_t i = 0; i < nk; i++) {
         if (np == 0 || p[np - 1].kind != p[i].kind || p[np - 1].hash != p[i].hash) {
@@ -120,5 +127,6 @@ done:
     free(blob);
     free(p);
     free(keys);
+    free(names);
     return err;
 }

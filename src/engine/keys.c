@@ -21,6 +21,10 @@ double strain_engine__kind_factor(uint32_t kind)
         return 1.0 / 8;
     case STRAIN_KIND_FRAGMENT:
         return 0.5;
+    case STRAIN_KIND_NAME:
+        return 1.0;
+    case STRAIN_KIND_IMPORT:
+        return 0.25;
     default:
         return 0.0;
     }
@@ -91,4 +95,82 @@ int strain_engine__keys(strain_engine_key **out, size_t *out_n, strain_ctx *ctx,
 done:
     free(k);
     return err;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a;
+    uint64_t y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int add_name(uint64_t **v, size_t *n, size_t *cap, const char *name, uint64_t tag)
+{
+    if (name == NULL || name[0] == '\0') {
+        return STRAIN_OK;
+    }
+    if (*n == *cap) {
+        size_t nc = *cap ? 2 * *cap : 64;
+        uint64_t *r = realloc(*v, nc * sizeof(*r));
+        if (r == NULL) {
+            return STRAIN_ENOMEM;
+        }
+        *v = r;
+        *cap = nc;
+    }
+    (*v)[(*n)++] = (strain_hash64_str_nocase(name, 0x6e616d65u) & ~1ull) | tag;
+    return STRAIN_OK;
+}
+
+int strain_engine__item_names(strain_engine_item *it, strain_ctx *ctx)
+{
+    const strain_binary_info *bi = strain_binary_get_info(it->bin);
+    uint64_t *v = NULL;
+    size_t n = 0;
+    size_t cap = 0;
+    int err = STRAIN_OK;
+    for (size_t i = 0; i < bi->n_exports && err == STRAIN_OK; i++) {
+        err = add_name(&v, &n, &cap, bi->exports[i].name, 0);
+    }
+    for (size_t i = 0; i < bi->n_symbols && err == STRAIN_OK; i++) {
+        /* defined functions only: undefined symbols are imports, counted below */
+        if (bi->symbols[i].is_function && bi->symbols[i].address != 0) {
+            err = add_name(&v, &n, &cap, bi->symbols[i].name, 0);
+        }
+    }
+    for (size_t i = 0; i < bi->n_imports && err == STRAIN_OK; i++) {
+        err = add_name(&v, &n, &cap, bi->imports[i].name, 1);
+    }
+    if (err < 0) {
+        free(v);
+        return strain__fail(ctx, STRAIN_ENOMEM, "out of memory");
+    }
+    if (n > 0) {
+        qsort(v, n, sizeof(*v), cmp_u64);
+    }
+    size_t u = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (u == 0 || v[u - 1] != v[i]) {
+            v[u++] = v[i];
+        }
+    }
+    it->names = v;
+    it->n_names = u;
+    return STRAIN_OK;
+}
+
+int strain_engine__name_keys(strain_engine_key **out, size_t *out_n, strain_ctx *ctx,
+                             const strain_engine_item *it)
+{
+    strain_engine_key *k = malloc((it->n_names ? it->n_names : 1) * sizeof(*k));
+    if (k == NULL) {
+        return strain__fail(ctx, STRAIN_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < it->n_names; i++) {
+        uint64_t h = it->names[i];
+        k[i] = (strain_engine_key){(h & 1) ? STRAIN_KIND_IMPORT : STRAIN_KIND_NAME, UINT32_MAX, h};
+    }
+    *out = k;
+    *out_n = it->n_names;
+    return STRAIN_OK;
 }

@@ -112,12 +112,25 @@ static int cmp_ekey(const void *a, const void *b)
 }
 
 /* Distinct query keys and their lookup table. */
-static int build_keys(qstate *q, const strain_genome *g)
+static int build_keys(qstate *q, const strain_engine_item *it)
 {
     strain_engine_key *k = NULL;
+    strain_engine_key *names = NULL;
     size_t n = 0;
+    size_t nn = 0;
     int err;
-    STRAIN_TRY(strain_engine__keys(&k, &n, q->e->ctx, g));
+    STRAIN_TRY(strain_engine__keys(&k, &n, q->e->ctx, it->genome));
+    STRAIN_TRY(strain_engine__name_keys(&names, &nn, q->e->ctx, it));
+    if (nn > 0) {
+        strain_engine_key *r = realloc(k, (n + nn) * sizeof(*k));
+        if (r == NULL) {
+            err = strain__fail(q->e->ctx, STRAIN_ENOMEM, "out of memory");
+            goto done;
+        }
+        k = r;
+        memcpy(k + n, names, nn * sizeof(*k));
+        n += nn;
+    }
     qsort(k, n, sizeof(*k), cmp_ekey);
     q->keys = calloc(n ? n : 1, sizeof(*q->keys));
     size_t cap = 16;
@@ -148,6 +161,7 @@ static int build_keys(qstate *q, const strain_genome *g)
     q->n_words = (q->n_keys + 63) / 64;
 done:
     free(k);
+    free(names);
     return err;
 }
 
@@ -459,8 +473,17 @@ static int verify(qstate *q, cand *c, bool exact)
     }
     STRAIN_TRY(load_genome(q, c));
     STRAIN_TRY(strain_engine__keys(&k, &nk, q->e->ctx, c->genome));
-    memset(c->bits, 0, q->n_words * sizeof(uint64_t));
+    /* the genome re-keys code features; name features (not in the genome) keep what the
+     * postings found */
     c->score = 0;
+    for (size_t j = 0; j < q->n_keys; j++) {
+        bool named = q->keys[j].kind == STRAIN_KIND_NAME || q->keys[j].kind == STRAIN_KIND_IMPORT;
+        if (!named) {
+            c->bits[j / 64] &= ~(1ull << (j % 64));
+        } else if (c->bits[j / 64] & (1ull << (j % 64))) {
+            c->score += q->keys[j].w;
+        }
+    }
     for (size_t i = 0; i < nk; i++) {
         size_t j = find_key(q, k[i].kind, k[i].hash);
         if (j != SIZE_MAX && !(c->bits[j / 64] & (1ull << (j % 64)))) {
@@ -889,7 +912,7 @@ int strain_engine_query(strain_query_result **out, strain_engine *e,
     r->n_db_samples = (size_t)stats.samples;
     r->n_db_families = (size_t)stats.families;
 
-    STRAIN_TRY(build_keys(&q, it->genome));
+    STRAIN_TRY(build_keys(&q, it));
     r->n_keys = q.n_keys;
     STRAIN_TRY(weigh(&q, F));
     size_t pool = VERIFY_POOL > o.max_neighbors ? VERIFY_POOL : o.max_neighbors;
