@@ -166,6 +166,10 @@ static strain_engine_item *make_item(strain_ctx *ctx, uint64_t fam, uint64_t see
         exit(1);
     }
     free(blob);
+    /* a few bytes standing for the file (the add hashes them for md5/sha1) */
+    if (strain_sample_from_memory(&it->sample, ctx, &seed, sizeof(seed), "synthetic", NULL) < 0) {
+        exit(1);
+    }
     it->meta.label.clean = STRAIN_STORE_KEEP;
     for (int i = 0; i < 4; i++) {
         snprintf(it->meta.sha256 + 16 * i, 17, "%016" PRIx64, strain_mix64(seed * 4 + i));
