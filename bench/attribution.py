@@ -213,8 +213,12 @@ def main():
         n["T1"]["n"], n["T2"]["n"], n["T3"]["n"], n["T4"]["n"]))
     if "strain" in results:
         s = results["strain"]
-        print("strain: T3 ranked (top actor, no threshold) %.3f; index built in %.1f s; "
-              "total %.1f s" % (s["T3"]["ranked_accuracy"], s["build_seconds"], s["seconds"]))
+        print("strain: threshold %.2f; T3 ranked (top actor, no threshold) %.3f; index built "
+              "in %.1f s; total %.1f s; clean set: %d files" % (
+                  s["threshold"], s["T3"]["ranked_accuracy"], s["build_seconds"], s["seconds"],
+                  len(s["clean_set"])))
+        for f in s["clean_set"]:
+            print("  clean: %s" % f)
         import attribution_strain
         table, thr = attribution_strain.calibration_table(s["calibration_pairs"])
         print("confidence table (attributions scoring >= s: count, wrong, false rate, "
@@ -224,7 +228,8 @@ def main():
         if args.calibrate:
             attribution_strain.write_calibration(
                 s["calibration_pairs"], args.calibrate,
-                "/usr/bin/python3 bench/attribution.py --calibrate " + args.calibrate)
+                "/usr/bin/python3 bench/attribution.py --strain build/dev/strain --calibrate "
+                + args.calibrate)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2)

@@ -2,7 +2,7 @@
  * Confidence calibration: score -> observed share of correct attributions, measured on the
  * public corpus benchmark (bench/attribution.py with bench/attribution_strain.py, which pools
  * the top-ranked actor of every T1, T3 and T4 query: was it the right actor?). Regenerate with
- *     /usr/bin/python3 bench/attribution.py --strain build/release/strain \
+ *     /usr/bin/python3 bench/attribution.py --strain build/dev/strain \
  *         --calibrate src/engine/calibration_table.h
  * The default threshold is the lowest score whose attributions at or above it were wrong at
  * most 5% of the time in that run (docs/attribution.md has the table).
