@@ -275,7 +275,8 @@ int main(int argc, char **argv)
                 sorted[j - 1] = t;
             }
         }
-        printf("%10" PRIu64 " %10" PRIu64 " %12.0f %10.1f %10.1f %10.1f %9zu %6d/%d   (load %.0f s)\n",
+        printf("%10" PRIu64 " %10" PRIu64
+               " %12.0f %10.1f %10.1f %10.1f %9zu %6d/%d   (load %.0f s)\n",
                have, fams, (double)file_bytes(argv[1]) / (double)have, total / QUERIES,
                sorted[QUERIES / 2], mx, cands / QUERIES, ok, QUERIES, load);
         fflush(stdout);

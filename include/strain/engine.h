@@ -37,8 +37,8 @@ typedef struct strain_engine_item strain_engine_item;
  * an empty genome. Caller frees with strain_engine_item_free(). Thread-safe for distinct
  * contexts; data is copied.
  */
-STRAIN_API int strain_engine_prepare(strain_engine_item **out, strain_ctx *ctx,
-                                     const uint8_t *data, size_t size, const char *file_name);
+STRAIN_API int strain_engine_prepare(strain_engine_item **out, strain_ctx *ctx, const uint8_t *data,
+                                     size_t size, const char *file_name);
 STRAIN_API void strain_engine_item_free(strain_engine_item *it);
 /* Borrowed until the item is freed: its SHA-256 (lowercase hex) and genome. */
 STRAIN_API const char *strain_engine_item_sha256(const strain_engine_item *it);
@@ -121,9 +121,9 @@ typedef struct strain_query_function {
     char ref_sha256[STRAIN_SHA256_HEX];
     uint64_t ref_address;
     uint32_t ref_size;
-    double similarity;    /* 0..1, 1 = identical normalised code */
-    double weight;        /* rarity weight of the query function's genotype */
-    uint32_t n_families;  /* families holding the exact genotype (0: unseen or near match) */
+    double similarity;   /* 0..1, 1 = identical normalised code */
+    double weight;       /* rarity weight of the query function's genotype */
+    uint32_t n_families; /* families holding the exact genotype (0: unseen or near match) */
 } strain_query_function;
 
 /* A rare code fragment the query shares with a reference sample. */

@@ -12,10 +12,10 @@
 enum { OPT_DB = 256, OPT_ACTOR, OPT_FAMILY, OPT_TAG, OPT_CLEAN, OPT_QUIET };
 
 static const struct option add_opts[] = {
-    {"db", required_argument, NULL, OPT_DB},       {"actor", required_argument, NULL, OPT_ACTOR},
+    {"db", required_argument, NULL, OPT_DB},         {"actor", required_argument, NULL, OPT_ACTOR},
     {"family", required_argument, NULL, OPT_FAMILY}, {"tag", required_argument, NULL, OPT_TAG},
-    {"clean", no_argument, NULL, OPT_CLEAN},       {"quiet", no_argument, NULL, OPT_QUIET},
-    {"jobs", required_argument, NULL, 'j'},        {NULL, 0, NULL, 0},
+    {"clean", no_argument, NULL, OPT_CLEAN},         {"quiet", no_argument, NULL, OPT_QUIET},
+    {"jobs", required_argument, NULL, 'j'},          {NULL, 0, NULL, 0},
 };
 
 static int add_run(int argc, char **argv)
@@ -29,34 +29,23 @@ static int add_run(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "j:", add_opts, NULL)) != -1) {
         switch (c) {
-        case OPT_DB:
-            db = optarg;
-            break;
-        case OPT_ACTOR:
-            label.actor = optarg;
-            break;
-        case OPT_FAMILY:
-            label.family = optarg;
-            break;
+        case OPT_DB: db = optarg; break;
+        case OPT_ACTOR: label.actor = optarg; break;
+        case OPT_FAMILY: label.family = optarg; break;
         case OPT_TAG:
             if (label.n_tags == STRAIN_STORE_MAX_TAGS) {
                 return cli_usage_error("add", "at most %d tags", STRAIN_STORE_MAX_TAGS);
             }
             tags[label.n_tags++] = optarg;
             break;
-        case OPT_CLEAN:
-            label.clean = 1;
-            break;
-        case OPT_QUIET:
-            quiet = true;
-            break;
+        case OPT_CLEAN: label.clean = 1; break;
+        case OPT_QUIET: quiet = true; break;
         case 'j':
             if (cli_parse_threads(&threads, "add", optarg) != CLI_EXIT_OK) {
                 return CLI_EXIT_USAGE;
             }
             break;
-        default:
-            return cli_usage_error("add", "unknown option");
+        default: return cli_usage_error("add", "unknown option");
         }
     }
     if (optind >= argc) {

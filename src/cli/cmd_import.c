@@ -91,7 +91,8 @@ static int read_manifest(manifest *m, const char *path)
             continue;
         }
         size_t need = strlen(dir) + strlen(line) + 2;
-        char *full = malloc(need + strlen(fl[1]) + strlen(fl[2]) + (nf > 3 ? strlen(fl[3]) : 0) + 4);
+        char *full =
+            malloc(need + strlen(fl[1]) + strlen(fl[2]) + (nf > 3 ? strlen(fl[3]) : 0) + 4);
         void *ne = realloc(m->e, (m->n + 1) * sizeof(*m->e));
         if (ne != NULL) {
             m->e = ne;
@@ -149,19 +150,14 @@ static int import_run(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "j:", import_opts, NULL)) != -1) {
         switch (c) {
-        case OPT_DB:
-            db = optarg;
-            break;
-        case OPT_QUIET:
-            quiet = true;
-            break;
+        case OPT_DB: db = optarg; break;
+        case OPT_QUIET: quiet = true; break;
         case 'j':
             if (cli_parse_threads(&threads, "import", optarg) != CLI_EXIT_OK) {
                 return CLI_EXIT_USAGE;
             }
             break;
-        default:
-            return cli_usage_error("import", "unknown option");
+        default: return cli_usage_error("import", "unknown option");
         }
     }
     if (optind != argc - 1) {

@@ -82,18 +82,10 @@ static int query_run(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "k:", query_opts, NULL)) != -1) {
         char *end = NULL;
         switch (c) {
-        case OPT_DB:
-            db = optarg;
-            break;
-        case OPT_JSON:
-            q.json = true;
-            break;
-        case OPT_EXPLAIN:
-            q.explain = true;
-            break;
-        case OPT_ALL:
-            q.o.all = true;
-            break;
+        case OPT_DB: db = optarg; break;
+        case OPT_JSON: q.json = true; break;
+        case OPT_EXPLAIN: q.explain = true; break;
+        case OPT_ALL: q.o.all = true; break;
         case OPT_THRESHOLD:
             q.o.threshold = strtod(optarg, &end);
             if (end == optarg || *end != '\0' || !(q.o.threshold > 0 && q.o.threshold <= 1)) {
@@ -107,8 +99,7 @@ static int query_run(int argc, char **argv)
                 return cli_usage_error("query", "--neighbors needs 1..1000");
             }
             break;
-        default:
-            return cli_usage_error("query", "unknown option");
+        default: return cli_usage_error("query", "unknown option");
         }
     }
     if (optind >= argc) {
@@ -119,8 +110,8 @@ static int query_run(int argc, char **argv)
         return rc;
     }
     q.ce = &ce;
-    int err = strain_input_walk(ce.ctx, (const char *const *)&argv[optind],
-                                (size_t)(argc - optind), NULL, on_sample, &q);
+    int err = strain_input_walk(ce.ctx, (const char *const *)&argv[optind], (size_t)(argc - optind),
+                                NULL, on_sample, &q);
     if (q.json) {
         printf("%s]\n", q.n_done ? "\n" : "[");
     }

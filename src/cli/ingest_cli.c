@@ -48,13 +48,12 @@ int cli_ingest(const char *cmd, const char *db, const strain_ingest_entry *entri
     size_t added = 0;
     int err = strain_engine_ingest(ce.eng, &added, entries, n, threads, on_progress, on_error, &p);
     if (err < 0) {
-        cli_error("%s: %s: %s (%s)", cmd, ce.path, strain_strerror(err),
-                  strain_ctx_errmsg(ce.ctx));
+        cli_error("%s: %s: %s (%s)", cmd, ce.path, strain_strerror(err), strain_ctx_errmsg(ce.ctx));
         rc = CLI_EXIT_ERROR;
     } else {
         if (!quiet) {
-            fprintf(stderr, "%s: %zu samples stored in %s, %d inputs failed\n", cmd, added,
-                    ce.path, err);
+            fprintf(stderr, "%s: %zu samples stored in %s, %d inputs failed\n", cmd, added, ce.path,
+                    err);
         }
         rc = err > 0 ? CLI_EXIT_INPUT : CLI_EXIT_OK;
     }

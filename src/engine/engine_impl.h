@@ -14,9 +14,10 @@
 #define STRAIN_KIND_FUNC_BAND 2u  /* one LSH band of a function's MinHash sketch */
 #define STRAIN_KIND_FRAGMENT 3u   /* a sampled code fragment (winnowed k-gram) */
 #define STRAIN_KIND_NAME 4u       /* an exported or defined function name (case-folded) */
-#define STRAIN_KIND_IMPORT 5u     /* an imported function name (case-folded, library dropped:
-                                   * the same module imports the same API from KERNEL32 on
-                                   * Windows and libc on Linux) */
+#define STRAIN_KIND_IMPORT                                                                         \
+    5u /* an imported function name (case-folded, library dropped:                                 \
+        * the same module imports the same API from KERNEL32 on                                    \
+        * Windows and libc on Linux) */
 
 /* MinHash LSH band keys (kind 2) are not indexed: measured on the public corpus, eight
  * bands per function made the index and the query's feature set about five times larger

@@ -40,16 +40,11 @@ const strain_binary *strain_engine_item_binary(const strain_engine_item *it)
 static const char *format_key(strain_format f)
 {
     switch (f) {
-    case STRAIN_FORMAT_PE32:
-        return "pe32";
-    case STRAIN_FORMAT_PE32PLUS:
-        return "pe32+";
-    case STRAIN_FORMAT_ELF32:
-        return "elf32";
-    case STRAIN_FORMAT_ELF64:
-        return "elf64";
-    default:
-        return "raw";
+    case STRAIN_FORMAT_PE32: return "pe32";
+    case STRAIN_FORMAT_PE32PLUS: return "pe32+";
+    case STRAIN_FORMAT_ELF32: return "elf32";
+    case STRAIN_FORMAT_ELF64: return "elf64";
+    default: return "raw";
     }
 }
 
@@ -65,8 +60,8 @@ int strain_engine_prepare(strain_engine_item **out, strain_ctx *ctx, const uint8
     if (it == NULL) {
         return strain__fail(ctx, STRAIN_ENOMEM, "out of memory");
     }
-    STRAIN_TRY(strain_sample_from_memory(&it->sample, ctx, data, size,
-                                         file_name ? file_name : "-", NULL));
+    STRAIN_TRY(
+        strain_sample_from_memory(&it->sample, ctx, data, size, file_name ? file_name : "-", NULL));
     if (file_name != NULL && (it->file_name = strdup(file_name)) == NULL) {
         err = strain__fail(ctx, STRAIN_ENOMEM, "out of memory");
         goto done;

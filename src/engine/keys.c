@@ -13,20 +13,15 @@
 double strain_engine__kind_factor(uint32_t kind)
 {
     switch (kind) {
-    case STRAIN_KIND_FUNC_EXACT:
-        return 1.0;
+    case STRAIN_KIND_FUNC_EXACT: return 1.0;
     case STRAIN_KIND_FUNC_BAND:
         /* eight bands together weigh as much as the exact hash: a near-identical function
          * (most bands equal) counts about as much as an identical one */
         return 1.0 / 8;
-    case STRAIN_KIND_FRAGMENT:
-        return 0.5;
-    case STRAIN_KIND_NAME:
-        return 1.0;
-    case STRAIN_KIND_IMPORT:
-        return 0.25;
-    default:
-        return 0.0;
+    case STRAIN_KIND_FRAGMENT: return 0.5;
+    case STRAIN_KIND_NAME: return 1.0;
+    case STRAIN_KIND_IMPORT: return 0.25;
+    default: return 0.0;
     }
 }
 

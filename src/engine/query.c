@@ -308,8 +308,7 @@ static int pool_bounds(qstate *q, size_t pool, double *in_pool, double *outside)
 }
 
 /* Step 2: candidates by MaxScore over the weight-ordered features. */
-static int gather(qstate *q, size_t pool, double floor_w, size_t *out_looked,
-                  double *out_remaining)
+static int gather(qstate *q, size_t pool, double floor_w, size_t *out_looked, double *out_remaining)
 {
     qkey **order = NULL;
     strain_store_key *batch = NULL;
@@ -449,8 +448,8 @@ static int load_genome(qstate *q, cand *c)
     }
     STRAIN_TRY(strain_store_get_genome(q->e->st, &blob, &len, &ver, c->id));
     if (ver != STRAIN_ENGINE_GENOME_VERSION) {
-        err = strain__fail(q->e->ctx, STRAIN_ESTORE, "sample %" PRId64 ": genome version %u unknown",
-                           c->id, ver);
+        err = strain__fail(q->e->ctx, STRAIN_ESTORE,
+                           "sample %" PRId64 ": genome version %u unknown", c->id, ver);
         goto done;
     }
     STRAIN_TRY(strain_genome_deserialize(&c->genome, q->e->ctx, blob, len));
@@ -514,8 +513,8 @@ static void spread_discount(qstate *q, size_t verified)
     size_t v = verified < 64 ? verified : 64;
     for (size_t i = 0; i < v; i++) {
         const cand *c = &q->cands[i];
-        const char *a = (c->meta != NULL && c->meta->label.clean != 1) ? c->meta->label.actor
-                                                                        : NULL;
+        const char *a =
+            (c->meta != NULL && c->meta->label.clean != 1) ? c->meta->label.actor : NULL;
         idx[i] = -1;
         if (a == NULL || a[0] == '\0') {
             continue;
@@ -563,7 +562,6 @@ static void free_cand(cand *c)
     strain_store_sample_free(c->meta);
     strain_genome_free(c->genome);
 }
-
 
 /* The result plus the strings it owns. */
 typedef struct result_impl {
@@ -702,8 +700,7 @@ done:
 }
 
 /* Keeps the first max entries, and only those at or above thr unless all. */
-static size_t trim_labels(const strain_query_label *l, size_t n, size_t max, bool all,
-                          double thr)
+static size_t trim_labels(const strain_query_label *l, size_t n, size_t max, bool all, double thr)
 {
     size_t k = 0;
     while (k < n && k < max && (all || l[k].score >= thr)) {
@@ -878,8 +875,8 @@ done:
     return err;
 }
 
-int strain_engine_query(strain_query_result **out, strain_engine *e,
-                        const strain_engine_item *it, const strain_query_options *opts)
+int strain_engine_query(strain_query_result **out, strain_engine *e, const strain_engine_item *it,
+                        const strain_query_options *opts)
 {
     strain_query_options o = {0};
     strain_query_result *r = NULL;

@@ -75,8 +75,9 @@ static void explain(FILE *f, strain_ctx *ctx, const strain_query_result *r,
         return;
     }
     if (load_ref(&rs, &rb, ctx, ref_name, r->functions[0].ref_sha256) < 0) {
-        fprintf(f, "\nexplain: reference %s is not on disk at its recorded path (%s); only the "
-                   "query side is shown\n",
+        fprintf(f,
+                "\nexplain: reference %s is not on disk at its recorded path (%s); only the "
+                "query side is shown\n",
                 r->functions[0].ref_sha256, ref_name ? ref_name : "none recorded");
     }
     size_t shown = r->n_functions < 3 ? r->n_functions : 3;
@@ -88,8 +89,9 @@ static void explain(FILE *f, strain_ctx *ctx, const strain_query_result *r,
         if (rb != NULL) {
             strain_code_disasm(&ra, ctx, rb, NULL, m->ref_address);
         }
-        fprintf(f, "\nexplain #%zu: query 0x%" PRIx64 " <-> reference 0x%" PRIx64
-                   " (similarity %.2f, weight %.2f)\n",
+        fprintf(f,
+                "\nexplain #%zu: query 0x%" PRIx64 " <-> reference 0x%" PRIx64
+                " (similarity %.2f, weight %.2f)\n",
                 i + 1, m->query_address, m->ref_address, m->similarity, m->weight);
         side_by_side(f, qa ? qa : "(not available)", ra ? ra : "(not available)");
         free(qa);
@@ -126,8 +128,9 @@ int strain_report_query_text(FILE *f, strain_ctx *ctx, const strain_query_result
     }
     for (size_t i = 0; i < r->n_functions; i++) {
         const strain_query_function *x = &r->functions[i];
-        fprintf(f, "  0x%-16" PRIx64 " %7" PRIu32 "   0x%-16" PRIx64 " %7" PRIu32
-                   "  %5.2f  %6.2f  %" PRIu32 "\n",
+        fprintf(f,
+                "  0x%-16" PRIx64 " %7" PRIu32 "   0x%-16" PRIx64 " %7" PRIu32
+                "  %5.2f  %6.2f  %" PRIu32 "\n",
                 x->query_address, x->query_size, x->ref_address, x->ref_size, x->similarity,
                 x->weight, x->n_families);
     }

@@ -92,8 +92,8 @@ static void test_attribution(void **state)
     (void)state;
     char p[12][1200];
     strain_ingest_entry e[12];
-    const char *fam[4][2] = {{"alpha", "north"}, {"beta", "north"}, {"gamma", "south"},
-                             {"delta", "east"}};
+    const char *fam[4][2] = {
+        {"alpha", "north"}, {"beta", "north"}, {"gamma", "south"}, {"delta", "east"}};
     size_t n = 0;
     for (int f = 0; f < 4; f++) {
         for (int v = 1; v <= 3; v++, n++) {
