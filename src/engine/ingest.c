@@ -66,7 +66,9 @@ static bool stopped(pipe_state *ps)
     return s;
 }
 
-/* The name recorded with a sample: its absolute path, plus the member inside an archive. */
+/* The name recorded with a sample: its absolute path; for an archive member, the archive's
+ * folder joined with the member's archive path (which starts with the archive's own name:
+ * "/abs/dir/refs.zip!ref/a.exe"). */
 static char *record_name(const strain_sample *s)
 {
     char abs[PATH_MAX];
@@ -74,11 +76,15 @@ static char *record_name(const strain_sample *s)
     if (strcmp(s->path, "-") != 0 && realpath(s->path, abs) != NULL) {
         base = abs;
     }
-    size_t n = strlen(base) + (s->archive_path ? strlen(s->archive_path) + 1 : 0) + 1;
+    size_t dir_len = strlen(base);
+    if (s->archive_path != NULL) {
+        const char *slash = strrchr(base, '/');
+        dir_len = slash != NULL ? (size_t)(slash - base) + 1 : 0;
+    }
+    size_t n = dir_len + (s->archive_path ? strlen(s->archive_path) : 0) + 1;
     char *out = malloc(n);
     if (out != NULL) {
-        snprintf(out, n, "%s%s%s", base, s->archive_path ? "!" : "",
-                 s->archive_path ? s->archive_path : "");
+        snprintf(out, n, "%.*s%s", (int)dir_len, base, s->archive_path ? s->archive_path : "");
     }
     return out;
 }
