@@ -91,6 +91,16 @@ def main():
                 os.path.join(fx, "query/alpha_v4.exe")).stdout
         assert "verdict:    actor north, family alpha" in t, t
         assert "explain #1" in t and " | " in t, t
+        # archives: members are indexed and recorded as <folder>/<archive>!<member>
+        import zipfile
+        arch = os.path.join(tmp, "refs.zip")
+        with zipfile.ZipFile(arch, "w") as z:
+            z.write(os.path.join(fx, "query/alpha_v4.exe"), "alpha_v4.exe")
+        db2 = os.path.join(tmp, "z.db")
+        run("add", "--db", db2, "--quiet", "--actor", "north", "--family", "alpha", arch)
+        listing = run("db", "list", "--db", db2).stdout
+        assert os.path.realpath(arch) + "!alpha_v4.exe" in listing, listing
+        assert "refs.zip!refs.zip" not in listing, listing
         # errors: missing database, missing file, bad option
         p = run("query", "--db", os.path.join(tmp, "none.db"), os.path.join(fx, "query/zeta.exe"),
                 ok=(1,))
