@@ -90,4 +90,19 @@
 /* Page hash entries: one per 4 KiB page of a 512 MiB file is 131072. */
 #define STRAIN_SIG_MAX_PAGE_HASHES 131072u
 
+/* Store (src/store/): features derived from hostile samples are bounded before they reach
+ * the database. */
+/* Postings of one sample: a 50 MB binary holds ~100k functions; a few feature kinds per
+ * function plus byte n-grams stay under 1M. More is a packer artefact or an attack. */
+#define STRAIN_STORE_MAX_POSTINGS 1000000u
+/* Genome blob of one sample: ~64 bytes per function for 100k functions is 6.4 MB; 64 MiB
+ * leaves room for richer genotypes and stays far below SQLite's 1 GB blob ceiling. */
+#define STRAIN_STORE_MAX_GENOME (64u << 20)
+/* Keys in one lookup/df batch: a query sample yields a few thousand; 4M keys of 12 bytes is
+ * 48 MB of input, the most one call should hold in memory. */
+#define STRAIN_STORE_MAX_BATCH 4000000u
+/* Postings one lookup may return (24 bytes each: 768 MB); the caller's max_df normally keeps
+ * results far below. */
+#define STRAIN_STORE_MAX_RESULTS 32000000u
+
 #endif
