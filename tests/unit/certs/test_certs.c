@@ -1,0 +1,491 @@
+/*
+ * Certificate intelligence end to end on real signed files. mkfixtures.sh builds a PKI with
+ * openssl (through the sig tests' script), mingw-w64 programs and a kernel driver, and signs
+ * them with osslsigncode; the database is filled the way `strain add` will: parse, verify,
+ * put the labelled sample, strain_certs_record(). Expected findings follow from which
+ * certificate signed which labelled file (written down here, not computed by strain);
+ * certificate identities are checked against openssl's fingerprints and serials, the driver
+ * against python3-pefile, similarity for the LuckyMouse pattern is the ssdeep tool's.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <strain/certs.h>
+#include <strain/hash.h>
+#include <strain/binary.h>
+#include <strain/store.h>
+
+#include "helpers.h"
+
+static char fx[1024];
+
+static char *fx_text(const char *name)
+{
+    char p[1200];
+    size_t n = 0;
+    snprintf(p, sizeof(p), "%s/%s", fx, name);
+    char *t = (char *)th_read_file(p, &n);
+    assert_non_null(t);
+    while (n > 0 && (t[n - 1] == '\n' || t[n - 1] == '\r')) {
+        t[--n] = '\0';
+    }
+    return t;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    char *out = NULL;
+    snprintf(fx, sizeof(fx), "%s/certsfx", th_tmpdir());
+    int rc = th_run(&out, "mkdir -p '%s' && sh '%s/tests/unit/certs/mkfixtures.sh' '%s' 2>&1", fx,
+                    getenv("STRAIN_SOURCE_DIR"), fx);
+    if (rc != 0) {
+        fprintf(stderr, "mkfixtures.sh failed:\n%s\n", out ? out : "");
+    }
+    free(out);
+    return rc == 0 ? 0 : -1;
+}
+
+typedef struct db {
+    strain_ctx *ctx;
+    strain_store *st;
+    char path[1200];
+} db;
+
+static void db_open(db *d, const char *name)
+{
+    memset(d, 0, sizeof(*d));
+    snprintf(d->path, sizeof(d->path), "%s/%s", th_tmpdir(), name);
+    assert_int_equal(strain_ctx_new(&d->ctx), 0);
+    if (strain_store_open(&d->st, d->ctx, NULL, d->path, STRAIN_STORE_CREATE) != 0) {
+        fail_msg("%s", strain_ctx_errmsg(d->ctx));
+    }
+}
+
+static void db_close(db *d)
+{
+    strain_store_close(d->st);
+    strain_ctx_free(d->ctx);
+}
+
+/* What `strain add` does for a signed file: parse, verify (trusting the fixture root), store
+ * the labelled sample, record its certificates. Returns the sample id. */
+static int64_t add(db *d, const char *file, const char *actor, const char *family, int clean,
+                   bool *out_driver)
+{
+    char p[1200], ca[1200];
+    size_t n = 0;
+    strain_binary *bin = NULL;
+    strain_sig_report *rep = NULL;
+    strain_store_sample s;
+    int64_t id = 0;
+    snprintf(p, sizeof(p), "%s/%s", fx, file);
+    snprintf(ca, sizeof(ca), "%s/root.crt", fx);
+    uint8_t *data = th_read_file(p, &n);
+    assert_non_null(data);
+    assert_int_equal(strain_binary_parse(&bin, d->ctx, data, n), 0);
+    strain_sig_opts o = {ca, NULL, 0};
+    assert_int_equal(strain_sig_verify(&rep, d->ctx, bin, &o), 0);
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(strain_hash_sha256(s.sha256, data, n), 0);
+    s.size = n;
+    s.file_name = file;
+    s.label.actor = actor;
+    s.label.family = family;
+    s.label.clean = clean;
+    assert_int_equal(strain_store_put_sample(d->st, &id, &s), 0);
+    bool drv = strain_binary_get_info(bin)->is_driver;
+    int r = strain_certs_record(d->st, id, rep, drv);
+    if (r < 0) {
+        fail_msg("record %s: %s", file, strain_ctx_errmsg(d->ctx));
+    }
+    assert_true(r >= 3); /* leaf, intermediate, root */
+    /* Recording again changes nothing (a re-added sample). */
+    assert_int_equal(strain_certs_record(d->st, id, rep, drv), r);
+    if (out_driver != NULL) {
+        *out_driver = drv;
+    }
+    strain_sig_report_free(rep);
+    strain_binary_free(bin);
+    free(data);
+    return id;
+}
+
+/* Sample ids of the fixture database. */
+static int64_t id_tool1, id_tool2, id_actor_x, id_driver, id_clean_other, id_actor_y, id_actor_x2,
+    id_transplant;
+
+static void fill(db *d)
+{
+    bool drv = false;
+    id_tool1 = add(d, "s_vendor_tool1.exe", NULL, NULL, 1, NULL);
+    id_tool2 = add(d, "s_vendor_tool2.exe", NULL, NULL, 1, NULL);
+    id_actor_x = add(d, "s_actor_x.exe", "APT-X", "F", 0, NULL);
+    id_driver = add(d, "s_driver.sys", "APT-X", "F", 0, &drv);
+    assert_true(drv); /* pefile: subsystem 1 (native), imports ntoskrnl.exe (checked below) */
+    id_clean_other = add(d, "s_clean_other.exe", NULL, NULL, 1, NULL);
+    id_actor_y = add(d, "s_actor_y.exe", "APT-Y", "G", 0, NULL);
+    id_actor_x2 = add(d, "s_actor_x2.exe", "APT-X", "F2", 0, NULL);
+    /* valid.exe's signature (leaf) grafted onto another program: the certificate is in the
+     * file but did not sign it (digest mismatch), so APT-Z must never count for leaf. */
+    id_transplant = add(d, "transplant.exe", "APT-Z", "Z", 0, NULL);
+}
+
+typedef struct found {
+    const strain_certs_finding *f[64];
+    size_t n;
+} found;
+
+/* Findings of kind k about the certificate with this sha1. */
+static size_t pick(found *out, const strain_certs_findings *fs, strain_certs_kind k,
+                   const char *sha1)
+{
+    out->n = 0;
+    for (size_t i = 0; i < strain_certs_findings_count(fs); i++) {
+        const strain_certs_finding *f = strain_certs_findings_get(fs, i);
+        if (f->kind == k && (sha1 == NULL || strcmp(f->cert_sha1, sha1) == 0) && out->n < 64) {
+            out->f[out->n++] = f;
+        }
+    }
+    return out->n;
+}
+
+static bool has_id(const strain_certs_finding *f, int64_t id)
+{
+    for (size_t i = 0; i < f->n_samples; i++) {
+        if (f->sample_ids[i] == id) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool has_name(const char *const *v, size_t n, const char *s)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(v[i], s) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void test_findings(void **state)
+{
+    (void)state;
+    db d;
+    strain_certs_findings *fs = NULL;
+    found x;
+    char *vendor = fx_text("vendor.sha1");
+    char *leaf = fx_text("leaf.sha1");
+    char *shortc = fx_text("short.sha1");
+    char *inter = fx_text("int.sha1");
+    char *root = fx_text("root.sha1");
+    char *out = NULL;
+    db_open(&d, "findings.db");
+    fill(&d);
+    assert_int_equal(th_run(&out,
+                            "/usr/bin/python3 -c \"import pefile,sys; p=pefile.PE(sys.argv[1]); "
+                            "print(p.OPTIONAL_HEADER.Subsystem, [e.dll.decode().lower() for e in "
+                            "p.DIRECTORY_ENTRY_IMPORT])\" '%s/s_driver.sys'",
+                            fx),
+                     0);
+    assert_non_null(strstr(out, "1 ['ntoskrnl.exe']"));
+    free(out);
+
+    assert_int_equal(strain_certs_findings_db(&fs, d.ctx, d.st), 0);
+    /* The stolen vendor certificate: clean tools 1, 2 and APT-X's sample and driver. */
+    assert_int_equal(pick(&x, fs, STRAIN_CERTS_STOLEN, vendor), 1);
+    assert_int_equal(x.f[0]->n_samples, 4);
+    assert_true(has_id(x.f[0], id_tool1) && has_id(x.f[0], id_tool2) &&
+                has_id(x.f[0], id_actor_x) && has_id(x.f[0], id_driver));
+    assert_int_equal(x.f[0]->n_actors, 1);
+    assert_string_equal(x.f[0]->actors[0], "APT-X");
+    assert_non_null(strstr(x.f[0]->subject, "Vendor Corp Code Signing"));
+    char *serial = fx_text("vendor.serial");
+    assert_string_equal(x.f[0]->serial, serial);
+    free(serial);
+    char *v256 = fx_text("vendor.sha256");
+    assert_string_equal(x.f[0]->cert_sha256, v256);
+    free(v256);
+    /* It signs a kernel driver and APT-X's user-mode sample. */
+    assert_int_equal(pick(&x, fs, STRAIN_CERTS_DRIVER_ACTOR, vendor), 1);
+    assert_int_equal(x.f[0]->n_samples, 2);
+    assert_true(has_id(x.f[0], id_driver) && has_id(x.f[0], id_actor_x));
+    /* One actor, one family: no multi findings for it. */
+    assert_int_equal(pick(&x, fs, STRAIN_CERTS_MULTI_ACTOR, vendor), 0);
+    assert_int_equal(pick(&x, fs, STRAIN_CERTS_MULTI_FAMILY, vendor), 0);
+
+    /* leaf signs APT-Y and APT-X (and the transplant, which does not count). */
+    assert_int_equal(pick(&x, fs, STRAIN_CERTS_MULTI_ACTOR, leaf), 1);
+    assert_int_equal(x.f[0]->n_actors, 2);
+    assert_true(has_name(x.f[0]->actors, 2, "APT-X") && has_name(x.f[0]->actors, 2, "APT-Y"));
+    assert_false(has_id(x.f[0], id_transplant));
+    assert_int_equal(pick(&x, fs, STRAIN_CERTS_MULTI_FAMILY, leaf), 1);
+    assert_int_equal(x.f[0]->n_families, 2);
+    assert_true(has_name(x.f[0]->families, 2, "F2") && has_name(x.f[0]->families, 2, "G"));
+    assert_int_equal(pick(&x, fs, STRAIN_CERTS_STOLEN, leaf), 0);
+
+    /* A certificate signing only clean software raises nothing; nor do the CA certificates
+     * in every chain (they are in the chains of clean and actor samples alike). */
+    for (int k = STRAIN_CERTS_ABUSED; k <= STRAIN_CERTS_UNRELATED; k++) {
+        assert_int_equal(pick(&x, fs, (strain_certs_kind)k, shortc), 0);
+        assert_int_equal(pick(&x, fs, (strain_certs_kind)k, inter), 0);
+        assert_int_equal(pick(&x, fs, (strain_certs_kind)k, root), 0);
+    }
+    /* Exactly those four findings over the database. */
+    assert_int_equal(strain_certs_findings_count(fs), 4);
+    strain_certs_findings_free(fs);
+
+    /* Per sample: the clean other-vendor program has none; APT-X's sample has stolen and
+     * driver-and-actor; APT-Y's has the multi findings of leaf. */
+    assert_int_equal(strain_certs_findings_sample(&fs, d.ctx, d.st, id_clean_other), 0);
+    assert_int_equal(strain_certs_findings_count(fs), 0);
+    strain_certs_findings_free(fs);
+    assert_int_equal(strain_certs_findings_sample(&fs, d.ctx, d.st, id_actor_x), 0);
+    assert_int_equal(strain_certs_findings_count(fs), 2);
+    assert_int_equal(pick(&x, fs, STRAIN_CERTS_STOLEN, vendor), 1);
+    assert_int_equal(pick(&x, fs, STRAIN_CERTS_DRIVER_ACTOR, vendor), 1);
+    strain_certs_findings_free(fs);
+    assert_int_equal(strain_certs_findings_sample(&fs, d.ctx, d.st, id_tool2), 0);
+    assert_int_equal(strain_certs_findings_count(fs), 1); /* stolen; not the driver one */
+    strain_certs_findings_free(fs);
+    assert_int_equal(strain_certs_findings_sample(&fs, d.ctx, d.st, id_actor_y), 0);
+    assert_int_equal(strain_certs_findings_count(fs), 2);
+    strain_certs_findings_free(fs);
+    assert_int_equal(strain_certs_findings_sample(&fs, d.ctx, d.st, id_transplant), 0);
+    assert_int_equal(strain_certs_findings_count(fs), 0);
+    strain_certs_findings_free(fs);
+
+    db_close(&d);
+    free(vendor);
+    free(leaf);
+    free(shortc);
+    free(inter);
+    free(root);
+}
+
+/* Links keep role and verdict: the vendor certificate is the signer of 4 samples with verdict
+ * valid; the intermediate is a chain certificate of all 8; the transplant's leaf link is a
+ * digest mismatch. */
+typedef struct link_tally {
+    int signer, chain, valid, mismatch, driver;
+} link_tally;
+
+static int tally_cb(const strain_store_cert_link *l, const strain_store_sample *s, void *payload)
+{
+    link_tally *t = payload;
+    (void)s;
+    assert_true(l->has_info);
+    t->signer += l->signer;
+    t->chain += !l->signer;
+    t->valid += strcmp(l->verdict, "valid") == 0;
+    t->mismatch += strcmp(l->verdict, "digest-mismatch") == 0;
+    t->driver += l->kernel_driver;
+    return 0;
+}
+
+static int cert_id_cb(const strain_store_cert *c, void *payload)
+{
+    *(int64_t *)payload = c->id;
+    return 0;
+}
+
+static void test_links(void **state)
+{
+    (void)state;
+    db d;
+    int64_t cid = 0;
+    link_tally t;
+    char *vendor = fx_text("vendor.sha1");
+    char *leaf = fx_text("leaf.sha1");
+    char *inter = fx_text("int.sha1");
+    db_open(&d, "links.db");
+    fill(&d);
+    assert_int_equal(strain_store_get_cert(d.st, vendor, cert_id_cb, &cid), 0);
+    memset(&t, 0, sizeof(t));
+    assert_int_equal(strain_store_cert_links(d.st, cid, tally_cb, &t), 0);
+    assert_int_equal(t.signer, 4);
+    assert_int_equal(t.chain, 0);
+    assert_int_equal(t.valid, 4);
+    assert_int_equal(t.driver, 1);
+    assert_int_equal(strain_store_get_cert(d.st, inter, cert_id_cb, &cid), 0);
+    memset(&t, 0, sizeof(t));
+    assert_int_equal(strain_store_cert_links(d.st, cid, tally_cb, &t), 0);
+    assert_int_equal(t.chain, 8);
+    assert_int_equal(t.signer, 0);
+    assert_int_equal(strain_store_get_cert(d.st, leaf, cert_id_cb, &cid), 0);
+    memset(&t, 0, sizeof(t));
+    assert_int_equal(strain_store_cert_links(d.st, cid, tally_cb, &t), 0);
+    assert_int_equal(t.signer, 3);
+    assert_int_equal(t.mismatch, 1);
+    db_close(&d);
+    free(vendor);
+    free(leaf);
+    free(inter);
+}
+
+/* The ssdeep tool's match score over the two samples' files as the code similarity (the
+ * engine will pass genome similarity; any measure in [0, 1] fits the callback). */
+typedef struct sim_state {
+    db *d;
+    int calls;
+} sim_state;
+
+static double ssdeep_sim(int64_t a, int64_t b, void *payload)
+{
+    sim_state *ss = payload;
+    strain_store_sample *x = NULL;
+    strain_store_sample *y = NULL;
+    char *out = NULL;
+    double r = -1;
+    ss->calls++;
+    if (strain_store_get_sample_by_id(ss->d->st, &x, a) < 0 ||
+        strain_store_get_sample_by_id(ss->d->st, &y, b) < 0) {
+        strain_store_sample_free(x);
+        return STRAIN_ENOTFOUND;
+    }
+    if (th_run(&out, "cd '%s' && ssdeep -a -p '%s' '%s'", fx, x->file_name, y->file_name) == 0 &&
+        out != NULL && strchr(out, '(') != NULL) {
+        r = atoi(strchr(out, '(') + 1) / 100.0;
+    }
+    free(out);
+    strain_store_sample_free(x);
+    strain_store_sample_free(y);
+    return r;
+}
+
+/* The LuckyMouse pattern: the driver carries a valid Vendor Corp signature but its code is
+ * unlike everything else that certificate signs; the vendor's tools share their library. */
+static void test_unrelated(void **state)
+{
+    (void)state;
+    db d;
+    strain_certs_findings *fs = NULL;
+    found x;
+    sim_state ss;
+    char *vendor = fx_text("vendor.sha1");
+    db_open(&d, "unrelated.db");
+    fill(&d);
+    ss.d = &d;
+    ss.calls = 0;
+    /* The vendor tools really are alike to ssdeep, and the driver unlike them. */
+    assert_true(ssdeep_sim(id_tool1, id_tool2, &ss) >= 0.3);
+    assert_true(ssdeep_sim(id_driver, id_tool1, &ss) == 0.0);
+    assert_int_equal(strain_certs_unrelated(&fs, d.ctx, d.st, id_driver, ssdeep_sim, &ss, 0.3), 0);
+    assert_int_equal(pick(&x, fs, STRAIN_CERTS_UNRELATED, vendor), 1);
+    assert_int_equal(strain_certs_findings_count(fs), 1); /* not for the CA certificates */
+    assert_int_equal(x.f[0]->n_samples, 4);
+    assert_true(x.f[0]->best_similarity < 0.3);
+    strain_certs_findings_free(fs);
+    ss.calls = 0;
+    assert_int_equal(strain_certs_unrelated(&fs, d.ctx, d.st, id_tool1, ssdeep_sim, &ss, 0.3), 0);
+    assert_int_equal(strain_certs_findings_count(fs), 0);
+    assert_int_equal(ss.calls, 3); /* tool2, actor_x, driver */
+    strain_certs_findings_free(fs);
+    /* The transplant's signature is not valid: nothing to say. */
+    assert_int_equal(
+        strain_certs_unrelated(&fs, d.ctx, d.st, id_transplant, ssdeep_sim, &ss, 0.3), 0);
+    assert_int_equal(strain_certs_findings_count(fs), 0);
+    strain_certs_findings_free(fs);
+    db_close(&d);
+    free(vendor);
+}
+
+/* The abused list: imported (TSV, thumbprint in colon form, uppercase) and matched, both in
+ * the database findings and against a report of a file not in the database. */
+static void test_abused(void **state)
+{
+    (void)state;
+    db d;
+    strain_certs_findings *fs = NULL;
+    found x;
+    size_t n = 0;
+    char list[4096];
+    char colons[80];
+    char *vendor = fx_text("vendor.sha1");
+    char *shortserial = fx_text("short.serial");
+    char *issuer = NULL;
+    assert_int_equal(th_run(&issuer, "openssl x509 -in '%s/short.crt' -noout -issuer "
+                                     "-nameopt compat | sed 's/^issuer=//'",
+                            fx),
+                     0);
+    issuer[strcspn(issuer, "\n")] = '\0';
+    for (size_t i = 0, w = 0; i < 40; i += 2) {
+        w += (size_t)snprintf(colons + w, sizeof(colons) - w, "%s%c%c", i ? ":" : "",
+                              vendor[i] - (vendor[i] >= 'a' ? 32 : 0),
+                              vendor[i + 1] - (vendor[i + 1] >= 'a' ? 32 : 0));
+    }
+    snprintf(list, sizeof(list),
+             "# known-abused certificates\n"
+             "sha1\tserial\tissuer\treason\tactor\tsource\tnote\n"
+             "%s\t\t\tstolen\tLuckyMouse\ttest\tvendor key leaked\n"
+             "\t00%s\t%s\trevoked\t\ttest\tby serial\n",
+             colons, shortserial, issuer);
+    db_open(&d, "abused.db");
+    fill(&d);
+    assert_int_equal(strain_certs_import_buffer(&n, d.ctx, d.st, list, strlen(list), "l.tsv"), 0);
+    assert_int_equal(n, 2);
+    /* Imported twice: still two entries. */
+    assert_int_equal(strain_certs_import_buffer(&n, d.ctx, d.st, list, strlen(list), "l.tsv"), 0);
+    assert_int_equal(strain_certs_findings_db(&fs, d.ctx, d.st), 0);
+    assert_int_equal(pick(&x, fs, STRAIN_CERTS_ABUSED, NULL), 2);
+    assert_int_equal(pick(&x, fs, STRAIN_CERTS_ABUSED, vendor), 1);
+    assert_string_equal(x.f[0]->reason, "stolen");
+    assert_string_equal(x.f[0]->list_actor, "LuckyMouse");
+    assert_int_equal(x.f[0]->n_samples, 4);
+    strain_certs_findings_free(fs);
+    assert_int_equal(strain_certs_findings_sample(&fs, d.ctx, d.st, id_clean_other), 0);
+    assert_int_equal(pick(&x, fs, STRAIN_CERTS_ABUSED, NULL), 1);
+    assert_string_equal(x.f[0]->reason, "revoked");
+    strain_certs_findings_free(fs);
+
+    /* A report of a file never stored: vendor.exe from the sig fixtures (Vendor Corp). */
+    char p[1200], ca[1200];
+    size_t len = 0;
+    strain_binary *bin = NULL;
+    strain_sig_report *rep = NULL;
+    snprintf(p, sizeof(p), "%s/vendor.exe", fx);
+    snprintf(ca, sizeof(ca), "%s/root.crt", fx);
+    uint8_t *data = th_read_file(p, &len);
+    assert_int_equal(strain_binary_parse(&bin, d.ctx, data, len), 0);
+    strain_sig_opts o = {ca, NULL, 0};
+    assert_int_equal(strain_sig_verify(&rep, d.ctx, bin, &o), 0);
+    assert_int_equal(strain_certs_match_report(&fs, d.ctx, d.st, rep), 0);
+    assert_int_equal(strain_certs_findings_count(fs), 1);
+    assert_string_equal(strain_certs_findings_get(fs, 0)->cert_sha1, vendor);
+    assert_true(strain_sig_report_info(rep)->signatures[0].abused);
+    strain_certs_findings_free(fs);
+    strain_sig_report_free(rep);
+    /* valid.exe (leaf) matches nothing. */
+    strain_binary_free(bin);
+    free(data);
+    snprintf(p, sizeof(p), "%s/valid.exe", fx);
+    data = th_read_file(p, &len);
+    assert_int_equal(strain_binary_parse(&bin, d.ctx, data, len), 0);
+    assert_int_equal(strain_sig_verify(&rep, d.ctx, bin, &o), 0);
+    assert_int_equal(strain_certs_match_report(&fs, d.ctx, d.st, rep), 0);
+    assert_int_equal(strain_certs_findings_count(fs), 0);
+    assert_false(strain_sig_report_info(rep)->signatures[0].abused);
+    strain_certs_findings_free(fs);
+    strain_sig_report_free(rep);
+    strain_binary_free(bin);
+    free(data);
+    db_close(&d);
+    free(vendor);
+    free(shortserial);
+    free(issuer);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_findings),
+        cmocka_unit_test(test_links),
+        cmocka_unit_test(test_unrelated),
+        cmocka_unit_test(test_abused),
+    };
+    return cmocka_run_group_tests(tests, setup, NULL);
+}
