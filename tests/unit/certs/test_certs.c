@@ -479,6 +479,256 @@ static void test_abused(void **state)
     free(issuer);
 }
 
+static const char *bin(void)
+{
+    const char *b = getenv("STRAIN_BIN");
+    if (b == NULL) {
+        fail_msg("STRAIN_BIN not set (run through ctest)");
+    }
+    return b;
+}
+
+static json_t *cert_by_sha1(json_t *arr, const char *sha1)
+{
+    for (size_t i = 0; i < json_array_size(arr); i++) {
+        json_t *c = json_array_get(arr, i);
+        if (strcmp(json_string_value(json_object_get(c, "sha1")), sha1) == 0) {
+            return c;
+        }
+    }
+    fail_msg("certificate %s not listed", sha1);
+    return NULL;
+}
+
+static bool has_kind(json_t *c, const char *kind)
+{
+    json_t *fa = json_object_get(c, "findings");
+    for (size_t i = 0; i < json_array_size(fa); i++) {
+        if (strcmp(json_string_value(json_object_get(json_array_get(fa, i), "kind")), kind) ==
+            0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void sql_expect(const char *dbp, const char *sql, const char *want)
+{
+    char *out = NULL;
+    assert_int_equal(th_run(&out, "sqlite3 '%s' \"%s\"", dbp, sql), 0);
+    assert_string_equal(out != NULL ? out : "", want);
+    free(out);
+}
+
+/* `strain certs` end to end: list/show as JSON (jansson) and text; import is all or
+ * nothing, a bad line named by number, the database read back with the sqlite3 tool. */
+static void test_cli(void **state)
+{
+    (void)state;
+    db d;
+    char *out = NULL;
+    json_error_t je;
+    char *vendor = fx_text("vendor.sha1");
+    char *shortc = fx_text("short.sha1");
+    char p[1400];
+    db_open(&d, "cli.db");
+    fill(&d);
+    db_close(&d);
+
+    assert_int_equal(th_run(&out, "'%s' certs list --json --db '%s'", bin(), d.path), 0);
+    json_t *arr = json_loads(out, 0, &je);
+    free(out);
+    assert_non_null(arr);
+    json_t *c = cert_by_sha1(arr, vendor);
+    assert_int_equal(json_integer_value(json_object_get(c, "samples")), 4);
+    assert_int_equal(json_integer_value(json_object_get(c, "clean")), 2);
+    assert_int_equal(json_array_size(json_object_get(c, "actors")), 1);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(c, "actors"), 0)),
+                        "APT-X");
+    assert_true(has_kind(c, "stolen") && has_kind(c, "driver-and-actor"));
+    assert_int_equal(json_array_size(json_object_get(c, "findings")), 2);
+    c = cert_by_sha1(arr, shortc);
+    assert_int_equal(json_array_size(json_object_get(c, "findings")), 0);
+    assert_int_equal(json_integer_value(json_object_get(c, "samples")), 1);
+    json_decref(arr);
+
+    assert_int_equal(th_run(&out, "'%s' certs show %s --json --db '%s'", bin(), vendor, d.path),
+                     0);
+    json_t *one = json_loads(out, 0, &je);
+    free(out);
+    assert_non_null(one);
+    json_t *ls = json_object_get(one, "linked_samples");
+    assert_int_equal(json_array_size(ls), 4);
+    size_t n_actor = 0, n_clean = 0, n_driver = 0;
+    for (size_t i = 0; i < json_array_size(ls); i++) {
+        json_t *s = json_array_get(ls, i);
+        assert_string_equal(json_string_value(json_object_get(s, "role")), "signer");
+        assert_string_equal(json_string_value(json_object_get(s, "verdict")), "valid");
+        n_actor += json_is_string(json_object_get(s, "actor"));
+        n_clean += json_is_true(json_object_get(s, "clean"));
+        n_driver += json_is_true(json_object_get(s, "kernel_driver"));
+    }
+    assert_int_equal(n_actor, 2);
+    assert_int_equal(n_clean, 2);
+    assert_int_equal(n_driver, 1);
+    json_decref(one);
+
+    assert_int_equal(th_run(&out, "'%s' certs list --db '%s'", bin(), d.path), 0);
+    assert_non_null(strstr(out, "FINDING stolen"));
+    assert_non_null(strstr(out, "Vendor Corp Code Signing"));
+    free(out);
+    assert_int_equal(th_run(&out, "'%s' certs show %s --db '%s' 2>&1", bin(),
+                            "0000000000000000000000000000000000000000", d.path),
+                     1);
+    free(out);
+    assert_int_equal(th_run(&out, "'%s' certs frobnicate --db '%s' 2>&1", bin(), d.path), 2);
+    free(out);
+
+    /* Import: line 4 is bad (a 39-digit sha1), lines 2-3 are fine: nothing is imported. */
+    snprintf(p, sizeof(p), "%s/bad.csv", th_tmpdir());
+    const char *bad = "sha1,reason,actor\n"
+                      "0f847b84423a2683f0284e3fc3c799e4dcfff99f,stolen,LuckyMouse\n"
+                      "1111111111111111111111111111111111111111,abused,\n"
+                      "222222222222222222222222222222222222222,revoked,\n";
+    assert_int_equal(th_write_file(p, bad, strlen(bad)), 0);
+    assert_int_equal(th_run(&out, "'%s' certs import '%s' --db '%s' 2>&1", bin(), p, d.path), 1);
+    assert_non_null(strstr(out, "bad.csv:4:"));
+    assert_non_null(strstr(out, "sha1 must be 40 hex digits"));
+    free(out);
+    sql_expect(d.path, "SELECT count(*) FROM abused_certs", "0\n");
+    snprintf(p, sizeof(p), "%s/good.csv", th_tmpdir());
+    char good[512];
+    snprintf(good, sizeof(good), "sha1,reason,actor,source,note\n%s,stolen,LuckyMouse,test,\"a, b\"\n"
+             "1111111111111111111111111111111111111111,abused,,,\n", vendor);
+    assert_int_equal(th_write_file(p, good, strlen(good)), 0);
+    assert_int_equal(th_run(&out, "'%s' certs import '%s' --db '%s'", bin(), p, d.path), 0);
+    assert_non_null(strstr(out, "imported 2 "));
+    free(out);
+    sql_expect(d.path, "SELECT count(*) FROM abused_certs", "2\n");
+    sql_expect(d.path, "SELECT note FROM abused_certs WHERE reason = 'stolen'", "a, b\n");
+    /* A later bad import keeps what is there. */
+    snprintf(p, sizeof(p), "%s/bad.csv", th_tmpdir());
+    assert_int_equal(th_run(&out, "'%s' certs import '%s' --db '%s' 2>&1", bin(), p, d.path), 1);
+    free(out);
+    sql_expect(d.path, "SELECT count(*) FROM abused_certs", "2\n");
+    assert_int_equal(th_run(&out, "'%s' certs list --json --db '%s'", bin(), d.path), 0);
+    arr = json_loads(out, 0, &je);
+    free(out);
+    assert_true(has_kind(cert_by_sha1(arr, vendor), "abused"));
+    json_decref(arr);
+    free(vendor);
+    free(shortc);
+}
+
+/* The list parser's rules and messages, through the public import (docs/certs.md). */
+static void test_list_format(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        int want;           /* rows imported, or -1 for an error */
+        const char *needle; /* expected in the error message */
+    } cases[] = {
+        {"sha1,reason\n0F:84:7B:84:42:3A:26:83:F0:28:4E:3F:C3:C7:99:E4:DC:FF:F9:9F,stolen\n", 1,
+         NULL},
+        {"\xef\xbb\xbfSHA256\tActor\r\n# c\r\n\r\n"
+         "00000000000000000000000000000000000000000000000000000000000000ab\tX\r\n",
+         1, NULL},
+        {"serial,issuer,note\n0x00AB,\"/C=XX/O=A, Inc./CN=CA\",\"said \"\"hi\"\"\"\n", 1, NULL},
+        {"sha1,reason\n", 0, NULL},
+        {"sha1,note\n0f847b84423a2683f0284e3fc3c799e4dcfff99f\n", 1, NULL}, /* short row ok */
+        {"", -1, "l:1: empty list"},
+        {"reason,actor\nstolen,x\n", -1, "l:1: header names no sha1"},
+        {"serial,reason\n01,x\n", -1, "l:1: header has a serial column but no issuer"},
+        {"sha1,sha1\n", -1, "l:1: a column is named twice"},
+        {"sha1,reason\n\n0f847b84423a2683f0284e3fc3c799e4dcfff99z,x\n", -1,
+         "l:3: sha1 is not hexadecimal"},
+        {"sha1,reason\n0f847b84423a2683f0284e3fc3c799e4dcfff99f,x,y\n", -1,
+         "l:2: 3 fields but the header has 2"},
+        {"sha1,reason\n\"0f847b84423a2683f0284e3fc3c799e4dcfff99f,x\n", -1,
+         "l:2: unterminated quoted field"},
+        {"sha1,reason\n0f847b84423a2683f0284e3fc3c799e4dcfff99f,a\"b\n", -1,
+         "l:2: quote inside an unquoted field"},
+        {"sha1,serial,issuer\n,12,\n", -1, "l:2: serial without issuer"},
+        {"sha1,reason\n,stolen\n", -1, "l:2: no sha1, sha256 or serial+issuer"},
+        {"sha1,reason\n0f847b84423a2683f0284e3fc3c799e4dcfff99f,a\x01" "b\n", -1,
+         "l:2: control character"},
+        {"sha1,reason\n0f847b84423a2683f0284e3fc3c799e4dcfff99f,a\0b\n", -1, "NUL byte"},
+    };
+    db d;
+    db_open(&d, "format.db");
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        size_t n = 99;
+        size_t len = strlen(cases[i].text);
+        if (strstr(cases[i].needle != NULL ? cases[i].needle : "", "NUL") != NULL) {
+            len = strlen(cases[i].text) + 3; /* past the embedded NUL */
+        }
+        int err = strain_certs_import_buffer(&n, d.ctx, d.st, cases[i].text, len, "l");
+        if (cases[i].want >= 0) {
+            if (err != 0) {
+                fail_msg("case %zu: %s", i, strain_ctx_errmsg(d.ctx));
+            }
+            assert_int_equal(n, (size_t)cases[i].want);
+        } else {
+            if (err != STRAIN_EMALFORMED ||
+                strstr(strain_ctx_errmsg(d.ctx), cases[i].needle) == NULL) {
+                fail_msg("case %zu: err %d, message '%s', wanted '%s'", i, err,
+                         strain_ctx_errmsg(d.ctx), cases[i].needle);
+            }
+        }
+    }
+    /* Normalised on the way in: the serial without 0x and leading zeros, uppercase. */
+    db_close(&d);
+    sql_expect(d.path, "SELECT serial FROM abused_certs WHERE serial != ''", "AB\n");
+    /* Cases 0 and 4 name the same certificate: one entry, updated. */
+    sql_expect(d.path, "SELECT count(*) FROM abused_certs", "3\n");
+}
+
+/* A link made with the plain strain_store_link_cert() (before schema 3) has no role: taken
+ * as a signer, so an older database's certificates still count. */
+static int no_info_cb(const strain_store_cert_link *l, const strain_store_sample *s, void *payload)
+{
+    (void)s;
+    *(int *)payload += !l->has_info;
+    return 0;
+}
+
+static void test_plain_link(void **state)
+{
+    (void)state;
+    db d;
+    strain_store_sample s;
+    strain_store_cert c;
+    int64_t sid = 0, cid = 0;
+    int no_info = 0;
+    db_open(&d, "plain.db");
+    memset(&s, 0, sizeof(s));
+    memset(&c, 0, sizeof(c));
+    memset(s.sha256, 'a', 64);
+    s.label.actor = "A";
+    s.label.clean = STRAIN_STORE_KEEP;
+    assert_int_equal(strain_store_put_sample(d.st, &sid, &s), 0);
+    memset(s.sha256, 'b', 64);
+    s.label.actor = "B";
+    int64_t sid2 = 0;
+    assert_int_equal(strain_store_put_sample(d.st, &sid2, &s), 0);
+    memset(c.sha256, 'c', 64);
+    c.subject = "/CN=old";
+    assert_int_equal(strain_store_put_cert(d.st, &cid, &c), 0);
+    assert_int_equal(strain_store_link_cert(d.st, sid, cid), 0);
+    assert_int_equal(strain_store_link_cert(d.st, sid2, cid), 0);
+    assert_int_equal(strain_store_cert_links(d.st, cid, no_info_cb, &no_info), 0);
+    assert_int_equal(no_info, 2);
+    strain_certs_findings *fs = NULL;
+    found x;
+    assert_int_equal(strain_certs_findings_db(&fs, d.ctx, d.st), 0);
+    assert_int_equal(pick(&x, fs, STRAIN_CERTS_MULTI_ACTOR, NULL), 1);
+    strain_certs_findings_free(fs);
+    strain_store_cert_link l = {sid, 999, true, true, "valid", false};
+    assert_int_equal(strain_store_link_cert_info(d.st, &l), STRAIN_ENOTFOUND);
+    db_close(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -486,6 +736,9 @@ int main(void)
         cmocka_unit_test(test_links),
         cmocka_unit_test(test_unrelated),
         cmocka_unit_test(test_abused),
+        cmocka_unit_test(test_cli),
+        cmocka_unit_test(test_list_format),
+        cmocka_unit_test(test_plain_link),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
