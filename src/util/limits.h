@@ -35,8 +35,13 @@
  * packers use that; pefile stops at 2048 (MAX_SECTIONS), so do we (the hashes must agree). */
 #define STRAIN_PE_MAX_SECTIONS 2048u
 /* Imports/exports: the largest system DLLs export ~3,000 names (kernelbase), import ~2,000. */
-#define STRAIN_PE_MAX_IMPORT_DLLS 1024u
-#define STRAIN_PE_MAX_IMPORTS 65536u
+/* Thunks read from import lookup + address tables (terminators included, imports and delay
+ * imports together): pefile's MAX_IMPORT_SYMBOLS, counted the way pefile counts, because
+ * imphash is defined by the list pefile stops at. Real images stay far below (~2 thunk reads
+ * per import). Each descriptor that yields a symbol costs >= 2 reads, so the descriptor cap
+ * below is a backstop that the thunk cap reaches first. */
+#define STRAIN_PE_MAX_IMPORTS 8192u
+#define STRAIN_PE_MAX_IMPORT_DLLS 8192u
 #define STRAIN_PE_MAX_EXPORTS 65536u
 #define STRAIN_PE_MAX_TLS_CALLBACKS 256u
 /* Resource tree: the format nests type/name/language = 3 levels. */
