@@ -74,10 +74,10 @@ typedef struct strain_certs_finding {
     const char *subject;
     const char *issuer;
     const char *serial;
-    const char *text;            /* one line for people, e.g. "signs 2 clean samples and ..." */
-    size_t n_samples;            /* evidence: the samples concerned, ascending ids */
+    const char *text; /* one line for people, e.g. "signs 2 clean samples and ..." */
+    size_t n_samples; /* evidence: the samples concerned, ascending ids */
     const int64_t *sample_ids;
-    size_t n_actors;             /* distinct actors among them */
+    size_t n_actors; /* distinct actors among them */
     const char *const *actors;
     size_t n_families;
     const char *const *families;

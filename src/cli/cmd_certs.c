@@ -203,13 +203,13 @@ static int tally_cb(const strain_store_cert_link *l, const strain_store_sample *
         t->chain_samples++;
     }
     if (t->samples != NULL) {
-        json_array_append_new(
-            t->samples,
-            json_pack("{s:I, s:s, s:o, s:s, s:o, s:b, s:o, s:o, s:b}", "id", (json_int_t)s->id,
-                      "sha256", s->sha256, "file_name", jstr(s->file_name), "role",
-                      signer ? "signer" : "chain", "verdict", jstr(l->verdict), "kernel_driver",
-                      l->kernel_driver, "actor", jstr(s->label.actor), "family",
-                      jstr(s->label.family), "clean", s->label.clean == 1));
+        json_array_append_new(t->samples,
+                              json_pack("{s:I, s:s, s:o, s:s, s:o, s:b, s:o, s:o, s:b}", "id",
+                                        (json_int_t)s->id, "sha256", s->sha256, "file_name",
+                                        jstr(s->file_name), "role", signer ? "signer" : "chain",
+                                        "verdict", jstr(l->verdict), "kernel_driver",
+                                        l->kernel_driver, "actor", jstr(s->label.actor), "family",
+                                        jstr(s->label.family), "clean", s->label.clean == 1));
     }
     return 0;
 }
@@ -240,8 +240,8 @@ static json_t *cert_json(const strain_store_cert *c, const tally *t)
     fmt_time(na, sizeof(na), c->not_after);
     return json_pack("{s:s, s:o, s:o, s:o, s:o, s:s, s:s, s:I, s:I, s:I, s:o, s:o}", "sha256",
                      c->sha256, "sha1", jstr(c->sha1), "subject", jstr(c->subject), "issuer",
-                     jstr(c->issuer), "serial", jstr(c->serial), "not_before", nb, "not_after",
-                     na, "samples", (json_int_t)t->signed_samples, "chain_samples",
+                     jstr(c->issuer), "serial", jstr(c->serial), "not_before", nb, "not_after", na,
+                     "samples", (json_int_t)t->signed_samples, "chain_samples",
                      (json_int_t)t->chain_samples, "clean", (json_int_t)t->clean, "families",
                      names_json(&t->families), "actors", names_json(&t->actors));
 }
@@ -365,8 +365,7 @@ static int certs_run(int argc, char **argv)
         case OPT_DB: db = optarg; break;
         case OPT_JSON: json = true; break;
         default:
-            return cli_usage_error("certs", "unknown or incomplete option '%s'",
-                                   argv[optind - 1]);
+            return cli_usage_error("certs", "unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
     if (optind >= argc) {
@@ -380,9 +379,8 @@ static int certs_run(int argc, char **argv)
         return cli_usage_error("certs", "unknown subcommand '%s'", sub);
     }
     if (nargs != (wants_arg ? 1 : 0)) {
-        return cli_usage_error("certs", wants_arg ? "%s needs exactly one argument"
-                                                  : "%s takes no arguments",
-                               sub);
+        return cli_usage_error(
+            "certs", wants_arg ? "%s needs exactly one argument" : "%s takes no arguments", sub);
     }
     if (strcmp(sub, "show") == 0 && strlen(arg) != 40 && strlen(arg) != 64) {
         return cli_usage_error("certs", "'%s' is not a thumbprint (40 or 64 hex digits)", arg);
@@ -404,15 +402,14 @@ static int certs_run(int argc, char **argv)
         size_t n = 0;
         if ((err = strain_certs_import_file(&n, ctx, st, arg)) < 0) {
             /* The message names the file and line; the database is unchanged. */
-            cli_error("certs: import: %s", strain_ctx_errmsg(ctx)[0] ? strain_ctx_errmsg(ctx)
-                                                                     : strain_strerror(err));
-            rc = (err == STRAIN_ENOMEM || err == STRAIN_ESTORE) ? CLI_EXIT_ERROR
-                                                                : CLI_EXIT_INPUT;
+            cli_error("certs: import: %s",
+                      strain_ctx_errmsg(ctx)[0] ? strain_ctx_errmsg(ctx) : strain_strerror(err));
+            rc = (err == STRAIN_ENOMEM || err == STRAIN_ESTORE) ? CLI_EXIT_ERROR : CLI_EXIT_INPUT;
             goto done;
         }
         if (json) {
-            rc = print_json(json_pack("{s:s, s:s, s:I}", "file", arg, "database", path,
-                                      "imported", (json_int_t)n));
+            rc = print_json(json_pack("{s:s, s:s, s:I}", "file", arg, "database", path, "imported",
+                                      (json_int_t)n));
         } else {
             printf("imported %zu abused-certificate entr%s from %s into %s\n", n,
                    n == 1 ? "y" : "ies", arg, path);

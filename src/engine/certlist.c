@@ -18,7 +18,7 @@
 #include "util/limits.h"
 
 enum { COL_SHA1, COL_SHA256, COL_SERIAL, COL_ISSUER, COL_REASON, COL_ACTOR, COL_SOURCE, COL_NOTE };
-static const char *const col_names[] = {"sha1",  "sha256", "serial", "issuer",
+static const char *const col_names[] = {"sha1",   "sha256", "serial", "issuer",
                                         "reason", "actor",  "source", "note"};
 #define N_COLS (sizeof(col_names) / sizeof(col_names[0]))
 #define COL_NONE (-1)
@@ -186,8 +186,8 @@ static int hexify(parser *p, const char **v, size_t want, const char *what)
 static int row(parser *p, strain_certs__row_cb cb, void *payload)
 {
     strain_certs__row r;
-    const char **slot[N_COLS] = {&r.sha1,  &r.sha256, &r.serial, &r.issuer,
-                                 &r.reason, &r.actor, &r.source, &r.note};
+    const char **slot[N_COLS] = {&r.sha1,   &r.sha256, &r.serial, &r.issuer,
+                                 &r.reason, &r.actor,  &r.source, &r.note};
     int err;
     memset(&r, 0, sizeof(r));
     r.line = p->line;
@@ -291,7 +291,7 @@ typedef struct import_state {
 static int put_row(const strain_certs__row *r, void *payload)
 {
     import_state *is = payload;
-    strain_store_abused a = {0, r->sha1,   r->sha256, r->serial, r->issuer,
+    strain_store_abused a = {0,         r->sha1,  r->sha256, r->serial, r->issuer,
                              r->reason, r->actor, r->source, r->note};
     int err = strain_store_put_abused(is->st, NULL, &a);
     if (err < 0) {

@@ -17,18 +17,12 @@
 const char *strain_certs_kind_name(strain_certs_kind k)
 {
     switch (k) {
-    case STRAIN_CERTS_ABUSED:
-        return "abused";
-    case STRAIN_CERTS_STOLEN:
-        return "stolen";
-    case STRAIN_CERTS_MULTI_ACTOR:
-        return "multi-actor";
-    case STRAIN_CERTS_MULTI_FAMILY:
-        return "multi-family";
-    case STRAIN_CERTS_DRIVER_ACTOR:
-        return "driver-and-actor";
-    case STRAIN_CERTS_UNRELATED:
-        return "unrelated-code";
+    case STRAIN_CERTS_ABUSED: return "abused";
+    case STRAIN_CERTS_STOLEN: return "stolen";
+    case STRAIN_CERTS_MULTI_ACTOR: return "multi-actor";
+    case STRAIN_CERTS_MULTI_FAMILY: return "multi-family";
+    case STRAIN_CERTS_DRIVER_ACTOR: return "driver-and-actor";
+    case STRAIN_CERTS_UNRELATED: return "unrelated-code";
     }
     return "unknown";
 }
@@ -98,9 +92,9 @@ static bool link_signs(const strain_store_cert_link *l)
     if (!l->has_info) {
         return true; /* a link made without role: taken as a signer, as it was stored */
     }
-    return l->signer && (strcmp(l->verdict, "valid") == 0 ||
-                         strcmp(l->verdict, "untrusted-root") == 0 ||
-                         strcmp(l->verdict, "expired") == 0);
+    return l->signer &&
+           (strcmp(l->verdict, "valid") == 0 || strcmp(l->verdict, "untrusted-root") == 0 ||
+            strcmp(l->verdict, "expired") == 0);
 }
 
 static int collect_link(const strain_store_cert_link *l, const strain_store_sample *s,
@@ -266,10 +260,10 @@ int strain_certs__abused_fill(strain_certs_findings *f, strain_certs_finding *x,
     x->list_actor = a->actor != NULL ? dup_or_null(f, a->actor, &oom) : "";
     x->source = a->source != NULL ? dup_or_null(f, a->source, &oom) : "";
     x->note = a->note != NULL ? dup_or_null(f, a->note, &oom) : "";
-    x->text = strain_arena_printf(&f->arena, "on the abused-certificate list (%s%s%s)",
-                                  a->reason != NULL ? a->reason : "no reason given",
-                                  a->actor != NULL ? ", actor " : "",
-                                  a->actor != NULL ? a->actor : "");
+    x->text =
+        strain_arena_printf(&f->arena, "on the abused-certificate list (%s%s%s)",
+                            a->reason != NULL ? a->reason : "no reason given",
+                            a->actor != NULL ? ", actor " : "", a->actor != NULL ? a->actor : "");
     return oom || x->text == NULL ? STRAIN_ENOMEM : STRAIN_OK;
 }
 
@@ -313,18 +307,18 @@ static int cert_findings(strain_certs_findings *f, const strain_store_cert *c,
         }
         STRAIN_TRY(strain_certs__add(f, &x, STRAIN_CERTS_STOLEN, c));
         STRAIN_TRY(evidence(f, x, v, n, pick));
-        x->text = strain_arena_printf(&f->arena,
-                                      "likely stolen: signs %zu clean sample%s and %zu sample%s "
-                                      "attributed to an actor",
-                                      n_clean, n_clean == 1 ? "" : "s", n_actor,
-                                      n_actor == 1 ? "" : "s");
+        x->text =
+            strain_arena_printf(&f->arena,
+                                "likely stolen: signs %zu clean sample%s and %zu sample%s "
+                                "attributed to an actor",
+                                n_clean, n_clean == 1 ? "" : "s", n_actor, n_actor == 1 ? "" : "s");
     }
     for (int field = 0; field < 2; field++) {
         const char *const *names = NULL;
         size_t nn = 0;
         for (size_t i = 0; i < n; i++) {
-            pick[i] = v[i].signs && !v[i].clean &&
-                      (field == 0 ? v[i].actor : v[i].family)[0] != '\0';
+            pick[i] =
+                v[i].signs && !v[i].clean && (field == 0 ? v[i].actor : v[i].family)[0] != '\0';
         }
         STRAIN_TRY(distinct(f, v, n, pick, field, &names, &nn));
         if (nn < 2) {
@@ -338,8 +332,7 @@ static int cert_findings(strain_certs_findings *f, const strain_store_cert *c,
     }
     if (n_driver > 0 && n_user_actor > 0) {
         for (size_t i = 0; i < n; i++) {
-            pick[i] = v[i].signs &&
-                      (v[i].driver || (!v[i].clean && v[i].actor[0] != '\0'));
+            pick[i] = v[i].signs && (v[i].driver || (!v[i].clean && v[i].actor[0] != '\0'));
         }
         STRAIN_TRY(strain_certs__add(f, &x, STRAIN_CERTS_DRIVER_ACTOR, c));
         STRAIN_TRY(evidence(f, x, v, n, pick));

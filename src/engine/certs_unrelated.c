@@ -270,12 +270,12 @@ int strain_certs_unrelated(strain_certs_findings **out, strain_ctx *ctx, strain_
         x->sample_ids = ids;
         x->n_samples = n;
         x->best_similarity = best;
-        x->text = strain_arena_printf(&f->arena,
-                                      "valid signature, but the code shares nothing with the %zu "
-                                      "other sample%s this certificate signs (best similarity "
-                                      "%.2f < %.2f)",
-                                      vl.others.len, vl.others.len == 1 ? "" : "s", best,
-                                      threshold);
+        x->text =
+            strain_arena_printf(&f->arena,
+                                "valid signature, but the code shares nothing with the %zu "
+                                "other sample%s this certificate signs (best similarity "
+                                "%.2f < %.2f)",
+                                vl.others.len, vl.others.len == 1 ? "" : "s", best, threshold);
         if (x->text == NULL) {
             err = STRAIN_ENOMEM;
             goto done;

@@ -386,8 +386,8 @@ static void test_unrelated(void **state)
     assert_int_equal(ss.calls, 3); /* tool2, actor_x, driver */
     strain_certs_findings_free(fs);
     /* The transplant's signature is not valid: nothing to say. */
-    assert_int_equal(
-        strain_certs_unrelated(&fs, d.ctx, d.st, id_transplant, ssdeep_sim, &ss, 0.3), 0);
+    assert_int_equal(strain_certs_unrelated(&fs, d.ctx, d.st, id_transplant, ssdeep_sim, &ss, 0.3),
+                     0);
     assert_int_equal(strain_certs_findings_count(fs), 0);
     strain_certs_findings_free(fs);
     db_close(&d);
@@ -408,8 +408,9 @@ static void test_abused(void **state)
     char *vendor = fx_text("vendor.sha1");
     char *shortserial = fx_text("short.serial");
     char *issuer = NULL;
-    assert_int_equal(th_run(&issuer, "openssl x509 -in '%s/short.crt' -noout -issuer "
-                                     "-nameopt compat | sed 's/^issuer=//'",
+    assert_int_equal(th_run(&issuer,
+                            "openssl x509 -in '%s/short.crt' -noout -issuer "
+                            "-nameopt compat | sed 's/^issuer=//'",
                             fx),
                      0);
     issuer[strcspn(issuer, "\n")] = '\0';
@@ -504,8 +505,7 @@ static bool has_kind(json_t *c, const char *kind)
 {
     json_t *fa = json_object_get(c, "findings");
     for (size_t i = 0; i < json_array_size(fa); i++) {
-        if (strcmp(json_string_value(json_object_get(json_array_get(fa, i), "kind")), kind) ==
-            0) {
+        if (strcmp(json_string_value(json_object_get(json_array_get(fa, i), "kind")), kind) == 0) {
             return true;
         }
     }
@@ -552,8 +552,7 @@ static void test_cli(void **state)
     assert_int_equal(json_integer_value(json_object_get(c, "samples")), 1);
     json_decref(arr);
 
-    assert_int_equal(th_run(&out, "'%s' certs show %s --json --db '%s'", bin(), vendor, d.path),
-                     0);
+    assert_int_equal(th_run(&out, "'%s' certs show %s --json --db '%s'", bin(), vendor, d.path), 0);
     json_t *one = json_loads(out, 0, &je);
     free(out);
     assert_non_null(one);
@@ -598,8 +597,10 @@ static void test_cli(void **state)
     sql_expect(d.path, "SELECT count(*) FROM abused_certs", "0\n");
     snprintf(p, sizeof(p), "%s/good.csv", th_tmpdir());
     char good[512];
-    snprintf(good, sizeof(good), "sha1,reason,actor,source,note\n%s,stolen,LuckyMouse,test,\"a, b\"\n"
-             "1111111111111111111111111111111111111111,abused,,,\n", vendor);
+    snprintf(good, sizeof(good),
+             "sha1,reason,actor,source,note\n%s,stolen,LuckyMouse,test,\"a, b\"\n"
+             "1111111111111111111111111111111111111111,abused,,,\n",
+             vendor);
     assert_int_equal(th_write_file(p, good, strlen(good)), 0);
     assert_int_equal(th_run(&out, "'%s' certs import '%s' --db '%s'", bin(), p, d.path), 0);
     assert_non_null(strstr(out, "imported 2 "));
@@ -651,8 +652,9 @@ static void test_list_format(void **state)
          "l:2: quote inside an unquoted field"},
         {"sha1,serial,issuer\n,12,\n", -1, "l:2: serial without issuer"},
         {"sha1,reason\n,stolen\n", -1, "l:2: no sha1, sha256 or serial+issuer"},
-        {"sha1,reason\n0f847b84423a2683f0284e3fc3c799e4dcfff99f,a\x01" "b\n", -1,
-         "l:2: control character"},
+        {"sha1,reason\n0f847b84423a2683f0284e3fc3c799e4dcfff99f,a\x01"
+         "b\n",
+         -1, "l:2: control character"},
         {"sha1,reason\n0f847b84423a2683f0284e3fc3c799e4dcfff99f,a\0b\n", -1, "NUL byte"},
     };
     db d;
@@ -732,12 +734,9 @@ static void test_plain_link(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_findings),
-        cmocka_unit_test(test_links),
-        cmocka_unit_test(test_unrelated),
-        cmocka_unit_test(test_abused),
-        cmocka_unit_test(test_cli),
-        cmocka_unit_test(test_list_format),
+        cmocka_unit_test(test_findings),   cmocka_unit_test(test_links),
+        cmocka_unit_test(test_unrelated),  cmocka_unit_test(test_abused),
+        cmocka_unit_test(test_cli),        cmocka_unit_test(test_list_format),
         cmocka_unit_test(test_plain_link),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
