@@ -72,18 +72,16 @@ static void db_close(db *d)
 
 /* What `strain add` does for a signed file: parse, verify (trusting the fixture root), store
  * the labelled sample, record its certificates. Returns the sample id. */
-static int64_t add(db *d, const char *file, const char *actor, const char *family, int clean,
-                   bool *out_driver)
+static int64_t add_file(db *d, const char *path, const char *ca, const char *name,
+                        const char *actor, const char *family, int clean, bool *out_driver,
+                        int *out_linked)
 {
-    char p[1200], ca[1200];
     size_t n = 0;
     strain_binary *bin = NULL;
     strain_sig_report *rep = NULL;
     strain_store_sample s;
     int64_t id = 0;
-    snprintf(p, sizeof(p), "%s/%s", fx, file);
-    snprintf(ca, sizeof(ca), "%s/root.crt", fx);
-    uint8_t *data = th_read_file(p, &n);
+    uint8_t *data = th_read_file(path, &n);
     assert_non_null(data);
     assert_int_equal(strain_binary_parse(&bin, d->ctx, data, n), 0);
     strain_sig_opts o = {ca, NULL, 0};
@@ -91,7 +89,7 @@ static int64_t add(db *d, const char *file, const char *actor, const char *famil
     memset(&s, 0, sizeof(s));
     assert_int_equal(strain_hash_sha256(s.sha256, data, n), 0);
     s.size = n;
-    s.file_name = file;
+    s.file_name = name;
     s.label.actor = actor;
     s.label.family = family;
     s.label.clean = clean;
@@ -99,17 +97,33 @@ static int64_t add(db *d, const char *file, const char *actor, const char *famil
     bool drv = strain_binary_get_info(bin)->is_driver;
     int r = strain_certs_record(d->st, id, rep, drv);
     if (r < 0) {
-        fail_msg("record %s: %s", file, strain_ctx_errmsg(d->ctx));
+        fail_msg("record %s: %s", path, strain_ctx_errmsg(d->ctx));
     }
-    assert_true(r >= 3); /* leaf, intermediate, root */
-    /* Recording again changes nothing (a re-added sample). */
+    /* Recording again (a re-added sample) links the same certificates; test_links checks
+     * that no link is duplicated. */
     assert_int_equal(strain_certs_record(d->st, id, rep, drv), r);
     if (out_driver != NULL) {
         *out_driver = drv;
     }
+    if (out_linked != NULL) {
+        *out_linked = r;
+    }
     strain_sig_report_free(rep);
     strain_binary_free(bin);
     free(data);
+    return id;
+}
+
+/* A fixture, verified against the fixture root. */
+static int64_t add(db *d, const char *file, const char *actor, const char *family, int clean,
+                   bool *out_driver)
+{
+    char p[1200], ca[1200];
+    int linked = 0;
+    snprintf(p, sizeof(p), "%s/%s", fx, file);
+    snprintf(ca, sizeof(ca), "%s/root.crt", fx);
+    int64_t id = add_file(d, p, ca, file, actor, family, clean, out_driver, &linked);
+    assert_true(linked >= 3); /* leaf, intermediate, root */
     return id;
 }
 
@@ -731,13 +745,211 @@ static void test_plain_link(void **state)
     db_close(&d);
 }
 
+/* ---- real signed files: /work/shared/corpus/signed.tsv (osslsigncode's ground truth) ---- */
+
+static char *tsv_col(char **c, char **hdr, int n, const char *name)
+{
+    for (int i = 0; i < n; i++) {
+        if (strcmp(hdr[i], name) == 0) {
+            return c[i];
+        }
+    }
+    fail_msg("signed.tsv: no column %s", name);
+    return NULL;
+}
+
+static int tsv_split(char *line, char **out, int max)
+{
+    int n = 0;
+    line[strcspn(line, "\r\n")] = '\0';
+    for (char *p = line; n < max;) {
+        out[n++] = p;
+        char *t = strchr(p, '\t');
+        if (t == NULL) {
+            break;
+        }
+        *t = '\0';
+        p = t + 1;
+    }
+    return n;
+}
+
+typedef struct cert_hit {
+    strain_store_cert c;
+    char subject[512], issuer[512], serial[128];
+} cert_hit;
+
+static int cert_hit_cb(const strain_store_cert *c, void *payload)
+{
+    cert_hit *h = payload;
+    h->c = *c;
+    snprintf(h->subject, sizeof(h->subject), "%s", c->subject ? c->subject : "");
+    snprintf(h->issuer, sizeof(h->issuer), "%s", c->issuer ? c->issuer : "");
+    snprintf(h->serial, sizeof(h->serial), "%s", c->serial ? c->serial : "");
+    return 0;
+}
+
+typedef struct signer_of {
+    int64_t sample;
+    bool signer;
+    char verdict[32];
+    int n;
+} signer_of;
+
+static int signer_of_cb(const strain_store_cert_link *l, const strain_store_sample *s,
+                        void *payload)
+{
+    signer_of *so = payload;
+    so->n++;
+    if (s->id == so->sample) {
+        so->signer = l->signer;
+        snprintf(so->verdict, sizeof(so->verdict), "%s", l->verdict);
+    }
+    return 0;
+}
+
+/* Every signed file of the public corpus present here is recorded (system trust store); each
+ * row's signer certificate must be stored with osslsigncode's subject, issuer, serial and
+ * thumbprint, linked as the signer with the verdict the system store gave. Then the real
+ * certificate that signs both snoretoast builds is made to look stolen (one build relabelled
+ * clean, the other given to an actor) and must raise the finding. */
+static void test_corpus_signed(void **state)
+{
+    (void)state;
+    char path[2048];
+    const char *req = getenv("STRAIN_REQUIRE_CORPUS");
+    bool require = req != NULL && strcmp(req, "1") == 0;
+    snprintf(path, sizeof(path), "%s/corpus/signed.tsv", getenv("STRAIN_SHARED_DIR"));
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        if (require) {
+            fail_msg("cannot read %s", path);
+        }
+        skip();
+    }
+    const char *signed_dir = getenv("STRAIN_SIGNED_DIR");
+    char def[1024];
+    if (signed_dir == NULL) {
+        snprintf(def, sizeof(def), "%s/.cache/strain-corpus/signed", getenv("HOME"));
+        signed_dir = def;
+    }
+    char hline[4096], line[4096];
+    char *hdr[64], *c[64];
+    db d;
+    int rows = 0, matched = 0, missing = 0;
+    int64_t ids[64];
+    char shas[64][STRAIN_SHA256_HEX];
+    char signer1[STRAIN_SHA1_HEX] = "";
+    int64_t first_id = 0, second_id = 0;
+    size_t n_ids = 0;
+    db_open(&d, "corpus.db");
+    assert_non_null(fgets(hline, sizeof(hline), f));
+    int nh = tsv_split(hline, hdr, 64);
+    while (fgets(line, sizeof(line), f) != NULL) {
+        int nc = tsv_split(line, c, 64);
+        assert_int_equal(nc, nh);
+        rows++;
+        const char *src = tsv_col(c, hdr, nh, "source");
+        const char *p = tsv_col(c, hdr, nh, "path");
+        const char *base = strrchr(p, '/') ? strrchr(p, '/') + 1 : p;
+        const char *sha = tsv_col(c, hdr, nh, "sha256");
+        char file[2048];
+        if (strcmp(src, "npm") == 0) {
+            snprintf(file, sizeof(file), "%s/%s/%s/%s%s/%s", getenv("STRAIN_CORPUS_DIR"),
+                     tsv_col(c, hdr, nh, "actor"), tsv_col(c, hdr, nh, "family"),
+                     tsv_col(c, hdr, nh, "version"),
+                     strcmp(tsv_col(c, hdr, nh, "format"), "pe32") == 0 ? "@win32-ia32" : "", base);
+        } else {
+            snprintf(file, sizeof(file), "%s/debian/%s%s", signed_dir,
+                     tsv_col(c, hdr, nh, "package"), p);
+        }
+        FILE *t = fopen(file, "rb");
+        if (t == NULL) {
+            missing++;
+            fprintf(stderr, "signed.tsv: missing %s\n", file);
+            continue;
+        }
+        fclose(t);
+        int64_t id = 0;
+        for (size_t k = 0; k < n_ids; k++) {
+            if (strcmp(shas[k], sha) == 0) {
+                id = ids[k];
+            }
+        }
+        if (id == 0) { /* a file with several signatures has several rows */
+            id = add_file(&d, file, NULL, base, NULL, tsv_col(c, hdr, nh, "family"), 0, NULL, NULL);
+            assert_true(n_ids < 64);
+            ids[n_ids] = id;
+            snprintf(shas[n_ids++], STRAIN_SHA256_HEX, "%s", sha);
+        }
+        char sha1[STRAIN_SHA1_HEX];
+        snprintf(sha1, sizeof(sha1), "%s", tsv_col(c, hdr, nh, "signer_sha1"));
+        for (char *q = sha1; *q; q++) {
+            *q = (char)(*q >= 'A' && *q <= 'F' ? *q + 32 : *q);
+        }
+        cert_hit h;
+        memset(&h, 0, sizeof(h));
+        assert_int_equal(strain_store_get_cert(d.st, sha1, cert_hit_cb, &h), 0);
+        assert_string_equal(h.subject, tsv_col(c, hdr, nh, "signer_subject"));
+        assert_string_equal(h.issuer, tsv_col(c, hdr, nh, "signer_issuer"));
+        assert_string_equal(h.serial, tsv_col(c, hdr, nh, "signer_serial"));
+        signer_of so = {id, false, "", 0};
+        assert_int_equal(strain_store_cert_links(d.st, h.c.id, signer_of_cb, &so), 0);
+        assert_true(so.signer);
+        assert_string_equal(so.verdict, strcmp(tsv_col(c, hdr, nh, "verify_system_ca"), "ok") == 0
+                                            ? "valid"
+                                            : "untrusted-root");
+        if (strcmp(src, "npm") == 0) {
+            if (signer1[0] == '\0') {
+                snprintf(signer1, sizeof(signer1), "%s", sha1);
+                first_id = id;
+            } else if (strcmp(signer1, sha1) == 0 && id != first_id) {
+                second_id = id;
+            }
+        }
+        matched++;
+    }
+    fclose(f);
+    fprintf(stderr, "signed.tsv: %d/%d rows matched (%d missing)\n", matched, rows, missing);
+    if (first_id > 0 && second_id > 0) {
+        /* Same real certificate on two builds, nobody attributed: no finding. */
+        strain_certs_findings *fs = NULL;
+        found x;
+        assert_int_equal(strain_certs_findings_db(&fs, d.ctx, d.st), 0);
+        assert_int_equal(strain_certs_findings_count(fs), 0);
+        strain_certs_findings_free(fs);
+        strain_store_sample *a = NULL;
+        strain_store_sample *b = NULL;
+        assert_int_equal(strain_store_get_sample_by_id(d.st, &a, first_id), 0);
+        assert_int_equal(strain_store_get_sample_by_id(d.st, &b, second_id), 0);
+        strain_store_label clean = {NULL, NULL, NULL, 0, false, 1};
+        strain_store_label actor = {"APT-X", NULL, NULL, 0, false, 0};
+        assert_int_equal(strain_store_label_set(d.st, a->sha256, &clean), 0);
+        assert_int_equal(strain_store_label_set(d.st, b->sha256, &actor), 0);
+        strain_store_sample_free(a);
+        strain_store_sample_free(b);
+        assert_int_equal(strain_certs_findings_db(&fs, d.ctx, d.st), 0);
+        assert_int_equal(pick(&x, fs, STRAIN_CERTS_STOLEN, signer1), 1);
+        assert_int_equal(x.f[0]->n_samples, 2);
+        assert_int_equal(strain_certs_findings_count(fs), 1);
+        strain_certs_findings_free(fs);
+    }
+    db_close(&d);
+    if (missing > 0 && require) {
+        fail_msg("signed.tsv: %d files missing and STRAIN_REQUIRE_CORPUS=1", missing);
+    }
+    if (matched == 0) {
+        skip();
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_findings),   cmocka_unit_test(test_links),
         cmocka_unit_test(test_unrelated),  cmocka_unit_test(test_abused),
         cmocka_unit_test(test_cli),        cmocka_unit_test(test_list_format),
-        cmocka_unit_test(test_plain_link),
+        cmocka_unit_test(test_plain_link), cmocka_unit_test(test_corpus_signed),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
