@@ -7,10 +7,32 @@
  * findings stay on signers. TSA certificates are left out: they say who timestamped, not
  * who signed.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "engine/certs_impl.h"
 #include "util/err.h"
+
+/* The store refuses names over STRAIN_STORE_NAME_MAX bytes or with control characters, and
+ * a certificate is attacker-written: a subject of hundreds of RDNs must not make the whole
+ * sample unrecordable. Kept: the first bytes, control characters as '?', a "..." mark where
+ * cut (the thumbprints still identify the certificate exactly). */
+static char *fit(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    bool cut = n > max;
+    size_t keep = cut ? max - 3 : n;
+    char *o = malloc(keep + 4);
+    if (o == NULL) {
+        return NULL;
+    }
+    for (size_t i = 0; i < keep; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        o[i] = (ch < 0x20 || ch == 0x7f) ? '?' : (char)ch;
+    }
+    memcpy(o + keep, cut ? "..." : "", cut ? 4 : 1);
+    return o;
+}
 
 static int put_one(strain_store *st, int64_t sample_id, const strain_sig_cert *c, bool signer,
                    const char *verdict, bool kernel_driver)
@@ -19,12 +41,19 @@ static int put_one(strain_store *st, int64_t sample_id, const strain_sig_cert *c
     strain_store_cert_link l;
     int64_t id = 0;
     int err;
+    char *subject = fit(c->subject, STRAIN_STORE_NAME_MAX);
+    char *issuer = fit(c->issuer, STRAIN_STORE_NAME_MAX);
+    char *serial = fit(c->serial, STRAIN_STORE_LABEL_MAX);
+    if (subject == NULL || issuer == NULL || serial == NULL) {
+        err = STRAIN_ENOMEM;
+        goto done;
+    }
     memset(&sc, 0, sizeof(sc));
     memcpy(sc.sha1, c->sha1, sizeof(sc.sha1));
     memcpy(sc.sha256, c->sha256, sizeof(sc.sha256));
-    sc.subject = c->subject;
-    sc.issuer = c->issuer;
-    sc.serial = c->serial;
+    sc.subject = subject;
+    sc.issuer = issuer;
+    sc.serial = serial;
     sc.not_before = c->not_before;
     sc.not_after = c->not_after;
     STRAIN_TRY(strain_store_put_cert(st, &id, &sc));
@@ -37,6 +66,9 @@ static int put_one(strain_store *st, int64_t sample_id, const strain_sig_cert *c
     l.kernel_driver = kernel_driver;
     STRAIN_TRY(strain_store_link_cert_info(st, &l));
 done:
+    free(subject);
+    free(issuer);
+    free(serial);
     return err;
 }
 

@@ -9,6 +9,7 @@
 #   driver.sys          a kernel driver (native subsystem, ntoskrnl import, no CRT) (vendor)
 #   clean_other.exe     a clean program of another vendor                 (short)
 #   actor_y.exe, actor_x2.exe  samples of two actors                      (leaf)
+#   s_long.exe          signed by a certificate whose subject is ~1.7 KB      (long)
 set -eu
 D=$1
 SRC=$(cd "$(dirname "$0")" && pwd)
@@ -91,6 +92,15 @@ X
 q x86_64-w64-mingw32-gcc -O1 -s -nostdlib -Wl,--subsystem,native -Wl,--entry,DriverEntry \
   -o driver.sys driver.c -lntoskrnl
 
+# A hostile-looking certificate: a subject of 24 OUs (~1.7 KB, past the store's 1023-byte
+# name limit), issued by the same intermediate.
+OUS=$(for i in $(seq 10 33); do printf '/OU=Organisational unit number %s padded out to sixty chars..' "$i"; done)
+q openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out long.key
+q openssl req -new -key long.key -subj "/C=XX/O=Long Corp$OUS/CN=Long Subject Signer" -out long.csr
+q openssl x509 -req -in long.csr -CA int.crt -CAkey int.key -set_serial 0x77 -days 30 \
+  -extfile ext.cnf -extensions leaf -out long.crt
+cat long.crt int.crt > long.chain.pem
+
 sign() { # out in leaf
   q osslsigncode sign -certs "$3.chain.pem" -key "$3.key" -h sha256 -n "Strain Fixture" \
     -in "$2" -out "$1"
@@ -102,8 +112,9 @@ sign s_driver.sys driver.sys vendor
 sign s_clean_other.exe clean_other.exe short
 sign s_actor_y.exe actor_y.exe leaf
 sign s_actor_x2.exe actor_x2.exe leaf
+sign s_long.exe actor_y.exe long
 # Independent identities of the certificates, from openssl.
-for c in vendor leaf short int root; do
+for c in vendor leaf short int root long; do
   openssl x509 -in $c.crt -noout -fingerprint -sha1 | sed 's/.*=//; s/://g' | tr A-F a-f > $c.sha1
   openssl x509 -in $c.crt -noout -serial | sed 's/.*=//' > $c.serial
   openssl x509 -in $c.crt -noout -fingerprint -sha256 | sed 's/.*=//; s/://g' | tr A-F a-f > $c.sha256

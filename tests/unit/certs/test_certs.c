@@ -943,13 +943,60 @@ static void test_corpus_signed(void **state)
     }
 }
 
+/* A certificate whose subject is longer than the store keeps (attacker-written) is still
+ * recorded: cut with a "..." mark, found by its exact thumbprint. */
+static void test_long_subject(void **state)
+{
+    (void)state;
+    db d;
+    cert_hit h;
+    char *sha1 = fx_text("long.sha1");
+    char *full = NULL;
+    int linked = 0;
+    char p[1200];
+    assert_int_equal(th_run(&full,
+                            "openssl x509 -in '%s/long.crt' -noout -subject -nameopt compat "
+                            "| sed 's/^subject=//'",
+                            fx),
+                     0);
+    full[strcspn(full, "\n")] = '\0';
+    assert_true(strlen(full) > 1023);
+    db_open(&d, "long.db");
+    snprintf(p, sizeof(p), "%s/s_long.exe", fx);
+    add_file(&d, p, NULL, "s_long.exe", "APT-Y", "G", 0, NULL, &linked);
+    assert_true(linked >= 2);
+    memset(&h, 0, sizeof(h));
+    assert_int_equal(strain_store_get_cert(d.st, sha1, cert_hit_cb, &h), 0);
+    db_close(&d);
+    char *got = NULL;
+    assert_int_equal(th_run(&got,
+                            "sqlite3 '%s' \"SELECT length(subject), substr(subject, -3), "
+                            "substr(subject, 1, 1020) FROM certificates WHERE sha1 = '%s'\"",
+                            d.path, sha1),
+                     0);
+    /* openssl's subject, cut at 1020 bytes, then the mark. */
+    char want[1200];
+    snprintf(want, sizeof(want), "1023|...|%.1020s\n", full);
+    assert_string_equal(got, want);
+    free(got);
+    free(full);
+    free(sha1);
+}
+
 int main(void)
 {
+    /* clang-format off */
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_findings),   cmocka_unit_test(test_links),
-        cmocka_unit_test(test_unrelated),  cmocka_unit_test(test_abused),
-        cmocka_unit_test(test_cli),        cmocka_unit_test(test_list_format),
-        cmocka_unit_test(test_plain_link), cmocka_unit_test(test_corpus_signed),
+        cmocka_unit_test(test_findings),
+        cmocka_unit_test(test_links),
+        cmocka_unit_test(test_unrelated),
+        cmocka_unit_test(test_abused),
+        cmocka_unit_test(test_cli),
+        cmocka_unit_test(test_list_format),
+        cmocka_unit_test(test_plain_link),
+        cmocka_unit_test(test_corpus_signed),
+        cmocka_unit_test(test_long_subject),
     };
+    /* clang-format on */
     return cmocka_run_group_tests(tests, setup, NULL);
 }
