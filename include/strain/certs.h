@@ -44,7 +44,8 @@ STRAIN_API int strain_certs_record(strain_store *st, int64_t sample_id,
  * header row) into the store, all entries in one transaction: a malformed line fails the
  * whole import with "NAME:LINE: reason" in ctx and leaves the database as it was. *out_n
  * receives the number of entries imported. ctx should be the store's context (messages).
- * The file is read whole (at most 64 MiB).
+ * The file is read whole (at most 64 MiB). Opens its own transaction: not to be called
+ * inside strain_store_begin() (STRAIN_EINVAL).
  */
 STRAIN_API int strain_certs_import_file(size_t *out_n, strain_ctx *ctx, strain_store *st,
                                         const char *path);
