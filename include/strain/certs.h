@@ -114,6 +114,16 @@ STRAIN_API int strain_certs_findings_sample(strain_certs_findings **out, strain_
                                             strain_store *st, int64_t sample_id);
 
 /*
+ * Findings about the certificates that sign a file being queried (stored or not): for each
+ * signature whose cryptography holds, its signer is looked up in the store by thumbprint and
+ * that certificate's database findings (stolen, multi-actor, multi-family, driver-and-actor)
+ * are returned whole. Abused-list matches come from strain_certs_match_report(). The caller
+ * frees *out.
+ */
+STRAIN_API int strain_certs_findings_report(strain_certs_findings **out, strain_ctx *ctx,
+                                            strain_store *st, const strain_sig_report *rep);
+
+/*
  * Abused-list entries matching a signature report (a file not, or not yet, in the database):
  * one STRAIN_CERTS_ABUSED finding per matching entry (n_samples 0). Uses
  * strain_sig_check_abused(), so it also sets `abused` on rep's signatures.

@@ -371,11 +371,17 @@ static int collect_cert(const strain_store_cert *c, void *payload)
 }
 
 /* Findings of the given certificates; only_sample > 0 keeps those whose evidence holds it. */
-static int run(strain_certs_findings **out, strain_store *st, int64_t only_sample)
+/* Findings of every stored certificate (only_sample 0, rep NULL), of those linked to a stored
+ * sample (only_sample > 0, keeping the findings whose evidence holds it), or of those signing
+ * the signatures of rep (found in the store by thumbprint; abused findings left to
+ * strain_certs_match_report, which also covers certificates not in the store). */
+static int run(strain_certs_findings **out, strain_store *st, int64_t only_sample,
+               const strain_sig_report *rep)
 {
     strain_certs_findings *f = NULL;
     cert_list cl = {NULL, STRAIN_VEC_INIT(strain_store_cert), false};
     abused_list al = {NULL, STRAIN_VEC_INIT(abused_rec), false};
+    abused_list none = {NULL, STRAIN_VEC_INIT(abused_rec), false};
     links ls = {NULL, STRAIN_VEC_INIT(signed_sample), false};
     int err;
     if (out == NULL || st == NULL) {
@@ -383,7 +389,29 @@ static int run(strain_certs_findings **out, strain_store *st, int64_t only_sampl
     }
     STRAIN_TRY(strain_certs__findings_new(&f));
     cl.f = al.f = ls.f = f;
-    if (only_sample > 0) {
+    if (rep != NULL) {
+        const strain_sig_info *info = strain_sig_report_info(rep);
+        for (size_t i = 0; i < info->n_signatures; i++) {
+            const strain_sig_signature *sg = &info->signatures[i];
+            bool dup = false;
+            if (sg->signer == NULL ||
+                !(sg->verdict == STRAIN_SIG_VALID || sg->verdict == STRAIN_SIG_UNTRUSTED_ROOT ||
+                  sg->verdict == STRAIN_SIG_EXPIRED)) {
+                continue; /* the certificate did not sign this file */
+            }
+            for (size_t k = 0; k < cl.items.len && !dup; k++) {
+                dup = strcmp(STRAIN_VEC_AT(&cl.items, strain_store_cert, k)->sha256,
+                             sg->signer->sha256) == 0;
+            }
+            if (dup) {
+                continue;
+            }
+            err = strain_store_get_cert(st, sg->signer->sha256, collect_cert, &cl);
+            if (err < 0 && err != STRAIN_ENOTFOUND) {
+                goto done;
+            }
+        }
+    } else if (only_sample > 0) {
         STRAIN_TRY(strain_store_sample_certs(st, only_sample, collect_cert, &cl));
     } else {
         STRAIN_TRY(strain_store_list_certs(st, collect_cert, &cl));
@@ -394,7 +422,7 @@ static int run(strain_certs_findings **out, strain_store *st, int64_t only_sampl
         size_t before = f->items.len;
         ls.items.len = 0;
         STRAIN_TRY(strain_store_cert_links(st, c->id, collect_link, &ls));
-        STRAIN_TRY(cert_findings(f, c, ls.items.items, ls.items.len, &al));
+        STRAIN_TRY(cert_findings(f, c, ls.items.items, ls.items.len, rep != NULL ? &none : &al));
         if (only_sample <= 0) {
             continue;
         }
@@ -425,7 +453,7 @@ done:
 int strain_certs_findings_db(strain_certs_findings **out, strain_ctx *ctx, strain_store *st)
 {
     (void)ctx; /* store errors are reported in the store's context */
-    return run(out, st, 0);
+    return run(out, st, 0, NULL);
 }
 
 int strain_certs_findings_sample(strain_certs_findings **out, strain_ctx *ctx, strain_store *st,
@@ -435,5 +463,15 @@ int strain_certs_findings_sample(strain_certs_findings **out, strain_ctx *ctx, s
     if (sample_id <= 0) {
         return STRAIN_EINVAL;
     }
-    return run(out, st, sample_id);
+    return run(out, st, sample_id, NULL);
+}
+
+int strain_certs_findings_report(strain_certs_findings **out, strain_ctx *ctx, strain_store *st,
+                                 const strain_sig_report *rep)
+{
+    (void)ctx;
+    if (rep == NULL) {
+        return STRAIN_EINVAL;
+    }
+    return run(out, st, 0, rep);
 }

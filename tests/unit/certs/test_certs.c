@@ -983,6 +983,57 @@ static void test_long_subject(void **state)
     free(sha1);
 }
 
+/* A file being queried, not in the database: the findings of the certificates signing it. */
+static size_t report_findings(db *d, const char *file, found *x, strain_certs_kind k,
+                              const char *sha1)
+{
+    char p[1200], ca[1200];
+    size_t len = 0;
+    strain_binary *bin = NULL;
+    strain_sig_report *rep = NULL;
+    strain_certs_findings *fs = NULL;
+    snprintf(p, sizeof(p), "%s/%s", fx, file);
+    snprintf(ca, sizeof(ca), "%s/root.crt", fx);
+    uint8_t *data = th_read_file(p, &len);
+    assert_non_null(data);
+    assert_int_equal(strain_binary_parse(&bin, d->ctx, data, len), 0);
+    strain_sig_opts o = {ca, NULL, 0};
+    assert_int_equal(strain_sig_verify(&rep, d->ctx, bin, &o), 0);
+    assert_int_equal(strain_certs_findings_report(&fs, d->ctx, d->st, rep), 0);
+    size_t n = strain_certs_findings_count(fs);
+    pick(x, fs, k, sha1);
+    size_t picked = x->n;
+    strain_certs_findings_free(fs);
+    strain_sig_report_free(rep);
+    strain_binary_free(bin);
+    free(data);
+    return picked * 100 + n; /* both counts in one value for the asserts */
+}
+
+static void test_report(void **state)
+{
+    (void)state;
+    db d;
+    found x;
+    char *vendor = fx_text("vendor.sha1");
+    char *leaf = fx_text("leaf.sha1");
+    db_open(&d, "report.db");
+    fill(&d);
+    /* vendor.exe (sig fixtures; Vendor Corp): the stolen and driver findings, 2 in all. */
+    assert_int_equal(report_findings(&d, "vendor.exe", &x, STRAIN_CERTS_STOLEN, vendor), 102);
+    /* valid.exe (leaf): multi-actor and multi-family. */
+    assert_int_equal(report_findings(&d, "valid.exe", &x, STRAIN_CERTS_MULTI_ACTOR, leaf), 102);
+    /* nested.exe: leaf (SHA-1) and vendor (nested SHA-256): all four. */
+    assert_int_equal(report_findings(&d, "nested.exe", &x, STRAIN_CERTS_STOLEN, vendor), 104);
+    /* transplant.exe carries leaf's signature over other bytes: leaf did not sign it. */
+    assert_int_equal(report_findings(&d, "transplant.exe", &x, STRAIN_CERTS_MULTI_ACTOR, NULL), 0);
+    /* one.exe is unsigned. */
+    assert_int_equal(report_findings(&d, "one.exe", &x, STRAIN_CERTS_STOLEN, NULL), 0);
+    db_close(&d);
+    free(vendor);
+    free(leaf);
+}
+
 int main(void)
 {
     /* clang-format off */
@@ -996,6 +1047,7 @@ int main(void)
         cmocka_unit_test(test_plain_link),
         cmocka_unit_test(test_corpus_signed),
         cmocka_unit_test(test_long_subject),
+        cmocka_unit_test(test_report),
     };
     /* clang-format on */
     return cmocka_run_group_tests(tests, setup, NULL);
