@@ -10,6 +10,9 @@
 #include "binary.h"
 #include "hash.h"
 #include "sig.h"
+#include "code.h"
 #include "store.h"
+#include "strings.h"
+#include "report.h"
 
 #endif
