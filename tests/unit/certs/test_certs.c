@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 #include <strain/certs.h>
+#include <strain/code.h>
 #include <strain/hash.h>
 #include <strain/binary.h>
 #include <strain/store.h>
@@ -94,6 +95,16 @@ static int64_t add_file(db *d, const char *path, const char *ca, const char *nam
     s.label.family = family;
     s.label.clean = clean;
     assert_int_equal(strain_store_put_sample(d->st, &id, &s), 0);
+    /* The genome, as `strain add` stores it (the engine's similarity reads it back). */
+    strain_genome *g = NULL;
+    uint8_t *blob = NULL;
+    size_t blen = 0;
+    assert_int_equal(strain_genome_build(&g, d->ctx, bin, NULL), 0);
+    assert_int_equal(strain_genome_serialize(&blob, &blen, d->ctx, g), 0);
+    strain_store_features feat = {1, blob, blen, NULL, 0};
+    assert_int_equal(strain_store_put_features(d->st, id, &feat), 0);
+    free(blob);
+    strain_genome_free(g);
     bool drv = strain_binary_get_info(bin)->is_driver;
     int r = strain_certs_record(d->st, id, rep, drv);
     if (r < 0) {
@@ -1034,6 +1045,62 @@ static void test_report(void **state)
     free(leaf);
 }
 
+/* Genome similarity (strain_compare over the stored genomes), what the engine passes. */
+static double genome_sim(int64_t a, int64_t b, void *payload)
+{
+    db *d = payload;
+    strain_genome *g[2] = {NULL, NULL};
+    int64_t ids[2] = {a, b};
+    strain_comparison *cmp = NULL;
+    double r = STRAIN_ERROR;
+    for (int i = 0; i < 2; i++) {
+        void *blob = NULL;
+        size_t len = 0;
+        uint32_t ver = 0;
+        int err = strain_store_get_genome(d->st, &blob, &len, &ver, ids[i]);
+        if (err == 0) {
+            err = strain_genome_deserialize(&g[i], d->ctx, blob, len);
+        }
+        free(blob);
+        if (err < 0) {
+            goto done;
+        }
+    }
+    if (strain_compare(&cmp, d->ctx, g[0], g[1]) == 0) {
+        r = cmp->score / 100.0;
+    }
+done:
+    strain_comparison_free(cmp);
+    strain_genome_free(g[0]);
+    strain_genome_free(g[1]);
+    return r;
+}
+
+/* The LuckyMouse pattern with the engine's own code similarity: the driver's genome shares
+ * nothing with the vendor tools' (whose genomes are near identical: same vendor library). */
+static void test_unrelated_genomes(void **state)
+{
+    (void)state;
+    db d;
+    strain_certs_findings *fs = NULL;
+    found x;
+    char *vendor = fx_text("vendor.sha1");
+    db_open(&d, "genomes.db");
+    fill(&d);
+    assert_true(genome_sim(id_tool1, id_tool2, &d) >= 0.9);
+    assert_true(genome_sim(id_driver, id_tool1, &d) < 0.1);
+    assert_int_equal(strain_certs_unrelated(&fs, d.ctx, d.st, id_driver, genome_sim, &d, 0.3), 0);
+    assert_int_equal(pick(&x, fs, STRAIN_CERTS_UNRELATED, vendor), 1);
+    assert_int_equal(strain_certs_findings_count(fs), 1);
+    assert_true(x.f[0]->best_similarity < 0.1);
+    strain_certs_findings_free(fs);
+    assert_int_equal(strain_certs_unrelated(&fs, d.ctx, d.st, id_tool1, genome_sim, &d, 0.3), 0);
+    assert_int_equal(strain_certs_findings_count(fs), 0);
+    strain_certs_findings_free(fs);
+    db_close(&d);
+    free(vendor);
+}
+
 int main(void)
 {
     /* clang-format off */
@@ -1048,6 +1115,7 @@ int main(void)
         cmocka_unit_test(test_corpus_signed),
         cmocka_unit_test(test_long_subject),
         cmocka_unit_test(test_report),
+        cmocka_unit_test(test_unrelated_genomes),
     };
     /* clang-format on */
     return cmocka_run_group_tests(tests, setup, NULL);
