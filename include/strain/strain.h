@@ -12,6 +12,7 @@
 #include "sig.h"
 #include "code.h"
 #include "store.h"
+#include "certs.h"
 #include "strings.h"
 #include "report.h"
 
