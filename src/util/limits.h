@@ -76,6 +76,32 @@
 /* Strings */
 #define STRAIN_STRINGS_MAX_COUNT 1000000u
 
+/* Code recovery (src/code/). Each cap bounds work a hostile file could make unbounded. */
+/* Functions per sample: the largest real binaries (browsers, Go/Rust monoliths) have
+ * ~300k functions; 1M is past any real program. */
+#define STRAIN_CODE_MAX_FUNCTIONS 1000000u
+/* Instructions per function: the largest compiler-generated functions (state machines,
+ * unrolled crypto, interpreter loops) reach ~50k; beyond that it is junk or a flattened
+ * obfuscator, and the genotype of the first 64k is still stable. */
+#define STRAIN_CODE_MAX_FUNC_INSNS 65536u
+/* Basic blocks per function: ~1 block per 4-5 instructions in real code. */
+#define STRAIN_CODE_MAX_FUNC_BLOCKS 16384u
+/* Jump-table entries: switch statements of real code have < 1,000 cases; 4096 covers
+ * generated lexers and bounds a table whose bound we could not read. */
+#define STRAIN_CODE_MAX_JUMPTABLE 4096u
+/* Total instructions decoded per sample, per byte of code: linear coverage is 1 decode per
+ * ~4 bytes; functions sharing code, rejected gap candidates and overlapping instructions
+ * multiply it. 2 per byte (+1M) bounds a file made of overlapping junk. */
+#define STRAIN_CODE_DECODE_PER_BYTE 2u
+#define STRAIN_CODE_DECODE_BASE 1000000u
+/* .eh_frame records read: one per function, see STRAIN_CODE_MAX_FUNCTIONS. */
+#define STRAIN_CODE_MAX_FDES 1000000u
+/* Notes in a genome: a handful of distinct facts; more is a hostile file repeating one. */
+#define STRAIN_CODE_MAX_NOTES 16u
+/* Genome deserialisation: a genome larger than this did not come from a sample within
+ * STRAIN_DEFAULT_MAX_FILE_SIZE (fragments <= 1 per byte of code, genes <= functions). */
+#define STRAIN_GENOME_MAX_FRAGMENTS 64000000u
+
 /* Authenticode (sig/). */
 /* Real files carry 1-2 WIN_CERTIFICATE entries (shim: 2); 32 is far past any signer tool. */
 #define STRAIN_SIG_MAX_ENTRIES 32u

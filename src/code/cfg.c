@@ -1,0 +1,871 @@
+/*
+ * One function's control flow: recursive descent from its entry (every conditional branch
+ * explores both ways, direct jumps are followed unless they land on another function's
+ * entry, which makes them tail calls), then basic blocks split at every branch target and
+ * the edges between them. Jump tables are read in the forms compilers emit:
+ *   jmp [table + idx*ptrsize]                               (x86, x64 non-PIC)
+ *   lea B,[rip+X]; movsxd J,[T+idx*4(+d)]; add J,B; jmp J     (gcc/clang PIC, mingw-w64)
+ *   lea B,[rip+__ImageBase]; mov J,[B+idx*4+rva]; add J,B; jmp J (MSVC x64)
+ * bounded by a preceding `cmp idx, N; ja/jae` when one is on the path, otherwise read while
+ * the entries point into code (capped). Everything is bounded: instructions and blocks per
+ * function (limits.h) and the image's global decode budget.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "code/code_impl.h"
+#include "code/hash64.h"
+#include "util/err.h"
+#include "util/limits.h"
+#include "util/span.h"
+
+#define RING 12
+#define UNBOUNDED_SPAN 0x10000u /* 64 KiB either side of an unbounded table's jump */ /* instructions of the current straight-line path kept for jump tables */
+
+void strain_code__func_reset(code_func *f, uint64_t entry, bool strict)
+{
+    f->entry = entry;
+    f->strict = strict;
+    f->rejected = false;
+    f->truncated = false;
+    f->insns.item_size = sizeof(code_insn);
+    f->blocks.item_size = sizeof(code_block);
+    f->succ.item_size = sizeof(uint32_t);
+    f->order.item_size = sizeof(uint32_t);
+    f->jt.item_size = sizeof(uint64_t);
+    f->work.item_size = sizeof(uint64_t);
+    f->calls.item_size = sizeof(uint64_t);
+    f->ptrs.item_size = sizeof(uint64_t);
+    f->tables.item_size = sizeof(uint64_t);
+    f->lead.item_size = sizeof(uint64_t);
+    f->insns.len = f->blocks.len = f->succ.len = f->order.len = f->jt.len = 0;
+    f->work.len = f->calls.len = f->ptrs.len = f->tables.len = f->lead.len = 0;
+    f->gen++;
+    if (f->gen == 0) { /* wrapped: stale stamps could look live again */
+        if (f->seen_gen != NULL) {
+            memset(f->seen_gen, 0, f->seen_cap * sizeof(uint32_t));
+        }
+        f->gen = 1;
+    }
+    f->seen_len = 0;
+}
+
+void strain_code__func_free(code_func *f)
+{
+    if (f == NULL) {
+        return;
+    }
+    strain_vec_free(&f->insns);
+    strain_vec_free(&f->blocks);
+    strain_vec_free(&f->succ);
+    strain_vec_free(&f->order);
+    strain_vec_free(&f->jt);
+    strain_vec_free(&f->work);
+    strain_vec_free(&f->calls);
+    strain_vec_free(&f->ptrs);
+    strain_vec_free(&f->tables);
+    strain_vec_free(&f->lead);
+    free(f->seen);
+    free(f->seen_gen);
+    memset(f, 0, sizeof(*f));
+}
+
+static int push_u64(strain_vec *v, uint64_t x)
+{
+    uint64_t *p = strain_vec_push(v);
+    if (p == NULL) {
+        return STRAIN_ENOMEM;
+    }
+    *p = x;
+    return 0;
+}
+
+static size_t seen_slot(const code_func *f, uint64_t va)
+{
+    size_t mask = f->seen_cap - 1;
+    size_t i = (size_t)strain_mix64(va) & mask;
+    while (f->seen_gen[i] == f->gen && f->seen[i] != va) {
+        i = (i + 1) & mask;
+    }
+    return i;
+}
+
+static bool seen_has(const code_func *f, uint64_t va)
+{
+    if (f->seen_cap == 0) {
+        return false;
+    }
+    return f->seen_gen[seen_slot(f, va)] == f->gen;
+}
+
+static int seen_add(code_func *f, uint64_t va)
+{
+    if ((f->seen_len + 1) * 2 > f->seen_cap) {
+        size_t cap = f->seen_cap == 0 ? 256 : f->seen_cap * 2;
+        uint64_t *keys = calloc(cap, sizeof(uint64_t));
+        uint32_t *gens = calloc(cap, sizeof(uint32_t));
+        if (keys == NULL || gens == NULL) {
+            free(keys);
+            free(gens);
+            return STRAIN_ENOMEM;
+        }
+        uint64_t *old_keys = f->seen;
+        uint32_t *old_gens = f->seen_gen;
+        size_t old_cap = f->seen_cap;
+        f->seen = keys;
+        f->seen_gen = gens;
+        f->seen_cap = cap;
+        uint32_t g = f->gen;
+        for (size_t i = 0; i < old_cap; i++) {
+            if (old_gens[i] == g) {
+                size_t j = seen_slot(f, old_keys[i]);
+                f->seen[j] = old_keys[i];
+                f->seen_gen[j] = g;
+            }
+        }
+        free(old_keys);
+        free(old_gens);
+    }
+    size_t i = seen_slot(f, va);
+    if (f->seen_gen[i] != f->gen) {
+        f->seen[i] = va;
+        f->seen_gen[i] = f->gen;
+        f->seen_len++;
+    }
+    return 0;
+}
+
+/* Full decode for pattern matching; does not touch the decode budget (only re-decodes
+ * instructions already paid for). */
+static bool decode_raw(const code_image *img, uint64_t va, ZydisDecodedInstruction *in,
+                       ZydisDecodedOperand *ops)
+{
+    const code_region *r = strain_code__region(img, va);
+    if (r == NULL) {
+        return false;
+    }
+    size_t off = (size_t)(va - r->va);
+    return ZYAN_SUCCESS(ZydisDecoderDecodeFull(&img->dec, r->p + off, r->len - off, in, ops));
+}
+
+static ZydisRegister big(const code_image *img, ZydisRegister r)
+{
+    if (r == ZYDIS_REGISTER_NONE) {
+        return r;
+    }
+    ZydisRegister b = ZydisRegisterGetLargestEnclosing(img->mode, r);
+    return b == ZYDIS_REGISTER_NONE ? r : b;
+}
+
+typedef struct ring_insn {
+    ZydisDecodedInstruction in;
+    ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+    uint64_t va;
+} ring_insn;
+
+/* Value of `lea reg, [rip+X]` (the latest one before position `before`), or 0. */
+static uint64_t lea_value(const code_image *img, const ring_insn *ri, int before, ZydisRegister reg)
+{
+    for (int i = before - 1; i >= 0; i--) {
+        const ring_insn *x = &ri[i];
+        if (x->in.operand_count_visible < 2 || x->ops[0].type != ZYDIS_OPERAND_TYPE_REGISTER ||
+            big(img, x->ops[0].reg.value) != reg) {
+            continue;
+        }
+        if (x->in.mnemonic == ZYDIS_MNEMONIC_LEA && x->ops[1].mem.base == ZYDIS_REGISTER_RIP &&
+            x->ops[1].mem.index == ZYDIS_REGISTER_NONE) {
+            return x->va + x->in.length + (uint64_t)x->ops[1].mem.disp.value;
+        }
+        return 0; /* reg was redefined by something else */
+    }
+    return 0;
+}
+
+/* Number of cases from the nearest `cmp x, imm` + ja/jae/jbe/jb on the path (the compare
+ * may sit a few instructions before the branch), or 0. */
+static uint64_t table_bound(const ring_insn *ri, int n)
+{
+    for (int i = n - 1; i > 0; i--) {
+        const ring_insn *j = &ri[i];
+        bool incl;
+        switch (j->in.mnemonic) {
+        case ZYDIS_MNEMONIC_JNBE: /* ja */
+        case ZYDIS_MNEMONIC_JBE:
+            incl = true;
+            break;
+        case ZYDIS_MNEMONIC_JNB: /* jae */
+        case ZYDIS_MNEMONIC_JB:
+            incl = false;
+            break;
+        default:
+            continue;
+        }
+        for (int k = i - 1; k >= 0 && k >= i - 3; k--) {
+            const ring_insn *c = &ri[k];
+            if (c->in.mnemonic == ZYDIS_MNEMONIC_CMP && c->in.operand_count_visible >= 2 &&
+                c->ops[1].type == ZYDIS_OPERAND_TYPE_IMMEDIATE) {
+                uint64_t imm = c->ops[1].imm.value.u;
+                if (imm >= STRAIN_CODE_MAX_JUMPTABLE) {
+                    return 0;
+                }
+                return incl ? imm + 1 : imm;
+            }
+        }
+        return 0;
+    }
+    return 0;
+}
+
+/* `lea reg, [rip+X]` hoisted out of a loop: searched among the function's instructions
+ * decoded so far (most recent first, bounded). */
+#define LEA_SEARCH 512
+static uint64_t lea_in_func(const code_image *img, const code_func *f, ZydisRegister reg)
+{
+    const code_insn *ins = f->insns.items;
+    ZydisDecodedInstruction in;
+    ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+    size_t n = f->insns.len;
+    for (size_t k = 0; k < n && k < LEA_SEARCH; k++) {
+        const code_insn *x = &ins[n - 1 - k];
+        if (x->flow != CODE_FLOW_NONE || !decode_raw(img, x->va, &in, ops)) {
+            continue;
+        }
+        if (in.mnemonic == ZYDIS_MNEMONIC_LEA && ops[0].type == ZYDIS_OPERAND_TYPE_REGISTER &&
+            big(img, ops[0].reg.value) == reg && ops[1].mem.base == ZYDIS_REGISTER_RIP &&
+            ops[1].mem.index == ZYDIS_REGISTER_NONE) {
+            return x->va + in.length + (uint64_t)ops[1].mem.disp.value;
+        }
+    }
+    return 0;
+}
+
+/* The first known function entry after va, or limit. */
+static uint64_t next_entry(const code_image *img, uint64_t va, uint64_t limit)
+{
+    const code_region *r = strain_code__region(img, va);
+    if (r == NULL) {
+        return limit;
+    }
+    uint64_t end = r->va + r->len < limit ? r->va + r->len : limit;
+    for (uint64_t x = va + 1; x < end; x++) {
+        uint64_t o = x - r->va;
+        if (r->queued[o / 8] == 0 && o % 8 == 0) {
+            x += 7;
+            continue;
+        }
+        if ((r->queued[o / 8] >> (o % 8)) & 1u) {
+            return x;
+        }
+    }
+    return limit;
+}
+
+/* Reads the jump table used by the indirect jump at ring[n-1]; targets go to f->jt and the
+ * work list. Returns 0 or STRAIN_ENOMEM (an unrecognised form is not an error). */
+static int jump_table(code_image *img, code_func *f, const uint64_t *path, int npath,
+                      code_insn *jmp)
+{
+    ring_insn ri[RING];
+    int n = 0;
+    for (int i = 0; i < npath; i++) {
+        if (decode_raw(img, path[i], &ri[n].in, ri[n].ops)) {
+            ri[n].va = path[i];
+            n++;
+        }
+    }
+    if (n == 0 || ri[n - 1].va != jmp->va) {
+        return 0;
+    }
+    const ring_insn *j = &ri[n - 1];
+    const ZydisDecodedOperand *op = &j->ops[0];
+    uint64_t table = 0, base_val = 0;
+    unsigned esize = 0;
+    bool rel = false, sgn = false;
+    unsigned ptr = img->x64 ? 8 : 4;
+    if (op->type == ZYDIS_OPERAND_TYPE_MEMORY && op->mem.index != ZYDIS_REGISTER_NONE &&
+        op->mem.base == ZYDIS_REGISTER_NONE && op->mem.scale == ptr) {
+        table = (uint64_t)op->mem.disp.value & (img->x64 ? UINT64_MAX : UINT32_MAX);
+        esize = ptr;
+    } else if (op->type == ZYDIS_OPERAND_TYPE_REGISTER && img->x64) {
+        ZydisRegister J = big(img, op->reg.value);
+        int add_at = -1;
+        ZydisRegister B = ZYDIS_REGISTER_NONE;
+        for (int i = n - 2; i >= 0; i--) {
+            const ring_insn *x = &ri[i];
+            if (x->in.mnemonic == ZYDIS_MNEMONIC_ADD && x->in.operand_count_visible >= 2 &&
+                x->ops[0].type == ZYDIS_OPERAND_TYPE_REGISTER &&
+                x->ops[1].type == ZYDIS_OPERAND_TYPE_REGISTER && big(img, x->ops[0].reg.value) == J) {
+                add_at = i;
+                B = big(img, x->ops[1].reg.value);
+                break;
+            }
+        }
+        if (add_at < 0) {
+            return 0;
+        }
+        for (int i = add_at - 1; i >= 0; i--) {
+            const ring_insn *x = &ri[i];
+            if ((x->in.mnemonic != ZYDIS_MNEMONIC_MOVSXD && x->in.mnemonic != ZYDIS_MNEMONIC_MOV) ||
+                x->in.operand_count_visible < 2 || x->ops[0].type != ZYDIS_OPERAND_TYPE_REGISTER ||
+                big(img, x->ops[0].reg.value) != J) {
+                continue;
+            }
+            const ZydisDecodedOperand *m = &x->ops[1];
+            if (m->type != ZYDIS_OPERAND_TYPE_MEMORY || (m->mem.scale != 4 && m->mem.scale != 1) ||
+                m->mem.base == ZYDIS_REGISTER_NONE) {
+                return 0;
+            }
+            /* gcc -O0 scales the index beforehand: mov eax, [idx4 + table*1]; either register
+             * may hold the table. */
+            ZydisRegister T = big(img, m->mem.base);
+            uint64_t tbase = lea_value(img, ri, i, T);
+            if (tbase == 0 && m->mem.scale == 1 && m->mem.index != ZYDIS_REGISTER_NONE) {
+                T = big(img, m->mem.index);
+                tbase = lea_value(img, ri, i, T);
+            }
+            base_val = lea_value(img, ri, add_at, B);
+            /* A base hoisted out of the path is only trusted when a range check bounds the
+             * table: a stale lea would turn an unbounded read into garbage targets. */
+            bool bounded = table_bound(ri, n - 1) != 0;
+            if (tbase == 0 && bounded) {
+                T = big(img, m->mem.base);
+                tbase = lea_in_func(img, f, T);
+            }
+            if (base_val == 0 && bounded) {
+                base_val = B == T ? tbase : lea_in_func(img, f, B);
+            }
+            if (tbase == 0 || base_val == 0) {
+                return 0;
+            }
+            /* A 32-bit load then cdqe (gcc -O0) is a signed entry like movsxd. */
+            bool widened = false;
+            for (int k = i + 1; k < add_at; k++) {
+                widened |= ri[k].in.mnemonic == ZYDIS_MNEMONIC_CDQE;
+            }
+            table = tbase + (uint64_t)m->mem.disp.value;
+            esize = 4;
+            rel = true;
+            sgn = x->in.mnemonic == ZYDIS_MNEMONIC_MOVSXD || widened;
+            break;
+        }
+    }
+    if (esize == 0) {
+        return 0;
+    }
+    uint64_t bound = table_bound(ri, n - 1);
+    uint64_t count = bound != 0 ? bound : STRAIN_CODE_MAX_JUMPTABLE;
+    const uint8_t *tp;
+    size_t tlen;
+    if (strain_binary_va_bytes(img->bin, table, &tp, &tlen) < 0) {
+        return 0;
+    }
+    strain_span ts = strain_span_make(tp, tlen);
+    /* An unbounded table's cases also end before the next known function entry. */
+    uint64_t limit = bound == 0 ? next_entry(img, f->entry, jmp->va + UNBOUNDED_SPAN) : UINT64_MAX;
+    jmp->jt_first = (uint32_t)f->jt.len;
+    uint64_t i = 0;
+    for (; i < count; i++) {
+        uint64_t target;
+        if (esize == 4) {
+            uint32_t e;
+            if (!strain_span_u32le(ts, i * 4, &e)) {
+                break;
+            }
+            uint64_t v = sgn ? (uint64_t)(int64_t)(int32_t)e : (uint64_t)e;
+            target = rel ? base_val + v : v;
+        } else if (!strain_span_u64le(ts, i * 8, &target)) {
+            break;
+        }
+        if (!img->x64) {
+            target &= UINT32_MAX;
+        }
+        /* Without a bound, the table ends where entries stop pointing into code or where the
+         * table runs into code we already decoded (a table placed after its function). */
+        if (strain_code__region(img, target) == NULL ||
+            (bound == 0 && i > 0 && seen_has(f, table + i * esize))) {
+            break;
+        }
+        /* Without a bound (LLVM drops the range check when the type bounds the index), the
+         * table is read while its targets stay near the jump: case blocks follow the
+         * function's entry and lie within UNBOUNDED_SPAN of the dispatch. Reading on would
+         * run into the next table, whose entries are relative to another base. */
+        if (bound == 0 && (target < f->entry || target >= limit ||
+                           target - jmp->va + UNBOUNDED_SPAN > 2 * UNBOUNDED_SPAN)) {
+            break;
+        }
+        int err = push_u64(&f->jt, target);
+        if (err < 0 || (err = push_u64(&f->work, target)) < 0) {
+            return err;
+        }
+    }
+    jmp->jt_count = (uint32_t)(f->jt.len - jmp->jt_first);
+    if (i > 0) {
+        int err = push_u64(&f->tables, table);
+        if (err < 0 || (err = push_u64(&f->tables, i * esize)) < 0) {
+            return err;
+        }
+    }
+    return 0;
+}
+
+/* --- Which functions return ------------------------------------------------------------
+ * A call to a function that never returns (a local fatal-error helper such as mingw's
+ * __report_error) is followed by padding or by the next function; falling through would glue
+ * that function onto the caller. So when a direct call is followed by padding, the callee is
+ * probed (explored on its own, bounded, without probing further) and a callee with no
+ * return path ends the block. Every explored function's answer is remembered. */
+
+static size_t nr_slot(const code_image *img, uint64_t va)
+{
+    size_t mask = img->nr_cap - 1, i = (size_t)strain_mix64(va ^ 0x6e72) & mask;
+    while (img->nr_vals[i] != NR_UNKNOWN && img->nr_keys[i] != va) {
+        i = (i + 1) & mask;
+    }
+    return i;
+}
+
+static int nr_get(const code_image *img, uint64_t va)
+{
+    return img->nr_cap == 0 ? NR_UNKNOWN : img->nr_vals[nr_slot(img, va)];
+}
+
+static int nr_set(code_image *img, uint64_t va, int v)
+{
+    if ((img->nr_len + 1) * 2 > img->nr_cap) {
+        size_t cap = img->nr_cap == 0 ? 1024 : img->nr_cap * 2;
+        uint64_t *k = calloc(cap, sizeof(uint64_t));
+        uint8_t *vals = calloc(cap, 1);
+        if (k == NULL || vals == NULL) {
+            free(k);
+            free(vals);
+            return STRAIN_ENOMEM;
+        }
+        uint64_t *ok = img->nr_keys;
+        uint8_t *ov = img->nr_vals;
+        size_t oc = img->nr_cap;
+        img->nr_keys = k;
+        img->nr_vals = vals;
+        img->nr_cap = cap;
+        for (size_t i = 0; i < oc; i++) {
+            if (ov[i] != NR_UNKNOWN) {
+                size_t j = nr_slot(img, ok[i]);
+                img->nr_keys[j] = ok[i];
+                img->nr_vals[j] = ov[i];
+            }
+        }
+        free(ok);
+        free(ov);
+    }
+    size_t i = nr_slot(img, va);
+    if (img->nr_vals[i] == NR_UNKNOWN) {
+        img->nr_len++;
+    }
+    img->nr_keys[i] = va;
+    img->nr_vals[i] = (uint8_t)v;
+    return 0;
+}
+
+static bool func_returns(const code_func *f)
+{
+    const code_insn *ins = f->insns.items;
+    if (f->truncated || f->rejected || f->insns.len == 0) {
+        return true; /* unknown: assume it returns */
+    }
+    for (size_t i = 0; i < f->insns.len; i++) {
+        if (ins[i].flow == CODE_FLOW_RET || (ins[i].flow == CODE_FLOW_JMP && ins[i].tail) ||
+            (ins[i].flow == CODE_FLOW_JMP_IND && ins[i].jt_count == 0)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+int strain_code__note_returns(code_image *img, const code_func *f)
+{
+    return nr_set(img, f->entry, func_returns(f) ? NR_RETURNS : NR_NORETURN);
+}
+
+static bool is_padding_at(const code_image *img, uint64_t va)
+{
+    const code_region *r = strain_code__region(img, va);
+    if (r == NULL) {
+        return true;
+    }
+    uint8_t b = r->p[va - r->va];
+    return b == 0xcc || b == 0x90 || (b == 0x66 && va - r->va + 1 < r->len &&
+                                      (r->p[va - r->va + 1] == 0x90 || r->p[va - r->va + 1] == 0x0f ||
+                                       r->p[va - r->va + 1] == 0x2e));
+}
+
+#define PROBE_MAX_INSNS 4096u /* fatal-error helpers are short; a long callee is assumed to return */
+
+static int descend(code_image *img, code_func *f);
+
+static int callee_returns(code_image *img, uint64_t target, bool *out)
+{
+    int v = nr_get(img, target);
+    if (v != NR_UNKNOWN || img->probing) {
+        *out = v != NR_NORETURN;
+        return 0;
+    }
+    if (img->probe == NULL && (img->probe = calloc(1, sizeof(code_func))) == NULL) {
+        return STRAIN_ENOMEM;
+    }
+    img->probing = true;
+    strain_code__func_reset(img->probe, target, false);
+    int err = descend(img, img->probe);
+    img->probing = false;
+    if (err < 0) {
+        return err;
+    }
+    bool ret = img->probe->insns.len >= PROBE_MAX_INSNS || func_returns(img->probe);
+    *out = ret;
+    return nr_set(img, target, ret ? NR_RETURNS : NR_NORETURN);
+}
+
+static bool is_queued(const code_image *img, uint64_t va)
+{
+    const code_region *r = strain_code__region(img, va);
+    if (r == NULL) {
+        return false;
+    }
+    uint64_t off = va - r->va;
+    return (r->queued[off / 8] >> (off % 8)) & 1u;
+}
+
+/* MSVC and LLVM pad between functions with int3 and inside functions with nops, so a jump
+ * target right after an int3 is the start of another function. */
+static bool after_int3(const code_image *img, uint64_t va)
+{
+    const code_region *r = strain_code__region(img, va);
+    return r != NULL && va > r->va && r->p[va - r->va - 1] == 0xcc;
+}
+
+/* Decodes everything reachable from f->entry into f->insns. */
+static int descend(code_image *img, code_func *f)
+{
+    int err = 0;
+    uint64_t path[RING];
+    STRAIN_TRY(push_u64(&f->work, f->entry));
+    while (f->work.len > 0) {
+        uint64_t a = *STRAIN_VEC_AT(&f->work, uint64_t, f->work.len - 1);
+        f->work.len--;
+        int npath = 0;
+        for (;;) {
+            if (seen_has(f, a)) {
+                break;
+            }
+            if (f->strict) {
+                /* A guessed entry stops where recovered code begins (joining it at an
+                 * instruction start is a shared tail; landing inside an instruction means the
+                 * guess is misaligned): a wrong guess costs little, a right one loses nothing
+                 * that is not already recovered. */
+                const code_region *cr = strain_code__region(img, a);
+                if (cr != NULL) {
+                    uint64_t o = a - cr->va;
+                    if ((cr->covered[o / 8] >> (o % 8)) & 1u) {
+                        if ((cr->istart[o / 8] >> (o % 8)) & 1u) {
+                            break;
+                        }
+                        f->rejected = true;
+                        return 0;
+                    }
+                }
+            }
+            if (f->insns.len >= (img->probing ? PROBE_MAX_INSNS : STRAIN_CODE_MAX_FUNC_INSNS)) {
+                f->truncated = true;
+                return 0;
+            }
+            code_insn ins;
+            if (strain_code__decode(img, a, &ins, NULL, NULL, NULL) < 0) {
+                if (f->strict) {
+                    f->rejected = true;
+                    return 0;
+                }
+                break;
+            }
+            STRAIN_TRY(seen_add(f, a));
+            if (npath == RING) {
+                memmove(path, path + 1, (RING - 1) * sizeof(path[0]));
+                npath--;
+            }
+            path[npath++] = a;
+            if (ins.ptr != 0) {
+                STRAIN_TRY(push_u64(&f->ptrs, ins.ptr));
+            }
+            bool stop = false;
+            switch (ins.flow) {
+            case CODE_FLOW_JCC:
+                if (strain_code__region(img, ins.target) != NULL && ins.target != f->entry &&
+                    (is_queued(img, ins.target) || after_int3(img, ins.target))) {
+                    /* Conditional tail call (LLVM sibcalls): the target is another function. */
+                    ins.tail = 1;
+                    STRAIN_TRY(push_u64(&f->calls, ins.target));
+                } else if (strain_code__region(img, ins.target) != NULL) {
+                    STRAIN_TRY(push_u64(&f->work, ins.target));
+                } else if (f->strict) {
+                    f->rejected = true;
+                    return 0;
+                }
+                break;
+            case CODE_FLOW_JMP:
+                if (strain_code__region(img, ins.target) == NULL) {
+                    ins.tail = 1;
+                    if (f->strict) {
+                        f->rejected = true;
+                        return 0;
+                    }
+                } else if (ins.target != f->entry &&
+                           (is_queued(img, ins.target) || ins.target < f->entry ||
+                            (ins.va == f->entry && ins.target - ins.va >= ins.len) ||
+                            after_int3(img, ins.target))) {
+                    /* Jumps to another function's entry, backwards past our own entry (code
+                     * before a function's entry is another function), or a function that is
+                     * only a jump (a thunk: MSVC incremental-linking tables, /guard stubs):
+                     * tail call, the target is a function of its own. */
+                    ins.tail = 1;
+                    STRAIN_TRY(push_u64(&f->calls, ins.target));
+                } else {
+                    STRAIN_TRY(push_u64(&f->work, ins.target));
+                }
+                stop = true;
+                break;
+            case CODE_FLOW_JMP_IND:
+                if (!ins.tail) {
+                    STRAIN_TRY(jump_table(img, f, path, npath, &ins));
+                }
+                stop = true;
+                break;
+            case CODE_FLOW_CALL:
+                if (strain_code__region(img, ins.target) != NULL && !ins.is_call_import) {
+                    STRAIN_TRY(push_u64(&f->calls, ins.target));
+                    bool returns = true;
+                    if (is_padding_at(img, a + ins.len)) {
+                        STRAIN_TRY(callee_returns(img, ins.target, &returns));
+                    }
+                    if (!returns) {
+                        ins.flow = CODE_FLOW_STOP;
+                        stop = true;
+                    }
+                }
+                break;
+            case CODE_FLOW_RET:
+            case CODE_FLOW_STOP:
+                stop = true;
+                break;
+            default:
+                break;
+            }
+            code_insn *slot = strain_vec_push(&f->insns);
+            if (slot == NULL) {
+                return STRAIN_ENOMEM;
+            }
+            *slot = ins;
+            if (stop) {
+                break;
+            }
+            a += ins.len;
+        }
+    }
+done:
+    return err;
+}
+
+static int cmp_insn(const void *a, const void *b)
+{
+    const code_insn *x = a, *y = b;
+    return x->va < y->va ? -1 : x->va > y->va;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static bool u64_in(const strain_vec *v, uint64_t x)
+{
+    const uint64_t *a = v->items;
+    size_t lo = 0, hi = v->len;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (a[mid] == x) {
+            return true;
+        }
+        if (a[mid] < x) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return false;
+}
+
+static int64_t block_at(const code_func *f, uint64_t va)
+{
+    const code_block *b = f->blocks.items;
+    size_t lo = 0, hi = f->blocks.len;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (b[mid].va == va) {
+            return (int64_t)mid;
+        }
+        if (b[mid].va < va) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return -1;
+}
+
+static int add_succ(code_func *f, code_block *b, uint64_t va)
+{
+    int64_t t = block_at(f, va);
+    if (t < 0) {
+        return 0;
+    }
+    uint32_t *s = strain_vec_push(&f->succ);
+    if (s == NULL) {
+        return STRAIN_ENOMEM;
+    }
+    *s = (uint32_t)t;
+    b->n_succ++;
+    STRAIN_VEC_AT(&f->blocks, code_block, (size_t)t)->n_pred++;
+    return 0;
+}
+
+static bool ends_block(const code_insn *i)
+{
+    return i->flow != CODE_FLOW_NONE && i->flow != CODE_FLOW_CALL && i->flow != CODE_FLOW_CALL_IND;
+}
+
+static int build_blocks(code_func *f)
+{
+    int err = 0;
+    code_insn *ins = f->insns.items;
+    size_t n = f->insns.len;
+    code_sort(ins, n, sizeof(code_insn), cmp_insn);
+    STRAIN_TRY(push_u64(&f->lead, f->entry));
+    for (size_t i = 0; i < n; i++) {
+        if (ins[i].flow == CODE_FLOW_JCC) {
+            if (!ins[i].tail) {
+                STRAIN_TRY(push_u64(&f->lead, ins[i].target));
+            }
+            STRAIN_TRY(push_u64(&f->lead, ins[i].va + ins[i].len));
+        } else if (ins[i].flow == CODE_FLOW_JMP && !ins[i].tail) {
+            STRAIN_TRY(push_u64(&f->lead, ins[i].target));
+        }
+    }
+    for (size_t i = 0; i < f->jt.len; i++) {
+        STRAIN_TRY(push_u64(&f->lead, *STRAIN_VEC_AT(&f->jt, uint64_t, i)));
+    }
+    code_sort(f->lead.items, f->lead.len, sizeof(uint64_t), cmp_u64);
+    code_block *cur = NULL;
+    for (size_t i = 0; i < n; i++) {
+        bool start = cur == NULL || u64_in(&f->lead, ins[i].va) ||
+                     ins[i - 1].va + ins[i - 1].len != ins[i].va || ends_block(&ins[i - 1]);
+        if (start) {
+            if (f->blocks.len >= STRAIN_CODE_MAX_FUNC_BLOCKS) {
+                f->truncated = true;
+                f->insns.len = i; /* instructions past the cap belong to no block */
+                break;
+            }
+            cur = strain_vec_push(&f->blocks);
+            if (cur == NULL) {
+                return STRAIN_ENOMEM;
+            }
+            cur->va = ins[i].va;
+            cur->first = (uint32_t)i;
+        }
+        cur->n++;
+    }
+    for (size_t bi = 0; bi < f->blocks.len; bi++) {
+        code_block *b = STRAIN_VEC_AT(&f->blocks, code_block, bi);
+        const code_insn *last = &ins[b->first + b->n - 1];
+        b->succ_first = (uint32_t)f->succ.len;
+        switch (last->flow) {
+        case CODE_FLOW_NONE:
+        case CODE_FLOW_CALL:
+        case CODE_FLOW_CALL_IND:
+            STRAIN_TRY(add_succ(f, b, last->va + last->len));
+            break;
+        case CODE_FLOW_JCC:
+            STRAIN_TRY(add_succ(f, b, last->va + last->len));
+            if (!last->tail) {
+                STRAIN_TRY(add_succ(f, b, last->target));
+            }
+            break;
+        case CODE_FLOW_JMP:
+            if (!last->tail) {
+                STRAIN_TRY(add_succ(f, b, last->target));
+            }
+            break;
+        case CODE_FLOW_JMP_IND:
+            for (uint32_t k = 0; k < last->jt_count; k++) {
+                STRAIN_TRY(add_succ(f, b, *STRAIN_VEC_AT(&f->jt, uint64_t, last->jt_first + k)));
+            }
+            break;
+        default:
+            break;
+        }
+    }
+    /* Canonical order: depth-first preorder from the entry, successors in semantic order
+     * (fallthrough, taken, table index), so that block layout does not change the hash. */
+    size_t nb = f->blocks.len;
+    for (size_t bi = 0; bi < nb; bi++) {
+        STRAIN_VEC_AT(&f->blocks, code_block, bi)->order = UINT32_MAX;
+    }
+    strain_vec *stack = &f->work; /* exploration is over: reuse its storage */
+    stack->len = 0;
+    int64_t e = block_at(f, f->entry);
+    if (e >= 0) {
+        STRAIN_TRY(push_u64(stack, (uint64_t)e));
+    }
+    while (stack->len > 0) {
+        uint64_t bi = *STRAIN_VEC_AT(stack, uint64_t, stack->len - 1);
+        stack->len--;
+        code_block *b = STRAIN_VEC_AT(&f->blocks, code_block, (size_t)bi);
+        if (b->order != UINT32_MAX) {
+            continue;
+        }
+        b->order = (uint32_t)f->order.len;
+        uint32_t *o = strain_vec_push(&f->order);
+        if (o == NULL) {
+            return STRAIN_ENOMEM;
+        }
+        *o = (uint32_t)bi;
+        for (uint32_t k = b->n_succ; k > 0; k--) {
+            uint32_t s = *STRAIN_VEC_AT(&f->succ, uint32_t, b->succ_first + k - 1);
+            if (STRAIN_VEC_AT(&f->blocks, code_block, s)->order == UINT32_MAX) {
+                STRAIN_TRY(push_u64(stack, s));
+            }
+        }
+    }
+    for (size_t bi = 0; bi < nb; bi++) {
+        code_block *b = STRAIN_VEC_AT(&f->blocks, code_block, bi);
+        if (b->order == UINT32_MAX) {
+            b->order = (uint32_t)f->order.len;
+            uint32_t *o = strain_vec_push(&f->order);
+            if (o == NULL) {
+                return STRAIN_ENOMEM;
+            }
+            *o = (uint32_t)bi;
+        }
+    }
+done:
+    return err;
+}
+
+int strain_code__func_explore(code_image *img, code_func *f)
+{
+    int err = descend(img, f);
+    if (err < 0 || f->rejected) {
+        return err;
+    }
+    if (f->insns.len == 0) {
+        f->rejected = true;
+        return 0;
+    }
+    return build_blocks(f);
+}

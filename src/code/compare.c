@@ -1,0 +1,268 @@
+/*
+ * Comparing two genomes. Functions above the size floor are paired one-to-one: first by
+ * exact hash (same normalised CFG), then among MinHash candidates found through LSH banding
+ * (8 bands of 4 slots: a pair with Jaccard 0.8 shares a band with probability 0.98, one with
+ * 0.3 with 0.06), never all pairs. Pairs are taken greedily by similarity.
+ *
+ * The function score is the similarity-weighted share of both files' counted code bytes
+ * that the pairs cover, so a big shared function weighs more than a small one, and it is
+ * symmetric. Fragment Jaccard (winnowed k-grams) is reported beside it and blended in with
+ * a small weight: it catches shared code inside functions that changed.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "code/code_impl.h"
+#include "code/hash64.h"
+#include "util/err.h"
+
+#define BANDS 8u
+#define ROWS (STRAIN_GENE_SKETCH / BANDS)
+#define MIN_SIM 0.5         /* below this a pair is chance, not kinship */
+#define MAX_BUCKET 64u      /* a band value shared by more functions carries no signal */
+#define FUNC_WEIGHT 0.8     /* share of the score from function pairs (rest: fragments) */
+
+typedef code_key key_idx;
+
+typedef struct cand {
+    double sim;
+    uint32_t a, b;
+} cand;
+
+static int cmp_key(const void *x, const void *y)
+{
+    const key_idx *a = x, *b = y;
+    if (a->key != b->key) {
+        return a->key < b->key ? -1 : 1;
+    }
+    return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+static int cmp_cand(const void *x, const void *y)
+{
+    const cand *a = x, *b = y;
+    if (a->sim != b->sim) {
+        return a->sim > b->sim ? -1 : 1;
+    }
+    if (a->a != b->a) {
+        return a->a < b->a ? -1 : 1;
+    }
+    return a->b < b->b ? -1 : a->b > b->b;
+}
+
+static int cmp_match(const void *x, const void *y)
+{
+    const strain_gene_match *a = x, *b = y;
+    return a->address_a < b->address_a ? -1 : a->address_a > b->address_a;
+}
+
+static bool counted(const strain_gene *g)
+{
+    return (g->flags & (STRAIN_GENE_SMALL | STRAIN_GENE_THUNK)) == 0;
+}
+
+static uint64_t band_key(const strain_gene *g, unsigned band)
+{
+    uint64_t h = 0x62616e64ull + band;
+    for (unsigned r = 0; r < ROWS; r++) {
+        h = strain_hash_add(h, g->sketch[band * ROWS + r]);
+    }
+    return h;
+}
+
+/* Lower bound of key in a sorted key_idx array. */
+static size_t lower(const key_idx *a, size_t n, uint64_t key)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (a[mid].key < key) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo;
+}
+
+int strain_code__genome_index(strain_genome *g)
+{
+    const strain_genome_info *gi = &g->info;
+    size_t n = 0;
+    for (size_t i = 0; i < gi->n_genes; i++) {
+        n += counted(&gi->genes[i]);
+    }
+    g->exact_ix = calloc(n + 1, sizeof(key_idx));
+    g->band_ix = calloc(n * BANDS + 1, sizeof(key_idx));
+    if (g->exact_ix == NULL || g->band_ix == NULL) {
+        return STRAIN_ENOMEM;
+    }
+    size_t ne = 0, nb = 0;
+    for (size_t i = 0; i < gi->n_genes; i++) {
+        const strain_gene *x = &gi->genes[i];
+        if (!counted(x)) {
+            continue;
+        }
+        g->exact_ix[ne].key = x->exact;
+        g->exact_ix[ne++].idx = (uint32_t)i;
+        for (unsigned band = 0; band < BANDS; band++) {
+            g->band_ix[nb].key = band_key(x, band);
+            g->band_ix[nb++].idx = (uint32_t)i;
+        }
+    }
+    code_sort(g->exact_ix, ne, sizeof(key_idx), cmp_key);
+    code_sort(g->band_ix, nb, sizeof(key_idx), cmp_key);
+    g->n_exact_ix = ne;
+    g->n_band_ix = nb;
+    return 0;
+}
+
+void strain_comparison_free(strain_comparison *c)
+{
+    if (c == NULL) {
+        return;
+    }
+    free(c->matches);
+    free(c);
+}
+
+static void fragments(strain_comparison *c, const strain_genome_info *a,
+                      const strain_genome_info *b)
+{
+    size_t i = 0, j = 0, both = 0;
+    while (i < a->n_fragments && j < b->n_fragments) {
+        if (a->fragments[i] == b->fragments[j]) {
+            both++;
+            i++;
+            j++;
+        } else if (a->fragments[i] < b->fragments[j]) {
+            i++;
+        } else {
+            j++;
+        }
+    }
+    size_t uni = a->n_fragments + b->n_fragments - both;
+    size_t mn = a->n_fragments < b->n_fragments ? a->n_fragments : b->n_fragments;
+    c->fragment_jaccard = uni > 0 ? (double)both / (double)uni : 0.0;
+    c->fragment_containment = mn > 0 ? (double)both / (double)mn : 0.0;
+}
+
+int strain_compare(strain_comparison **out, strain_ctx *ctx, const strain_genome *ga,
+                   const strain_genome *gb)
+{
+    const strain_genome_info *A = strain_genome_get_info(ga), *B = strain_genome_get_info(gb);
+    strain_comparison *c = calloc(1, sizeof(*c));
+    cand *cands = NULL;
+    size_t n_cands = 0, cap_cands = 0;
+    uint8_t *used_a = calloc(A->n_genes + 1, 1), *used_b = calloc(B->n_genes + 1, 1);
+    int err = 0;
+    if (c == NULL || used_a == NULL || used_b == NULL) {
+        STRAIN_TRY(strain__fail(ctx, STRAIN_ENOMEM, "out of memory"));
+    }
+    c->matches = calloc(A->n_genes < B->n_genes ? A->n_genes + 1 : B->n_genes + 1,
+                        sizeof(strain_gene_match));
+    if (c->matches == NULL) {
+        STRAIN_TRY(strain__fail(ctx, STRAIN_ENOMEM, "out of memory"));
+    }
+    uint64_t total_a = 0, total_b = 0, cov_a = 0, cov_b = 0;
+    double weighted = 0;
+    const key_idx *exact = gb->exact_ix, *bands = gb->band_ix;
+    size_t ne = gb->n_exact_ix, nb = gb->n_band_ix;
+    for (size_t k = 0; k < ne; k++) {
+        total_b += B->genes[exact[k].idx].size;
+    }
+    c->n_counted_b = ne;
+    /* 1. Exact pairs. */
+    for (size_t i = 0; i < A->n_genes; i++) {
+        const strain_gene *x = &A->genes[i];
+        if (!counted(x)) {
+            continue;
+        }
+        total_a += x->size;
+        c->n_counted_a++;
+        for (size_t k = lower(exact, ne, x->exact); k < ne && exact[k].key == x->exact; k++) {
+            if (!used_b[exact[k].idx]) {
+                used_a[i] = used_b[exact[k].idx] = 1;
+                const strain_gene *y = &B->genes[exact[k].idx];
+                strain_gene_match *m = &c->matches[c->n_matches++];
+                m->address_a = x->address;
+                m->address_b = y->address;
+                m->size_a = x->size;
+                m->size_b = y->size;
+                m->similarity = 1.0;
+                break;
+            }
+        }
+    }
+    /* 2. Sketch candidates through B's LSH bands (its unmatched functions only). */
+    for (size_t i = 0; i < A->n_genes; i++) {
+        const strain_gene *x = &A->genes[i];
+        if (!counted(x) || used_a[i]) {
+            continue;
+        }
+        for (unsigned band = 0; band < BANDS; band++) {
+            uint64_t key = band_key(x, band);
+            size_t k = lower(bands, nb, key);
+            for (unsigned seen = 0; k < nb && bands[k].key == key && seen < MAX_BUCKET;
+                 k++, seen++) {
+                if (used_b[bands[k].idx]) {
+                    continue;
+                }
+                const strain_gene *y = &B->genes[bands[k].idx];
+                double sim = strain_code__sketch_sim(x->sketch, y->sketch);
+                /* Sizes that differ a lot cannot be near-identical functions. */
+                double ra = x->size, rb = y->size;
+                if (sim < MIN_SIM || ra > 2 * rb || rb > 2 * ra) {
+                    continue;
+                }
+                if (n_cands == cap_cands) {
+                    size_t nc = cap_cands == 0 ? 256 : cap_cands * 2;
+                    cand *p = realloc(cands, nc * sizeof(cand));
+                    if (p == NULL) {
+                        STRAIN_TRY(strain__fail(ctx, STRAIN_ENOMEM, "out of memory"));
+                    }
+                    cands = p;
+                    cap_cands = nc;
+                }
+                cands[n_cands].sim = sim;
+                cands[n_cands].a = (uint32_t)i;
+                cands[n_cands].b = bands[k].idx;
+                n_cands++;
+            }
+        }
+    }
+    code_sort(cands, n_cands, sizeof(cand), cmp_cand);
+    for (size_t k = 0; k < n_cands; k++) {
+        if (used_a[cands[k].a] || used_b[cands[k].b]) {
+            continue;
+        }
+        used_a[cands[k].a] = used_b[cands[k].b] = 1;
+        const strain_gene *x = &A->genes[cands[k].a], *y = &B->genes[cands[k].b];
+        strain_gene_match *m = &c->matches[c->n_matches++];
+        m->address_a = x->address;
+        m->address_b = y->address;
+        m->size_a = x->size;
+        m->size_b = y->size;
+        m->similarity = cands[k].sim;
+    }
+    for (size_t k = 0; k < c->n_matches; k++) {
+        const strain_gene_match *m = &c->matches[k];
+        weighted += m->similarity * ((double)m->size_a + (double)m->size_b);
+        cov_a += m->size_a;
+        cov_b += m->size_b;
+    }
+    code_sort(c->matches, c->n_matches, sizeof(strain_gene_match), cmp_match);
+    fragments(c, A, B);
+    double func = total_a + total_b > 0 ? weighted / (double)(total_a + total_b) : 0.0;
+    c->coverage_a = total_a > 0 ? (double)cov_a / (double)total_a : 0.0;
+    c->coverage_b = total_b > 0 ? (double)cov_b / (double)total_b : 0.0;
+    c->score = 100.0 * (FUNC_WEIGHT * func + (1.0 - FUNC_WEIGHT) * c->fragment_jaccard);
+    *out = c;
+    c = NULL;
+done:
+    free(cands);
+    free(used_a);
+    free(used_b);
+    strain_comparison_free(c);
+    return err;
+}

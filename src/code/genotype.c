@@ -1,0 +1,177 @@
+/*
+ * From one recovered function to its genotype:
+ *  - exact: a hash of the normalised instruction tokens block by block in canonical (DFS)
+ *    order, with each block's successors as canonical indices. Layout-independent: moving
+ *    blocks or the whole function changes nothing; one changed instruction changes it.
+ *  - sketch: MinHash (STRAIN_GENE_SKETCH independent universal hashes of 64-bit features)
+ *    over token 3-grams inside blocks, whole short blocks, edges (last token of the source,
+ *    first token of the target) and block shapes (size, in/out degree). Two functions that
+ *    differ by a few instructions keep most features, so most minima agree.
+ *  - fragments: winnowing (Schleimer et al., SIGMOD 2003) over the function's token stream
+ *    in canonical order: hashes of STRAIN_FRAG_K-instruction k-grams, the minimum of every
+ *    window of STRAIN_FRAG_W. Any shared run of K+W-1 instructions yields a shared fragment,
+ *    even when it sits inside functions that differ elsewhere (inlining, edits).
+ */
+#include <pthread.h>
+#include <string.h>
+
+#include "code/code_impl.h"
+#include "code/hash64.h"
+#include "util/err.h"
+
+/* Per-slot multipliers/offsets of the MinHash universal hashes, fixed forever (the sketch
+ * is stored): slot i uses h_i(x) = high32(x * A_i + B_i), A_i odd. */
+static uint64_t sketch_a[STRAIN_GENE_SKETCH], sketch_b[STRAIN_GENE_SKETCH];
+static pthread_once_t sketch_once = PTHREAD_ONCE_INIT;
+
+static void sketch_fill(void)
+{
+    for (unsigned i = 0; i < STRAIN_GENE_SKETCH; i++) {
+        sketch_a[i] = strain_mix64(0x5eed0000u + 2 * i) | 1u;
+        sketch_b[i] = strain_mix64(0x5eed0000u + 2 * i + 1);
+    }
+}
+
+static void sketch_init(void)
+{
+    pthread_once(&sketch_once, sketch_fill);
+}
+
+static inline void sketch_add(uint32_t *s, uint64_t x)
+{
+    x = strain_mix64(x);
+    for (unsigned i = 0; i < STRAIN_GENE_SKETCH; i++) {
+        uint32_t v = (uint32_t)((x * sketch_a[i] + sketch_b[i]) >> 32);
+        if (v < s[i]) {
+            s[i] = v;
+        }
+    }
+}
+
+double strain_code__sketch_sim(const uint32_t *a, const uint32_t *b)
+{
+    unsigned eq = 0;
+    for (unsigned i = 0; i < STRAIN_GENE_SKETCH; i++) {
+        eq += a[i] == b[i];
+    }
+    return (double)eq / STRAIN_GENE_SKETCH;
+}
+
+static int push_u64(strain_vec *v, uint64_t x)
+{
+    uint64_t *p = strain_vec_push(v);
+    if (p == NULL) {
+        return STRAIN_ENOMEM;
+    }
+    *p = x;
+    return 0;
+}
+
+static int winnow(strain_vec *fragments, const uint64_t *tok, size_t n)
+{
+    if (n < STRAIN_FRAG_K) {
+        return 0;
+    }
+    size_t ng = n - STRAIN_FRAG_K + 1;
+    size_t w = ng < STRAIN_FRAG_W ? ng : STRAIN_FRAG_W;
+    uint64_t g[STRAIN_FRAG_W];
+    size_t last = SIZE_MAX;
+    /* Window [s, s+w) over k-gram hashes; a ring of the last w k-gram hashes. */
+    for (size_t i = 0; i < ng; i++) {
+        uint64_t h = 0x4b6772616dull;
+        for (size_t k = 0; k < STRAIN_FRAG_K; k++) {
+            h = strain_hash_add(h, tok[i + k]);
+        }
+        g[i % STRAIN_FRAG_W] = h;
+        if (i + 1 < w) {
+            continue;
+        }
+        size_t start = i + 1 - w, best = start;
+        uint64_t bv = g[start % STRAIN_FRAG_W];
+        for (size_t j = start + 1; j <= i; j++) {
+            if (g[j % STRAIN_FRAG_W] <= bv) { /* rightmost minimum */
+                bv = g[j % STRAIN_FRAG_W];
+                best = j;
+            }
+        }
+        if (best != last) {
+            int err = push_u64(fragments, bv);
+            if (err < 0) {
+                return err;
+            }
+            last = best;
+        }
+    }
+    return 0;
+}
+
+int strain_code__genotype(strain_gene *out, strain_vec *fragments, strain_vec *scratch,
+                          const code_func *f)
+{
+    sketch_init();
+    memset(out, 0, sizeof(*out));
+    memset(out->sketch, 0xff, sizeof(out->sketch));
+    out->address = f->entry;
+    const code_insn *ins = f->insns.items;
+    const code_block *blocks = f->blocks.items;
+    const uint32_t *order = f->order.items;
+    const uint32_t *succ = f->succ.items;
+    scratch->item_size = sizeof(uint64_t);
+    scratch->len = 0;
+    uint64_t h = 0x65786163ull;
+    uint64_t size = 0;
+    for (size_t k = 0; k < f->order.len; k++) {
+        const code_block *b = &blocks[order[k]];
+        h = strain_hash_add(h, b->n);
+        uint64_t prev2 = 0, prev1 = 0, whole = 0x626c6bull;
+        for (uint32_t i = 0; i < b->n; i++) {
+            const code_insn *x = &ins[b->first + i];
+            uint64_t t = x->token;
+            h = strain_hash_add(h, t);
+            whole = strain_hash_add(whole, t);
+            if (i >= 2) {
+                sketch_add(out->sketch, strain_hash_add(strain_hash_add(prev2, prev1), t));
+            }
+            prev2 = prev1;
+            prev1 = t;
+            size += x->len;
+            if (x->flow == CODE_FLOW_CALL || x->flow == CODE_FLOW_CALL_IND || x->is_call_import) {
+                out->n_calls++;
+            }
+            int err = push_u64(scratch, t);
+            if (err < 0) {
+                return err;
+            }
+        }
+        if (b->n < 3) {
+            sketch_add(out->sketch, whole);
+        }
+        uint32_t nsucc = b->n_succ;
+        sketch_add(out->sketch, 0x73686170ull ^ ((uint64_t)(b->n > 15 ? 15 : b->n) << 8) ^
+                                    ((uint64_t)(nsucc > 3 ? 3 : nsucc) << 4) ^
+                                    (uint64_t)(b->n_pred > 3 ? 3 : b->n_pred));
+        const code_insn *last = &ins[b->first + b->n - 1];
+        for (uint32_t s = 0; s < nsucc; s++) {
+            const code_block *t = &blocks[succ[b->succ_first + s]];
+            h = strain_hash_add(h, t->order);
+            sketch_add(out->sketch, strain_hash_add(strain_hash_add(0x65646765ull ^ s, last->token),
+                                                    ins[t->first].token));
+        }
+        h = strain_hash_add(h, 0xb10cull);
+    }
+    out->exact = h;
+    out->size = (uint32_t)(size > UINT32_MAX ? UINT32_MAX : size);
+    out->n_insns = (uint32_t)f->insns.len;
+    out->n_blocks = (uint32_t)f->blocks.len;
+    out->n_edges = (uint32_t)f->succ.len;
+    if (out->n_insns < STRAIN_GENE_MIN_INSNS) {
+        out->flags |= STRAIN_GENE_SMALL;
+    }
+    if (f->truncated) {
+        out->flags |= STRAIN_GENE_TRUNCATED;
+    }
+    if (out->n_insns == 1 && (ins[0].flow == CODE_FLOW_JMP || ins[0].flow == CODE_FLOW_JMP_IND)) {
+        out->flags |= STRAIN_GENE_THUNK;
+    }
+    return winnow(fragments, scratch->items, scratch->len);
+}
