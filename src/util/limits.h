@@ -102,6 +102,19 @@
  * STRAIN_DEFAULT_MAX_FILE_SIZE (fragments <= 1 per byte of code, genes <= functions). */
 #define STRAIN_GENOME_MAX_FRAGMENTS 64000000u
 
+/* Engine: hunt, cluster, yara (src/engine/). */
+/* Samples waiting per hunt worker: 2 keeps every worker fed while the walker reads the next
+ * file, without letting a fast walker pile up a collection in memory. */
+#define STRAIN_HUNT_QUEUE_PER_THREAD 2u
+/* Bytes of samples waiting in the hunt queue: 256 MiB bounds memory on the 2-core CI box and a
+ * 24 GiB workstation alike; a single sample larger than this still passes, alone. */
+#define STRAIN_HUNT_QUEUE_BYTES (256ull << 20)
+/* Hunt workers: more threads than this gain nothing (the walker, one thread, feeds them). */
+#define STRAIN_HUNT_MAX_THREADS 256u
+/* Seeds per hunt: every sample is compared with each; 10,000 seeds already makes a hunt over a
+ * large collection take days, the reference database (strain query) is the tool past that. */
+#define STRAIN_HUNT_MAX_SEEDS 10000u
+
 /* Authenticode (sig/). */
 /* Real files carry 1-2 WIN_CERTIFICATE entries (shim: 2); 32 is far past any signer tool. */
 #define STRAIN_SIG_MAX_ENTRIES 32u
