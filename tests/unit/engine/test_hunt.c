@@ -217,7 +217,14 @@ static void test_corpus_precision_recall(void **state)
     }
     printf("default (--min-score %.0f, --common 3): precision %.3f, recall %.3f\n",
            STRAIN_HUNT_DEFAULT_MIN_SCORE, chosen.precision, chosen.recall);
-    (void)chosen;
+    /* The issue's targets (precision and recall >= 0.95) are NOT reached: the symmetric score
+     * falls below 30 between the first and last versions of families whose code was
+     * rewritten over the years (rollup 4.0 -> 4.67, uiohook-napi, utf-8-validate 5 -> 6), and
+     * sibling families share their code (bufferutil / utf-8-validate, ffi-napi / ref-napi,
+     * node-hid / usb). Asserted: the floor measured at the default settings (precision 0.600,
+     * recall 0.486), so that a regression is caught. */
+    assert_true(chosen.precision >= 0.59);
+    assert_true(chosen.recall >= 0.48);
     for (size_t i = 0; i < n; i++) {
         strain_genome_free(g[i]);
     }
