@@ -46,8 +46,8 @@ typedef void (*strain_hunt_progress_cb)(uint64_t files_done, uint64_t bytes_done
                                         uint64_t bytes_queued, void *payload);
 
 typedef struct strain_hunt_opts {
-    double min_score;      /* report hits scoring >= this; 0 => STRAIN_HUNT_DEFAULT_MIN_SCORE */
-    unsigned threads;      /* workers; 0 => one per online CPU */
+    double min_score; /* report hits scoring >= this; 0 => STRAIN_HUNT_DEFAULT_MIN_SCORE */
+    unsigned threads; /* workers; 0 => one per online CPU */
     strain_input_opts input;
     strain_code_options code;
     strain_hunt_hit_cb on_hit;
@@ -60,12 +60,12 @@ typedef struct strain_hunt_opts {
 #define STRAIN_HUNT_DEFAULT_MIN_SCORE 30.0
 
 typedef struct strain_hunt_stats {
-    uint64_t files;     /* samples compared */
-    uint64_t bytes;     /* their bytes */
-    uint64_t hits;      /* hit callbacks made */
-    uint64_t errors;    /* error callbacks made */
-    uint64_t no_code;   /* samples without code of a supported architecture */
-    double seconds;     /* wall time */
+    uint64_t files;   /* samples compared */
+    uint64_t bytes;   /* their bytes */
+    uint64_t hits;    /* hit callbacks made */
+    uint64_t errors;  /* error callbacks made */
+    uint64_t no_code; /* samples without code of a supported architecture */
+    double seconds;   /* wall time */
 } strain_hunt_stats;
 
 /* A hunt with no seeds. Caller frees with strain_hunt_free(). */

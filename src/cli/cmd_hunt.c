@@ -55,8 +55,8 @@ static int on_hit(const strain_hunt_hit *hit, void *payload)
         fputc('\n', stdout);
         json_decref(o);
     } else {
-        printf("%6.1f %6zu %5.1f%%  %s  %s%s%s\n", hit->score, hit->n_matches,
-               100 * hit->coverage, hit->seed_name, hit->path, hit->archive_path ? " " : "",
+        printf("%6.1f %6zu %5.1f%%  %s  %s%s%s\n", hit->score, hit->n_matches, 100 * hit->coverage,
+               hit->seed_name, hit->path, hit->archive_path ? " " : "",
                hit->archive_path ? hit->archive_path : "");
     }
     fflush(stdout);
@@ -237,17 +237,16 @@ done:
 const cli_command cli_cmd_hunt = {
     .name = "hunt",
     .summary = "find files whose code resembles seed samples, without indexing",
-    .usage =
-        "usage: strain hunt SEED... --in PATH... [--min-score N] [--json] [--threads N]\n"
-        "                   [--clean FILE...] [--common N] [--password P] [--no-archives]\n\n"
-        "Streams over files, directories and archives under PATH (nothing is stored),\n"
-        "computes each file's code genotypes on all cores and compares them with the\n"
-        "genotypes of every SEED. Prints one line per (file, seed) scoring at least\n"
-        "--min-score (default 30): score 0-100, matched functions, share of the file's code\n"
-        "in matched functions, seed, path and archive member. --json: JSON Lines.\n"
-        "--clean FILE...: code of these files (e.g. an empty program built with the same\n"
-        "compiler) counts for nothing. --common N: code present in N or more seeds is\n"
-        "library code (use with seeds of different families). A summary and, on a\n"
-        "terminal, a progress line go to stderr. Exit 1 if some input could not be read.\n",
+    .usage = "usage: strain hunt SEED... --in PATH... [--min-score N] [--json] [--threads N]\n"
+             "                   [--clean FILE...] [--common N] [--password P] [--no-archives]\n\n"
+             "Streams over files, directories and archives under PATH (nothing is stored),\n"
+             "computes each file's code genotypes on all cores and compares them with the\n"
+             "genotypes of every SEED. Prints one line per (file, seed) scoring at least\n"
+             "--min-score (default 30): score 0-100, matched functions, share of the file's code\n"
+             "in matched functions, seed, path and archive member. --json: JSON Lines.\n"
+             "--clean FILE...: code of these files (e.g. an empty program built with the same\n"
+             "compiler) counts for nothing. --common N: code present in N or more seeds is\n"
+             "library code (use with seeds of different families). A summary and, on a\n"
+             "terminal, a progress line go to stderr. Exit 1 if some input could not be read.\n",
     .run = hunt_run,
 };

@@ -190,8 +190,8 @@ static int prepare(strain_hunt *h, strain_ctx *ctx)
         }
         STRAIN_TRY(strain_engine__hash_genome(&h->discount, ctx, e, ne, f, nf));
         for (size_t i = 0; i < h->n_seeds; i++) {
-            STRAIN_TRY(strain_genome_discount(&h->seeds[i].prepared, ctx, h->seeds[i].raw,
-                                              h->discount));
+            STRAIN_TRY(
+                strain_genome_discount(&h->seeds[i].prepared, ctx, h->seeds[i].raw, h->discount));
         }
     }
     h->prepared = true;
@@ -312,8 +312,8 @@ static int on_walk(const strain_sample *s, int err, const char *msg, void *paylo
         return 0;
     }
     pthread_mutex_lock(&r->mu);
-    while (r->stop == 0 && (r->count == r->cap ||
-                            (r->count > 0 && r->queued_bytes + s->size > STRAIN_HUNT_QUEUE_BYTES))) {
+    while (r->stop == 0 && (r->count == r->cap || (r->count > 0 && r->queued_bytes + s->size >
+                                                                       STRAIN_HUNT_QUEUE_BYTES))) {
         pthread_cond_wait(&r->not_full, &r->mu);
     }
     int stop = r->stop;
@@ -371,8 +371,8 @@ static void analyse(hunt_run *r, strain_ctx *ctx, const strain_sample *s)
             r->st.no_code++;
             pthread_mutex_unlock(&r->cb_mu);
         } else {
-            err = strain_hunt_match(r->h, ctx, g, r->min_score, s->path, s->archive_path,
-                                    s->sha256, on_hit, r);
+            err = strain_hunt_match(r->h, ctx, g, r->min_score, s->path, s->archive_path, s->sha256,
+                                    on_hit, r);
         }
     }
     if (err < 0 && err != STRAIN_ENOMEM) {

@@ -115,6 +115,13 @@
  * large collection take days, the reference database (strain query) is the tool past that. */
 #define STRAIN_HUNT_MAX_SEEDS 10000u
 
+/* Cluster LSH: samples sharing one band bucket are all paired; a bucket this large is code
+ * every sample shares (a runtime the df discount missed) and pairing it would be all-pairs
+ * again, so larger buckets are skipped (counted in the result). */
+#define STRAIN_CLUSTER_MAX_BUCKET 256u
+/* Samples per clustering: signatures and labels of 10 million samples fit in a few GiB. */
+#define STRAIN_CLUSTER_MAX_SAMPLES 10000000u
+
 /* Authenticode (sig/). */
 /* Real files carry 1-2 WIN_CERTIFICATE entries (shim: 2); 32 is far past any signer tool. */
 #define STRAIN_SIG_MAX_ENTRIES 32u

@@ -134,8 +134,8 @@ static void score_with(strain_ctx *ctx, strain_genome **g, size_t n, const size_
             s[f * ns + k] = 0;
         }
         /* min_score 0: every seed's score comes back, thresholds are applied afterwards. */
-        assert_true(strain_hunt_match(h, ctx, g[f], 0.0, "x", NULL, NULL, collect,
-                                      &s[f * ns]) >= 0);
+        assert_true(strain_hunt_match(h, ctx, g[f], 0.0, "x", NULL, NULL, collect, &s[f * ns]) >=
+                    0);
     }
     strain_hunt_free(h);
 }
@@ -192,8 +192,8 @@ static void test_corpus_precision_recall(void **state)
         pr b = evaluate(files, n, seed_file, ns, com, mins[m]);
         printf("min-score %2.0f: raw precision %.3f (actor %.3f) recall %.3f | --common 3 "
                "precision %.3f (actor %.3f) recall %.3f (tp %zu fp %zu)\n",
-               mins[m], a.precision, a.actor_precision, a.recall, b.precision,
-               b.actor_precision, b.recall, b.tp, b.fp);
+               mins[m], a.precision, a.actor_precision, a.recall, b.precision, b.actor_precision,
+               b.recall, b.tp, b.fp);
         if (mins[m] == STRAIN_HUNT_DEFAULT_MIN_SCORE) {
             chosen = b;
         }
@@ -204,14 +204,14 @@ static void test_corpus_precision_recall(void **state)
             const th_corpus_file *sf = &files[seed_file[k]];
             if (com[f * ns + k] >= STRAIN_HUNT_DEFAULT_MIN_SCORE &&
                 strcmp(files[f].family, sf->family) != 0) {
-                printf("false hit: seed %s %s (%s) -> %s %s (%s): %.1f\n", sf->family,
-                       sf->version, sf->format, files[f].family, files[f].version,
-                       files[f].format, com[f * ns + k]);
+                printf("false hit: seed %s %s (%s) -> %s %s (%s): %.1f\n", sf->family, sf->version,
+                       sf->format, files[f].family, files[f].version, files[f].format,
+                       com[f * ns + k]);
             }
             if (seed_file[k] != f && same_group(&files[f], sf) &&
                 com[f * ns + k] < STRAIN_HUNT_DEFAULT_MIN_SCORE) {
-                printf("missed: seed %s %s (%s) -> %s: %.1f\n", sf->family, sf->version,
-                       sf->format, files[f].version, com[f * ns + k]);
+                printf("missed: seed %s %s (%s) -> %s: %.1f\n", sf->family, sf->version, sf->format,
+                       files[f].version, com[f * ns + k]);
             }
         }
     }
