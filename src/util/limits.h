@@ -122,6 +122,21 @@
 /* Samples per clustering: signatures and labels of 10 million samples fit in a few GiB. */
 #define STRAIN_CLUSTER_MAX_SAMPLES 10000000u
 
+/* YARA generation. A pattern covers a function's first instructions: 48 bytes is 10-15
+ * instructions, specific enough to be rare, short enough to survive edits further down. */
+#define STRAIN_YARA_PATTERN_MAX 48u
+/* Fixed (non-??) bytes a pattern needs: fewer make hex strings that hit unrelated code. */
+#define STRAIN_YARA_MIN_FIXED 12u
+/* Strings per rule: 24 by default, 64 at most (libyara slows with many hex strings). */
+#define STRAIN_YARA_DEFAULT_STRINGS 24u
+#define STRAIN_YARA_MAX_STRINGS 64u
+/* Shared functions tried for patterns: each costs a search over every file. */
+#define STRAIN_YARA_MAX_CANDIDATES 400u
+/* libyara scan timeout per sample, seconds: a hostile file cannot stall a scan forever. */
+#define STRAIN_YARA_SCAN_TIMEOUT 60
+/* Rounds of dropping strings found in excluded files: each round removes at least one. */
+#define STRAIN_YARA_MAX_ROUNDS 16u
+
 /* Authenticode (sig/). */
 /* Real files carry 1-2 WIN_CERTIFICATE entries (shim: 2); 32 is far past any signer tool. */
 #define STRAIN_SIG_MAX_ENTRIES 32u
