@@ -12,6 +12,8 @@ PACKAGES=(
   # fixtures and ground truth for tests
   mingw-w64 gcc-mingw-w64-x86-64 gcc-mingw-w64-i686 python3 python3-pefile ssdeep tlsh-tools
   osslsigncode sbsigntool openssl yara zip unzip p7zip-full bzip2 xz-utils sqlite3 graphviz
+  # PE delay-load fixture: GNU ld 2.40 leaves the delay-import directory empty, lld + llvm-dlltool fill it
+  lld llvm
   # ELF fixtures: 32-bit x86 (gcc -m32) and big-endian PowerPC ELF32/ELF64 (as + ld)
   gcc-multilib binutils-powerpc-linux-gnu
   # the public corpus is fetched with npm pack

@@ -10,5 +10,6 @@
 #include "binary.h"
 #include "hash.h"
 #include "sig.h"
+#include "store.h"
 
 #endif

@@ -184,6 +184,17 @@ int strain_code__format(const code_image *img, const code_ninsn *n, strain_buf *
 /* cfg.c */
 void strain_code__func_reset(code_func *f, uint64_t entry, bool strict);
 void strain_code__func_free(code_func *f);
+/* Straight-line path kept by the descent for jump-table patterns (instructions). */
+#define STRAIN_CODE_RING 12
+/* True when f's exploration already decoded an instruction at va. */
+bool strain_code__seen(const code_func *f, uint64_t va);
+
+/* jumptable.c: reads the table of the indirect jump that ends path[npath-1] (== jmp->va);
+ * targets go to f->jt and f->work, the table's extent to f->tables. An unrecognised form is
+ * not an error. 0 or STRAIN_ENOMEM. */
+int strain_code__jump_table(code_image *img, code_func *f, const uint64_t *path, int npath,
+                            code_insn *jmp);
+
 /* Records whether the explored function f returns (for calls to it found later). */
 int strain_code__note_returns(code_image *img, const code_func *f);
 /* Explores the function at f->entry and builds its blocks. 0, or STRAIN_ENOMEM. */

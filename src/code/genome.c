@@ -108,6 +108,46 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* LSD radix sort (4 passes of 16 bits): fragments of a large binary number in the millions,
+ * where qsort with a comparator costs as much as decoding the code. */
+static int sort_u64(uint64_t *a, size_t n)
+{
+    if (n < 256) {
+        code_sort(a, n, sizeof(uint64_t), cmp_u64);
+        return 0;
+    }
+    uint64_t *tmp = malloc(n * sizeof(uint64_t));
+    size_t *count = malloc(65536 * sizeof(size_t));
+    if (tmp == NULL || count == NULL) {
+        free(tmp);
+        free(count);
+        return STRAIN_ENOMEM;
+    }
+    uint64_t *src = a, *dst = tmp;
+    for (unsigned shift = 0; shift < 64; shift += 16) {
+        memset(count, 0, 65536 * sizeof(size_t));
+        for (size_t i = 0; i < n; i++) {
+            count[(src[i] >> shift) & 0xffff]++;
+        }
+        size_t sum = 0;
+        for (size_t k = 0; k < 65536; k++) {
+            size_t c = count[k];
+            count[k] = sum;
+            sum += c;
+        }
+        for (size_t i = 0; i < n; i++) {
+            dst[count[(src[i] >> shift) & 0xffff]++] = src[i];
+        }
+        uint64_t *t = src;
+        src = dst;
+        dst = t;
+    }
+    /* Four passes: the sorted data is back in a. */
+    free(tmp);
+    free(count);
+    return 0;
+}
+
 /* Packed or managed files are reported, not silently analysed as if they were code. */
 static int classify(strain_genome *g, const code_image *img)
 {
@@ -216,7 +256,7 @@ int strain_genome_build(strain_genome **out, strain_ctx *ctx, const strain_binar
         }
     }
     code_sort(st.genes.items, st.genes.len, sizeof(strain_gene), cmp_gene);
-    code_sort(st.fragments.items, st.fragments.len, sizeof(uint64_t), cmp_u64);
+    STRAIN_TRY(sort_u64(st.fragments.items, st.fragments.len));
     uint64_t *fr = st.fragments.items;
     size_t nf = 0;
     for (size_t i = 0; i < st.fragments.len; i++) {

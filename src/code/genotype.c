@@ -19,16 +19,18 @@
 #include "code/hash64.h"
 #include "util/err.h"
 
-/* Per-slot multipliers/offsets of the MinHash universal hashes, fixed forever (the sketch
- * is stored): slot i uses h_i(x) = high32(x * A_i + B_i), A_i odd. */
-static uint64_t sketch_a[STRAIN_GENE_SKETCH], sketch_b[STRAIN_GENE_SKETCH];
+/* Per-slot multipliers of the MinHash hashes, fixed forever (sketches are stored): slot i
+ * maps a feature (a mixed 64-bit hash, halves lo/hi) to lo * A_i + hi * B_i mod 2^32 with odd
+ * A_i, B_i. 32-bit lanes let the compiler vectorise the 32 slots with baseline SSE2; the
+ * inputs are already avalanche-mixed, so the linear map is enough to permute them. */
+static uint32_t sketch_a[STRAIN_GENE_SKETCH], sketch_b[STRAIN_GENE_SKETCH];
 static pthread_once_t sketch_once = PTHREAD_ONCE_INIT;
 
 static void sketch_fill(void)
 {
     for (unsigned i = 0; i < STRAIN_GENE_SKETCH; i++) {
-        sketch_a[i] = strain_mix64(0x5eed0000u + 2 * i) | 1u;
-        sketch_b[i] = strain_mix64(0x5eed0000u + 2 * i + 1);
+        sketch_a[i] = (uint32_t)strain_mix64(0x5eed0000u + 2 * i) | 1u;
+        sketch_b[i] = (uint32_t)strain_mix64(0x5eed0000u + 2 * i + 1) | 1u;
     }
 }
 
@@ -37,14 +39,13 @@ static void sketch_init(void)
     pthread_once(&sketch_once, sketch_fill);
 }
 
-static inline void sketch_add(uint32_t *s, uint64_t x)
+static inline void sketch_add(uint32_t *restrict s, uint64_t x)
 {
     x = strain_mix64(x);
+    uint32_t lo = (uint32_t)x, hi = (uint32_t)(x >> 32);
     for (unsigned i = 0; i < STRAIN_GENE_SKETCH; i++) {
-        uint32_t v = (uint32_t)((x * sketch_a[i] + sketch_b[i]) >> 32);
-        if (v < s[i]) {
-            s[i] = v;
-        }
+        uint32_t v = lo * sketch_a[i] + hi * sketch_b[i];
+        s[i] = v < s[i] ? v : s[i];
     }
 }
 

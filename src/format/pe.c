@@ -90,8 +90,10 @@ static int read_data_dirs(pe_image *pe, uint64_t opt_off, strain_span opt, uint3
     uint32_t dirs_off = pe->is64 ? PE_OPT64_DIRS_OFF : PE_OPT32_DIRS_OFF;
     int err = STRAIN_OK;
     if (n_rva > PE_MAX_DATA_DIRS) {
-        err = strain_binary__warn(pe->bin, "NumberOfRvaAndSizes is %u (more than 16): "
-                                           "reading 16", n_rva);
+        err = strain_binary__warn(pe->bin,
+                                  "NumberOfRvaAndSizes is %u (more than 16): "
+                                  "reading 16",
+                                  n_rva);
         n_rva = PE_MAX_DATA_DIRS;
     }
     pi->security_dir_entry_offset = opt_off + dirs_off + PE_DIR_SECURITY * PE_DATA_DIR_SIZE;
@@ -99,8 +101,8 @@ static int read_data_dirs(pe_image *pe, uint64_t opt_off, strain_span opt, uint3
         uint64_t at = opt_off + dirs_off + (uint64_t)i * PE_DATA_DIR_SIZE;
         if (at >= pe->file.len) {
             /* pefile stops at the end of the file; a partial entry reads as zero-padded */
-            err = strain_binary__warn(pe->bin, "data directory %u lies past the end of the file",
-                                      i);
+            err =
+                strain_binary__warn(pe->bin, "data directory %u lies past the end of the file", i);
             break;
         }
         uint64_t rel = dirs_off + (uint64_t)i * PE_DATA_DIR_SIZE;
@@ -153,10 +155,10 @@ static int read_sections(pe_image *pe, uint64_t table_off, uint16_t n_declared)
     int err = STRAIN_OK;
     size_t n = n_declared;
     if (n > STRAIN_PE_MAX_SECTIONS) {
-        STRAIN_TRY(strain_binary__warn(bin, "NumberOfSections %u exceeds the limit %u: reading "
-                                            "the first %u",
-                                       n_declared, STRAIN_PE_MAX_SECTIONS,
-                                       STRAIN_PE_MAX_SECTIONS));
+        STRAIN_TRY(strain_binary__warn(bin,
+                                       "NumberOfSections %u exceeds the limit %u: reading "
+                                       "the first %u",
+                                       n_declared, STRAIN_PE_MAX_SECTIONS, STRAIN_PE_MAX_SECTIONS));
         n = STRAIN_PE_MAX_SECTIONS;
     }
     pe->secs = strain_arena_array(&bin->arena, n ? n : 1, sizeof(pe_sec));
@@ -167,8 +169,9 @@ static int read_sections(pe_image *pe, uint64_t table_off, uint16_t n_declared)
         uint64_t off = table_off + (uint64_t)i * PE_SECTION_HEADER_SIZE;
         strain_span h;
         if (!strain_span_sub(pe->file, off, PE_SECTION_HEADER_SIZE, &h)) {
-            STRAIN_TRY(strain_binary__warn(bin, "section header %zu at offset 0x%llx lies past "
-                                                "the end of the file",
+            STRAIN_TRY(strain_binary__warn(bin,
+                                           "section header %zu at offset 0x%llx lies past "
+                                           "the end of the file",
                                            i, (unsigned long long)off));
             break;
         }
@@ -190,8 +193,9 @@ static int read_sections(pe_image *pe, uint64_t table_off, uint16_t n_declared)
         int bad = 0;
         if ((uint64_t)s.raw_ptr + s.raw_size > pe->file.len) {
             bad++;
-            STRAIN_TRY(strain_binary__warn(bin, "section %zu: raw data (0x%x bytes at 0x%x) runs "
-                                                "past the end of the file",
+            STRAIN_TRY(strain_binary__warn(bin,
+                                           "section %zu: raw data (0x%x bytes at 0x%x) runs "
+                                           "past the end of the file",
                                            i, s.raw_size, s.raw_ptr));
         }
         if (s.raw_adj > pe->file.len) {
@@ -207,8 +211,9 @@ static int read_sections(pe_image *pe, uint64_t table_off, uint16_t n_declared)
             bad++;
         }
         if (bad >= 3) {
-            STRAIN_TRY(strain_binary__warn(bin, "section %zu: too many inconsistent fields, "
-                                                "section table abandoned",
+            STRAIN_TRY(strain_binary__warn(bin,
+                                           "section %zu: too many inconsistent fields, "
+                                           "section table abandoned",
                                            i));
             break;
         }
@@ -398,8 +403,9 @@ int strain_pe__parse(strain_binary *bin)
         bin->info.format = STRAIN_FORMAT_PE32;
         if (magic != PE_OPT_MAGIC_PE32) {
             /* pefile carries on as PE32; the loader would refuse, analysts still want data */
-            STRAIN_TRY(strain_binary__warn(bin, "optional header magic 0x%04x is neither PE32 "
-                                                "nor PE32+: read as PE32",
+            STRAIN_TRY(strain_binary__warn(bin,
+                                           "optional header magic 0x%04x is neither PE32 "
+                                           "nor PE32+: read as PE32",
                                            magic));
         }
     }
@@ -438,8 +444,8 @@ int strain_pe__parse(strain_binary *bin)
         bin->info.has_entry = true;
         uint64_t eoff;
         if (!strain_pe__rva_to_offset(pe, entry, &eoff) || eoff >= f.len) {
-            STRAIN_TRY(strain_binary__warn(bin, "entry point RVA 0x%x is not backed by the file",
-                                           entry));
+            STRAIN_TRY(
+                strain_binary__warn(bin, "entry point RVA 0x%x is not backed by the file", entry));
         }
     }
     pi->is_dotnet = pe->n_dirs > PE_DIR_CLR && pe->dirs[PE_DIR_CLR].rva != 0;

@@ -39,16 +39,15 @@ static int parse_rsds(pe_image *pe, strain_span cv)
         !strain_span_u32le(cv, PE_CV_AGE_OFF, &pi->pdb_age)) {
         return strain_binary__warn(pe->bin, "CodeView RSDS record truncated");
     }
-    snprintf(pi->pdb_guid, sizeof(pi->pdb_guid),
-             "%08X-%04X-%04X-%02X%02X-%02X%02X%02X%02X%02X%02X", d1, d2, d3, d4.p[0], d4.p[1],
-             d4.p[2], d4.p[3], d4.p[4], d4.p[5], d4.p[6], d4.p[7]);
+    snprintf(pi->pdb_guid, sizeof(pi->pdb_guid), "%08X-%04X-%04X-%02X%02X-%02X%02X%02X%02X%02X%02X",
+             d1, d2, d3, d4.p[0], d4.p[1], d4.p[2], d4.p[3], d4.p[4], d4.p[5], d4.p[6], d4.p[7]);
     strain_span name = {cv.p, 0};
     strain_span_tail(cv, PE_CV_PDB_NAME_OFF, &name);
     const uint8_t *nul = name.len ? memchr(name.p, 0, name.len) : NULL;
     size_t n = nul != NULL ? (size_t)(nul - name.p) : name.len;
     if (n > STRAIN_MAX_NAME_LEN) {
-        int err = strain_binary__warn(pe->bin, "PDB path of %zu bytes cut to %u", n,
-                                      STRAIN_MAX_NAME_LEN);
+        int err =
+            strain_binary__warn(pe->bin, "PDB path of %zu bytes cut to %u", n, STRAIN_MAX_NAME_LEN);
         if (err < 0) {
             return err;
         }
@@ -77,8 +76,9 @@ int strain_pe__parse_debug(pe_image *pe)
         strain_span e;
         if (!strain_pe__rva_span(pe, rva + i * PE_DBG_ENTRY_SIZE, &e) ||
             e.len < PE_DBG_ENTRY_SIZE) {
-            return strain_binary__warn(pe->bin, "debug directory points outside the file "
-                                                "(RVA 0x%llx)",
+            return strain_binary__warn(pe->bin,
+                                       "debug directory points outside the file "
+                                       "(RVA 0x%llx)",
                                        (unsigned long long)(rva + i * PE_DBG_ENTRY_SIZE));
         }
         uint32_t type = 0, size = 0, ptr = 0, sig = 0;
@@ -90,8 +90,9 @@ int strain_pe__parse_debug(pe_image *pe)
         }
         strain_span cv;
         if (!strain_span_tail(pe->file, ptr, &cv)) {
-            int err = strain_binary__warn(pe->bin, "CodeView record at 0x%x lies past the end of "
-                                                   "the file",
+            int err = strain_binary__warn(pe->bin,
+                                          "CodeView record at 0x%x lies past the end of "
+                                          "the file",
                                           ptr);
             if (err < 0) {
                 return err;

@@ -23,10 +23,10 @@
 #define PE_EXPDIR_FUNCS_OFF 28u
 #define PE_EXPDIR_NAMES_OFF 32u
 #define PE_EXPDIR_ORDS_OFF 36u
-#define PE_EXPORT_NAME_MAX 0x200u      /* pefile's MAX_SYMBOL_NAME_LENGTH */
-#define PE_FORWARDER_MAX 0x100000u     /* pefile's MAX_STRING_LENGTH */
-#define PE_EXPORT_MAX_FAILURES 10      /* unreadable entries tolerated before giving up */
-#define PE_EXPORT_MAX_REPEAT_NAMED 10  /* same (name, address) more often: corrupt */
+#define PE_EXPORT_NAME_MAX 0x200u        /* pefile's MAX_SYMBOL_NAME_LENGTH */
+#define PE_FORWARDER_MAX 0x100000u       /* pefile's MAX_STRING_LENGTH */
+#define PE_EXPORT_MAX_FAILURES 10        /* unreadable entries tolerated before giving up */
+#define PE_EXPORT_MAX_REPEAT_NAMED 10    /* same (name, address) more often: corrupt */
 #define PE_EXPORT_MAX_REPEAT_ORDINAL 120 /* same address among ordinal-only exports */
 #define PE_EXPORT_ORDINAL_SLOTS 65536u   /* AddressOfNameOrdinals entries are 16-bit */
 
@@ -214,11 +214,12 @@ int strain_pe__parse_exports(pe_image *pe)
         }
         uint16_t ord;
         uint32_t addr = 0, name_rva;
-        if (!strain_span_u16le(ords, i * 2, &ord) || !strain_span_u32le(funcs, (uint64_t)ord * 4,
-                                                                        &addr)) {
+        if (!strain_span_u16le(ords, i * 2, &ord) ||
+            !strain_span_u32le(funcs, (uint64_t)ord * 4, &addr)) {
             /* pefile takes a name ordinal outside the function table as "all garbage" */
-            STRAIN_TRY(strain_binary__warn(bin, "export name ordinal %llu points outside the "
-                                                "function table: exports dropped",
+            STRAIN_TRY(strain_binary__warn(bin,
+                                           "export name ordinal %llu points outside the "
+                                           "function table: exports dropped",
                                            (unsigned long long)i));
             goto done;
         }
@@ -253,17 +254,17 @@ int strain_pe__parse_exports(pe_image *pe)
             err = STRAIN_ENOMEM;
             goto done;
         }
-        uint64_t va = (addr >= x.dir_rva && addr - x.dir_rva < x.dir_size)
-                          ? 0
-                          : pe->image_base + addr;
+        uint64_t va =
+            (addr >= x.dir_rva && addr - x.dir_rva < x.dir_size) ? 0 : pe->image_base + addr;
         int64_t seen = counter_add(&named_counts, name_addr_key(name, va));
         if (seen < 0) {
             err = (int)seen;
             goto done;
         }
         if (seen > PE_EXPORT_MAX_REPEAT_NAMED) {
-            STRAIN_TRY(strain_binary__warn(bin, "export %s repeated more than %d times: "
-                                                "directory assumed corrupt",
+            STRAIN_TRY(strain_binary__warn(bin,
+                                           "export %s repeated more than %d times: "
+                                           "directory assumed corrupt",
                                            name, PE_EXPORT_MAX_REPEAT_NAMED));
             break;
         }
@@ -271,8 +272,9 @@ int strain_pe__parse_exports(pe_image *pe)
         STRAIN_TRY(push_export(&x, name, base + ord, addr));
     }
     if (!normal) {
-        STRAIN_TRY(strain_binary__warn(bin, "export AddressOfNames (RVA 0x%x) points to an "
-                                            "invalid address",
+        STRAIN_TRY(strain_binary__warn(bin,
+                                       "export AddressOfNames (RVA 0x%x) points to an "
+                                       "invalid address",
                                        names_rva));
     }
 
@@ -304,25 +306,26 @@ int strain_pe__parse_exports(pe_image *pe)
         if (addr == 0) {
             continue;
         }
-        uint64_t va = (addr >= x.dir_rva && addr - x.dir_rva < x.dir_size)
-                          ? 0
-                          : pe->image_base + addr;
+        uint64_t va =
+            (addr >= x.dir_rva && addr - x.dir_rva < x.dir_size) ? 0 : pe->image_base + addr;
         int64_t seen = counter_add(&addr_counts, va);
         if (seen < 0) {
             err = (int)seen;
             goto done;
         }
         if (seen > PE_EXPORT_MAX_REPEAT_ORDINAL) {
-            STRAIN_TRY(strain_binary__warn(bin, "export address 0x%llx repeated more than %d "
-                                                "times: directory assumed corrupt",
+            STRAIN_TRY(strain_binary__warn(bin,
+                                           "export address 0x%llx repeated more than %d "
+                                           "times: directory assumed corrupt",
                                            (unsigned long long)va, PE_EXPORT_MAX_REPEAT_ORDINAL));
             break;
         }
         STRAIN_TRY(push_export(&x, NULL, ordinal, addr));
     }
     if (!normal) {
-        STRAIN_TRY(strain_binary__warn(bin, "export AddressOfFunctions (RVA 0x%x) points to an "
-                                            "invalid address: exports dropped",
+        STRAIN_TRY(strain_binary__warn(bin,
+                                       "export AddressOfFunctions (RVA 0x%x) points to an "
+                                       "invalid address: exports dropped",
                                        funcs_rva));
         goto done;
     }

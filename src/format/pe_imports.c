@@ -143,8 +143,8 @@ static int read_thunks(pe_image *pe, uint64_t rva, int64_t max_len, bool vas, th
                                       (unsigned long long)start);
             break;
         }
-        if (pe->n_import_symbols >= STRAIN_PE_MAX_IMPORTS) {
-            err = strain_binary__warn(pe->bin, "more than %u imported symbols: rest ignored",
+        if (pe->n_import_symbols > STRAIN_PE_MAX_IMPORTS) {
+            err = strain_binary__warn(pe->bin, "more than %u import thunks: rest ignored",
                                       STRAIN_PE_MAX_IMPORTS);
             break;
         }
@@ -152,8 +152,9 @@ static int read_thunks(pe_image *pe, uint64_t rva, int64_t max_len, bool vas, th
         if (repeated >= PE_MAX_REPEATED_ADDRESSES || range_diff(&r32) > PE_MAX_ADDRESS_SPREAD ||
             range_diff(&r64) > PE_MAX_ADDRESS_SPREAD) {
             vals.len = 0;
-            err = strain_binary__warn(pe->bin, "import table at RVA 0x%llx looks bogus "
-                                               "(repeated or scattered name addresses)",
+            err = strain_binary__warn(pe->bin,
+                                      "import table at RVA 0x%llx looks bogus "
+                                      "(repeated or scattered name addresses)",
                                       (unsigned long long)start);
             goto finish;
         }
@@ -172,8 +173,9 @@ static int read_thunks(pe_image *pe, uint64_t rva, int64_t max_len, bool vas, th
         if (!ok) {
             out->broken = true;
             vals.len = 0;
-            err = strain_binary__warn(pe->bin, "import table entry at RVA 0x%llx is not in the "
-                                               "file",
+            err = strain_binary__warn(pe->bin,
+                                      "import table entry at RVA 0x%llx is not in the "
+                                      "file",
                                       (unsigned long long)rva);
             goto finish;
         }
@@ -181,8 +183,9 @@ static int read_thunks(pe_image *pe, uint64_t rva, int64_t max_len, bool vas, th
             v = normalize_va(pe, v);
         }
         if (v >= start && v <= rva) {
-            err = strain_binary__warn(pe->bin, "import thunk at RVA 0x%llx points into its own "
-                                               "table",
+            err = strain_binary__warn(pe->bin,
+                                      "import thunk at RVA 0x%llx points into its own "
+                                      "table",
                                       (unsigned long long)rva);
             break;
         }
@@ -191,8 +194,9 @@ static int read_thunks(pe_image *pe, uint64_t rva, int64_t max_len, bool vas, th
                 if ((v & 0x7fffffffu) > 0xffffu) {
                     /* an "ordinal" above 65535 is garbage: pefile drops the whole table */
                     vals.len = 0;
-                    err = strain_binary__warn(pe->bin, "import table at RVA 0x%llx has an "
-                                                       "ordinal above 65535",
+                    err = strain_binary__warn(pe->bin,
+                                              "import table at RVA 0x%llx has an "
+                                              "ordinal above 65535",
                                               (unsigned long long)start);
                     goto finish;
                 }
@@ -285,8 +289,9 @@ static int parse_symbols(pe_image *pe, uint64_t ilt_rva, uint64_t iat_rva, int64
         return err;
     }
     if (ilt.n == 0 && iat.n == 0) {
-        return strain_binary__warn(pe->bin, "import descriptor with unreadable lookup and "
-                                            "address tables (ILT RVA 0x%llx, IAT RVA 0x%llx)",
+        return strain_binary__warn(pe->bin,
+                                   "import descriptor with unreadable lookup and "
+                                   "address tables (ILT RVA 0x%llx, IAT RVA 0x%llx)",
                                    (unsigned long long)ilt_rva, (unsigned long long)iat_rva);
     }
     /* OriginalFirstThunk == 0 (Borland, some packers): names come from the IAT itself */
@@ -394,8 +399,9 @@ static int walk(pe_image *pe, bool delayed)
         }
         strain_span d;
         if (!strain_pe__rva_span(pe, rva, &d)) {
-            err = strain_binary__warn(pe->bin, "%s directory points outside the file "
-                                               "(RVA 0x%llx)",
+            err = strain_binary__warn(pe->bin,
+                                      "%s directory points outside the file "
+                                      "(RVA 0x%llx)",
                                       what, (unsigned long long)rva);
             break;
         }
@@ -439,13 +445,19 @@ static int walk(pe_image *pe, bool delayed)
             break;
         }
         if (errors > PE_MAX_DESCRIPTOR_ERRORS) {
-            err = strain_binary__warn(pe->bin, "too many broken %s descriptors: rest ignored",
-                                      what);
+            err =
+                strain_binary__warn(pe->bin, "too many broken %s descriptors: rest ignored", what);
             break;
         }
         if (pend.len == 0) {
             errors++;
             continue;
+        }
+        if (delayed && pe->n_import_symbols > STRAIN_PE_MAX_IMPORTS) {
+            /* pefile drops the delay descriptor that crossed the cap */
+            err = strain_binary__warn(pe->bin, "more than %u import thunks: rest ignored",
+                                      STRAIN_PE_MAX_IMPORTS);
+            break;
         }
         strain_span name;
         strain_pe__rva_string(pe, name_rva, PE_IMPORT_NAME_MAX, &name);
@@ -457,8 +469,9 @@ static int walk(pe_image *pe, bool delayed)
             }
             lib = "*invalid*"; /* pefile's placeholder, part of imphash input */
         } else if (name.len == 0) {
-            if ((err = strain_binary__warn(pe->bin, "empty %s library name at RVA 0x%x: "
-                                                    "descriptor skipped",
+            if ((err = strain_binary__warn(pe->bin,
+                                           "empty %s library name at RVA 0x%x: "
+                                           "descriptor skipped",
                                            what, name_rva)) < 0) {
                 break;
             }

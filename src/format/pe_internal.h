@@ -119,7 +119,7 @@ typedef struct pe_image {
     uint64_t header_len; /* bytes pefile treats as the header for RVAs outside sections */
     pe_sec *secs;        /* arena, sorted by va */
     size_t n_secs;
-    size_t n_import_symbols;      /* thunks read so far, imports and delay imports together */
+    size_t n_import_symbols; /* thunks read so far, imports and delay imports together */
     strain_data_dir dirs[PE_MAX_DATA_DIRS]; /* zero past n_dirs */
     uint32_t n_dirs;
 } pe_image;

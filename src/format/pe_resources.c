@@ -49,9 +49,10 @@ static bool res_entry(const res_ctx *r, uint32_t dir_off, uint32_t idx, uint32_t
                       uint32_t *data)
 {
     strain_span s;
-    uint64_t rva = (uint64_t)r->base_rva + dir_off + PE_RES_DIR_SIZE +
-                   (uint64_t)idx * PE_RES_ENTRY_SIZE;
-    return strain_pe__rva_span(r->pe, rva, &s) && strain_span_u32le(s, PE_RES_ENTRY_NAME_OFF, name) &&
+    uint64_t rva =
+        (uint64_t)r->base_rva + dir_off + PE_RES_DIR_SIZE + (uint64_t)idx * PE_RES_ENTRY_SIZE;
+    return strain_pe__rva_span(r->pe, rva, &s) &&
+           strain_span_u32le(s, PE_RES_ENTRY_NAME_OFF, name) &&
            strain_span_u32le(s, PE_RES_ENTRY_DATA_OFF, data);
 }
 
@@ -242,8 +243,9 @@ int strain_pe__parse_resources(pe_image *pe)
     res_ctx r = {pe, pe->dirs[PE_DIR_RESOURCE].rva};
     int64_t n_types = res_count(&r, 0);
     if (n_types < 0) {
-        return strain_binary__warn(pe->bin, "resource directory points outside the file "
-                                            "(RVA 0x%x)",
+        return strain_binary__warn(pe->bin,
+                                   "resource directory points outside the file "
+                                   "(RVA 0x%x)",
                                    r.base_rva);
     }
     for (int64_t t = 0; t < n_types; t++) {

@@ -85,8 +85,8 @@ int strain_pe__parse_rich(pe_image *pe, uint64_t nt_offset)
     pi->rich_key = k1;
     /* Entries: (comp.id, count) pairs XORed with the checksum until "Rich". */
     size_t n_pairs = (n_dw - PE_RICH_HEADER_DWORDS) / 2;
-    strain_rich_entry *ents = strain_arena_array(&pe->bin->arena, n_pairs ? n_pairs : 1,
-                                                 sizeof(*ents));
+    strain_rich_entry *ents =
+        strain_arena_array(&pe->bin->arena, n_pairs ? n_pairs : 1, sizeof(*ents));
     if (ents == NULL) {
         return STRAIN_ENOMEM;
     }

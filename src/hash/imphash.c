@@ -66,8 +66,8 @@ int strain_hash_imphash(char out[STRAIN_MD5_HEX], const strain_binary_info *info
             fn = ord;
         }
         if ((count > 0 && strain_buf_putc(&b, ',') < 0) ||
-            put_lower(&b, im->library, stem_len(im->library)) < 0 ||
-            strain_buf_putc(&b, '.') < 0 || put_lower(&b, fn, strlen(fn)) < 0) {
+            put_lower(&b, im->library, stem_len(im->library)) < 0 || strain_buf_putc(&b, '.') < 0 ||
+            put_lower(&b, fn, strlen(fn)) < 0) {
             err = STRAIN_ENOMEM;
             goto done;
         }

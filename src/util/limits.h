@@ -35,8 +35,13 @@
  * packers use that; pefile stops at 2048 (MAX_SECTIONS), so do we (the hashes must agree). */
 #define STRAIN_PE_MAX_SECTIONS 2048u
 /* Imports/exports: the largest system DLLs export ~3,000 names (kernelbase), import ~2,000. */
-#define STRAIN_PE_MAX_IMPORT_DLLS 1024u
-#define STRAIN_PE_MAX_IMPORTS 65536u
+/* Thunks read from import lookup + address tables (terminators included, imports and delay
+ * imports together): pefile's MAX_IMPORT_SYMBOLS, counted the way pefile counts, because
+ * imphash is defined by the list pefile stops at. Real images stay far below (~2 thunk reads
+ * per import). Each descriptor that yields a symbol costs >= 2 reads, so the descriptor cap
+ * below is a backstop that the thunk cap reaches first. */
+#define STRAIN_PE_MAX_IMPORTS 8192u
+#define STRAIN_PE_MAX_IMPORT_DLLS 8192u
 #define STRAIN_PE_MAX_EXPORTS 65536u
 #define STRAIN_PE_MAX_TLS_CALLBACKS 256u
 /* Resource tree: the format nests type/name/language = 3 levels. */
@@ -150,5 +155,20 @@
 #define STRAIN_SIG_MAX_TIMESTAMPS 8u
 /* Page hash entries: one per 4 KiB page of a 512 MiB file is 131072. */
 #define STRAIN_SIG_MAX_PAGE_HASHES 131072u
+
+/* Store (src/store/): features derived from hostile samples are bounded before they reach
+ * the database. */
+/* Postings of one sample: a 50 MB binary holds ~100k functions; a few feature kinds per
+ * function plus byte n-grams stay under 1M. More is a packer artefact or an attack. */
+#define STRAIN_STORE_MAX_POSTINGS 1000000u
+/* Genome blob of one sample: ~64 bytes per function for 100k functions is 6.4 MB; 64 MiB
+ * leaves room for richer genotypes and stays far below SQLite's 1 GB blob ceiling. */
+#define STRAIN_STORE_MAX_GENOME (64u << 20)
+/* Keys in one lookup/df batch: a query sample yields a few thousand; 4M keys of 12 bytes is
+ * 48 MB of input, the most one call should hold in memory. */
+#define STRAIN_STORE_MAX_BATCH 4000000u
+/* Postings one lookup may return (24 bytes each: 768 MB); the caller's max_df normally keeps
+ * results far below. */
+#define STRAIN_STORE_MAX_RESULTS 32000000u
 
 #endif

@@ -4,9 +4,12 @@ strain's parse with. Usage: pefile_dump.py LISTFILE (one path per line). Output:
 per fact, "<index>\t<kind>\t<fields...>", index = line number in LISTFILE (0-based).
 A file pefile rejects prints "<index>\terror". Must run with Debian's /usr/bin/python3.
 
-Kinds: hdr, imphash, rich, sec, imp, dimp, exp, pdb, tls, ver, overlay, secdir.
+Kinds: hdr, opt, dir, imphash, rich, richkey, richent, sec, imp, dimp, exp, pdb, tls, ver, overlay, secdir.
 Bytes are escaped (\\xHH for non-printable, backslash, tab) so that lines are comparable.
 """
+import hashlib
+import io
+import os
 import sys
 
 import pefile
@@ -37,8 +40,19 @@ def dump(i, path):
     base = oh.ImageBase
     p("hdr", "%x" % pe.FILE_HEADER.Machine, oh.Subsystem, "%x" % base,
       "%x" % oh.AddressOfEntryPoint, len(oh.DATA_DIRECTORY))
+    p("opt", "%x" % pe.FILE_HEADER.TimeDateStamp, "%x" % pe.FILE_HEADER.Characteristics,
+      "%x" % oh.DllCharacteristics, "%x" % oh.CheckSum, "%x" % oh.SizeOfHeaders,
+      "%d.%d" % (oh.MajorLinkerVersion, oh.MinorLinkerVersion),
+      "pe32+" if pe.PE_TYPE == pefile.OPTIONAL_HEADER_MAGIC_PE_PLUS else "pe32")
+    for k, d in enumerate(oh.DATA_DIRECTORY):
+        p("dir", k, "%x" % d.VirtualAddress, "%x" % d.Size)
     p("imphash", pe.get_imphash() or "-")
     p("rich", pe.get_rich_header_hash() or "-")
+    if pe.RICH_HEADER is not None:
+        v = pe.RICH_HEADER.values
+        p("richkey", "%x" % pe.RICH_HEADER.checksum)
+        for k in range(0, len(v) - 1, 2):
+            p("richent", k // 2, "%x" % (v[k] >> 16), "%x" % (v[k] & 0xFFFF), v[k + 1])
     for s in pe.sections:
         p("sec", s.Name.split(b"\0")[0].hex() or "-", "%x" % s.VirtualAddress,
           "%x" % s.Misc_VirtualSize, "%x" % s.get_PointerToRawData_adj(),
@@ -105,12 +119,43 @@ def dump(i, path):
     pe.close()
 
 
+def cache_key(path):
+    """pefile's output depends only on this script, pefile's version and the file's bytes."""
+    h = hashlib.sha256()
+    with open(__file__, "rb") as f:
+        h.update(f.read())
+    h.update(pefile.__version__.encode())
+    with open(path, "rb") as f:
+        h.update(hashlib.sha256(f.read()).digest())
+    return h.hexdigest()
+
+
 def main():
+    # pefile takes a minute over the corpus and the sanitizer and debug builds both ask for
+    # it: its output is cached per file (STRAIN_PEFILE_CACHE, default under the corpus cache).
+    cache = os.environ.get("STRAIN_PEFILE_CACHE", os.path.expanduser(
+        "~/.cache/strain-corpus/pefile-dump"))
+    os.makedirs(cache, exist_ok=True)
     with open(sys.argv[1]) as f:
         paths = [l.rstrip("\n") for l in f if l.strip()]
+    real_stdout = sys.stdout
     for i, path in enumerate(paths):
-        dump(i, path)
-        sys.stdout.flush()
+        entry = os.path.join(cache, cache_key(path))
+        if not os.path.exists(entry):
+            buf = io.StringIO()
+            sys.stdout = buf
+            try:
+                dump(0, path)
+            finally:
+                sys.stdout = real_stdout
+            tmp = entry + ".%d.tmp" % os.getpid()
+            with open(tmp, "w") as f:
+                f.write(buf.getvalue())
+            os.replace(tmp, entry)
+        with open(entry) as f:
+            for line in f:
+                real_stdout.write("%d\t%s" % (i, line.split("\t", 1)[1]))
+        real_stdout.flush()
 
 
 if __name__ == "__main__":

@@ -76,8 +76,21 @@ static void strain_lines(lines *out, const strain_binary_info *bi)
     const strain_pe_info *pe = &bi->pe;
     uint64_t base = bi->image_base;
     lines_add(out, "hdr\t%x\t%u\t%llx\t%llx\t%u", pe->machine, pe->subsystem,
-              (unsigned long long)base,
-              (unsigned long long)(bi->has_entry ? bi->entry - base : 0), pe->n_data_dirs);
+              (unsigned long long)base, (unsigned long long)(bi->has_entry ? bi->entry - base : 0),
+              pe->n_data_dirs);
+    lines_add(out, "opt\t%x\t%x\t%x\t%x\t%x\t%u.%u\t%s", pe->timestamp, pe->characteristics,
+              pe->dll_characteristics, pe->checksum, pe->size_of_headers, pe->linker_major,
+              pe->linker_minor, strain_format_name(bi->format));
+    for (uint32_t k = 0; k < pe->n_data_dirs; k++) {
+        lines_add(out, "dir\t%u\t%x\t%x", k, pe->data_dirs[k].rva, pe->data_dirs[k].size);
+    }
+    if (pe->has_rich) {
+        lines_add(out, "richkey\t%x", pe->rich_key);
+        for (size_t k = 0; k < pe->n_rich; k++) {
+            lines_add(out, "richent\t%zu\t%x\t%x\t%u", k, pe->rich[k].product_id, pe->rich[k].build,
+                      pe->rich[k].count);
+        }
+    }
     char imphash[STRAIN_MD5_HEX];
     assert_int_equal(strain_hash_imphash(imphash, bi), 0);
     lines_add(out, "imphash\t%s", imphash[0] ? imphash : "-");
@@ -132,8 +145,7 @@ static void strain_lines(lines *out, const strain_binary_info *bi)
     }
     if (pe->security_size > 0) {
         lines_add(out, "secdir\t%llx\t%llx\t%llx\t%llx", (unsigned long long)pe->security_offset,
-                  (unsigned long long)pe->security_size,
-                  (unsigned long long)pe->checksum_offset,
+                  (unsigned long long)pe->security_size, (unsigned long long)pe->checksum_offset,
                   (unsigned long long)pe->security_dir_entry_offset);
     }
 }
@@ -160,14 +172,15 @@ static int line_equal(const char *x, const char *y)
 }
 
 typedef struct golden_stats {
-    size_t files;       /* files pefile accepted */
-    size_t equal;       /* files whose every compared line matched */
-    size_t lines;       /* reference lines compared */
-    size_t kind[16];    /* reference lines per kind (index in golden_kinds) */
+    size_t files;    /* files pefile accepted */
+    size_t equal;    /* files whose every compared line matched */
+    size_t lines;    /* reference lines compared */
+    size_t kind[20]; /* reference lines per kind (index in golden_kinds) */
 } golden_stats;
 
-static const char *const golden_kinds[] = {"hdr", "imphash", "rich", "sec", "imp", "dimp", "exp",
-                                           "pdb", "tls", "ver", "overlay", "secdir", NULL};
+static const char *const golden_kinds[] = {
+    "hdr", "imphash", "rich",   "sec", "imp", "dimp",    "exp",     "pdb", "tls",
+    "ver", "overlay", "secdir", "opt", "dir", "richkey", "richent", NULL};
 
 static int kind_index(const char *line)
 {

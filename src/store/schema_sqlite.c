@@ -1,0 +1,178 @@
+/*
+ * The SQLite schema as an ordered list of forward migrations. The database records the last
+ * step applied in PRAGMA user_version (one integer in the file header, readable without
+ * parsing any table) and each step in schema_migrations (when and what, for people). Steps
+ * are append-only: a released step is never edited, a change is a new step. All pending steps
+ * run in one transaction, so a process killed mid-migration leaves the old schema intact,
+ * and two processes opening an old database at once migrate it once (the second re-reads
+ * the version after taking the write lock).
+ *
+ * Postings are the bulk of the data (thousands per sample), so their table is WITHOUT ROWID
+ * keyed (kind, hash, sample_id): the lookup index is the table itself, with no rowid b-tree
+ * beside it. They carry no foreign key (a check per posting would cost a samples lookup per
+ * row); the backend deletes a sample's postings itself, listed in sample_keys, in the same
+ * transaction as the sample.
+ */
+#include <stdio.h>
+#include <time.h>
+
+#include "store/sqlite_impl.h"
+#include "util/err.h"
+
+typedef struct migration {
+    int version;
+    const char *description;
+    const char *sql;
+} migration;
+
+static const migration migrations[] = {
+    {1, "samples, labels, tags, genomes, postings, feature counters",
+     "CREATE TABLE schema_migrations("
+     "  version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at INTEGER NOT NULL);"
+     "CREATE TABLE store_meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;"
+     "INSERT INTO store_meta VALUES('postings', 0), ('distinct_features', 0);"
+     "CREATE TABLE samples("
+     "  id INTEGER PRIMARY KEY,"
+     "  sha256 TEXT NOT NULL UNIQUE CHECK(length(sha256) = 64),"
+     "  md5 TEXT, sha1 TEXT, size INTEGER NOT NULL DEFAULT 0,"
+     "  format TEXT, arch TEXT, file_name TEXT,"
+     "  first_seen INTEGER, added INTEGER NOT NULL, updated INTEGER NOT NULL,"
+     "  imphash TEXT, ssdeep TEXT, tlsh TEXT, pe_timestamp INTEGER,"
+     "  actor TEXT, family TEXT,"
+     "  clean INTEGER NOT NULL DEFAULT 0 CHECK(clean IN (0, 1)));"
+     "CREATE INDEX samples_actor ON samples(actor);"
+     "CREATE INDEX samples_family ON samples(family);"
+     "CREATE INDEX samples_md5 ON samples(md5) WHERE md5 IS NOT NULL;"
+     "CREATE INDEX samples_sha1 ON samples(sha1) WHERE sha1 IS NOT NULL;"
+     "CREATE INDEX samples_imphash ON samples(imphash) WHERE imphash IS NOT NULL;"
+     "CREATE TABLE sample_tags("
+     "  sample_id INTEGER NOT NULL REFERENCES samples(id) ON DELETE CASCADE,"
+     "  tag TEXT NOT NULL, PRIMARY KEY(sample_id, tag)) WITHOUT ROWID;"
+     "CREATE INDEX sample_tags_tag ON sample_tags(tag);"
+     "CREATE TABLE genomes("
+     "  sample_id INTEGER PRIMARY KEY REFERENCES samples(id) ON DELETE CASCADE,"
+     "  version INTEGER NOT NULL, genome BLOB NOT NULL);"
+     /* The (kind, hash) keys of a sample's postings, 12 bytes each: what removing or
+      * relabelling the sample must touch, without an index on postings(sample_id) that
+      * would be as large as the postings themselves. */
+     "CREATE TABLE sample_keys("
+     "  sample_id INTEGER PRIMARY KEY REFERENCES samples(id) ON DELETE CASCADE,"
+     "  n_postings INTEGER NOT NULL, keys BLOB NOT NULL);"
+     "CREATE TABLE postings("
+     "  kind INTEGER NOT NULL, hash INTEGER NOT NULL, sample_id INTEGER NOT NULL,"
+     "  payload INTEGER NOT NULL DEFAULT 0,"
+     "  PRIMARY KEY(kind, hash, sample_id)) WITHOUT ROWID;"
+     /* Per-feature document frequency, maintained on every put/remove/relabel so that
+      * rarity is one b-tree probe at query time instead of a count over the postings. */
+     "CREATE TABLE feature_df("
+     "  kind INTEGER NOT NULL, hash INTEGER NOT NULL,"
+     "  n_samples INTEGER NOT NULL, n_clean INTEGER NOT NULL,"
+     "  PRIMARY KEY(kind, hash)) WITHOUT ROWID;"},
+    {2, "certificates and their links to samples",
+     "CREATE TABLE certificates("
+     "  id INTEGER PRIMARY KEY, sha256 TEXT NOT NULL UNIQUE CHECK(length(sha256) = 64),"
+     "  sha1 TEXT, subject TEXT, issuer TEXT, serial TEXT,"
+     "  not_before INTEGER, not_after INTEGER);"
+     "CREATE INDEX certificates_sha1 ON certificates(sha1) WHERE sha1 IS NOT NULL;"
+     "CREATE INDEX certificates_subject ON certificates(subject);"
+     "CREATE TABLE sample_certificates("
+     "  sample_id INTEGER NOT NULL REFERENCES samples(id) ON DELETE CASCADE,"
+     "  cert_id INTEGER NOT NULL REFERENCES certificates(id) ON DELETE CASCADE,"
+     "  PRIMARY KEY(sample_id, cert_id)) WITHOUT ROWID;"
+     "CREATE INDEX sample_certificates_cert ON sample_certificates(cert_id, sample_id);"},
+};
+
+#define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
+
+int strain_sqlite__schema_latest(void)
+{
+    return migrations[N_MIGRATIONS - 1].version;
+}
+
+int strain_sqlite__user_version(sq *s, int *out)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        *out = sqlite3_column_int(st, 0);
+        sqlite3_finalize(st);
+        return STRAIN_OK;
+    }
+    int err = strain_sqlite__fail(s, "reading the schema version");
+    sqlite3_finalize(st);
+    return err;
+}
+
+static int newer_error(sq *s, int have)
+{
+    return strain__fail(s->ctx, STRAIN_ESTORE,
+                        "%s: database schema version %d is newer than this strain supports "
+                        "(%d); use a newer strain or another database",
+                        s->path, have, strain_sqlite__schema_latest());
+}
+
+int strain_sqlite__migrate(sq *s, int target)
+{
+    int have = 0;
+    int err;
+    char buf[64];
+    STRAIN_TRY(strain_sqlite__user_version(s, &have));
+    if (have > strain_sqlite__schema_latest()) {
+        return newer_error(s, have);
+    }
+    if (have >= target) {
+        return STRAIN_OK;
+    }
+    if (s->flags & STRAIN_STORE_READONLY) {
+        return strain__fail(s->ctx, STRAIN_ESTORE,
+                            "%s: database schema version %d needs upgrading to %d; open it "
+                            "read-write once",
+                            s->path, have, target);
+    }
+    STRAIN_TRY(strain_sqlite__exec(s, "BEGIN IMMEDIATE"));
+    /* Another process may have migrated while we waited for the lock. */
+    if ((err = strain_sqlite__user_version(s, &have)) < 0) {
+        goto fail;
+    }
+    if (have > strain_sqlite__schema_latest()) {
+        err = newer_error(s, have);
+        goto fail;
+    }
+    for (size_t i = 0; i < N_MIGRATIONS; i++) {
+        const migration *m = &migrations[i];
+        sqlite3_stmt *st = NULL;
+        if (m->version <= have || m->version > target) {
+            continue;
+        }
+        if ((err = strain_sqlite__exec(s, m->sql)) < 0) {
+            goto fail;
+        }
+        if (sqlite3_prepare_v2(s->db,
+                               "INSERT INTO schema_migrations(version, description, applied_at) "
+                               "VALUES(?, ?, ?)",
+                               -1, &st, NULL) != SQLITE_OK) {
+            err = strain_sqlite__fail(s, "recording a migration");
+            goto fail;
+        }
+        sqlite3_bind_int(st, 1, m->version);
+        sqlite3_bind_text(st, 2, m->description, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
+        err = strain_sqlite__step_done(s, st, "recording a migration");
+        sqlite3_finalize(st);
+        if (err < 0) {
+            goto fail;
+        }
+        snprintf(buf, sizeof(buf), "PRAGMA user_version = %d", m->version);
+        if ((err = strain_sqlite__exec(s, buf)) < 0) {
+            goto fail;
+        }
+    }
+    if ((err = strain_sqlite__exec(s, "COMMIT")) < 0) {
+        goto fail;
+    }
+    return STRAIN_OK;
+fail:
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+done:
+    return err;
+}

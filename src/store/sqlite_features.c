@@ -1,0 +1,485 @@
+/*
+ * SQLite backend: a sample's features. Postings live in one WITHOUT ROWID table keyed
+ * (kind, hash, sample_id), so the lookup of a batch is one index seek per distinct key,
+ * walked in key order (store.c sorts the batch) so consecutive seeks touch neighbouring pages.
+ * feature_df keeps, per key, how many samples and clean samples hold it, updated in the same
+ * transaction as the postings: rarity is then a point read, and a caller can skip the
+ * postings of features too common to matter without reading them.
+ *
+ * Hashes are u64 in the API and stored as the same 64 bits read as int64 (SQLite integers
+ * are signed); the cast both ways is the identity on the bits.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/sqlite_impl.h"
+#include "util/err.h"
+#include "util/limits.h"
+#include "util/span.h"
+
+#define KEY_BYTES 12 /* kind u32 LE, hash u64 LE in sample_keys.keys */
+
+static int read_begin(sq *s)
+{
+    return s->in_txn ? STRAIN_OK : strain_sqlite__exec(s, "BEGIN");
+}
+
+static void read_end(sq *s)
+{
+    if (!s->in_txn) {
+        sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+    }
+}
+
+static void put_key(uint8_t *p, uint32_t kind, uint64_t hash)
+{
+    for (int i = 0; i < 4; i++) {
+        p[i] = (uint8_t)(kind >> (8 * i));
+    }
+    for (int i = 0; i < 8; i++) {
+        p[4 + i] = (uint8_t)(hash >> (8 * i));
+    }
+}
+
+/* A sample's stored keys (malloc'd copy); *out NULL and *out_n 0 when it has no features. */
+static int load_keys(sq *s, uint8_t **out, size_t *out_n, int64_t sample_id)
+{
+    sqlite3_stmt *st;
+    int err;
+    int rc;
+    *out = NULL;
+    *out_n = 0;
+    STRAIN_TRY(strain_sqlite__stmt(s, &st,
+                                   "SELECT n_postings, keys FROM sample_keys WHERE sample_id = ?"));
+    sqlite3_bind_int64(st, 1, sample_id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        sqlite3_int64 n = sqlite3_column_int64(st, 0);
+        const void *blob = sqlite3_column_blob(st, 1);
+        size_t len = (size_t)sqlite3_column_bytes(st, 1);
+        /* The file may have been edited or damaged: trust nothing the blob says. */
+        if (n < 0 || n > STRAIN_STORE_MAX_POSTINGS || len != (size_t)n * KEY_BYTES) {
+            err = strain__fail(s->ctx, STRAIN_ESTORE,
+                               "%s: sample %lld: key list of %zu bytes for %lld postings "
+                               "(database damaged?)",
+                               s->path, (long long)sample_id, len, (long long)n);
+        } else if (n > 0 && (*out = malloc(len)) == NULL) {
+            err = strain__fail(s->ctx, STRAIN_ENOMEM, "out of memory");
+        } else {
+            if (n > 0) {
+                memcpy(*out, blob, len);
+            }
+            *out_n = (size_t)n;
+        }
+    } else if (rc != SQLITE_DONE) {
+        err = strain_sqlite__fail(s, "reading a sample's keys");
+    }
+    sqlite3_reset(st);
+done:
+    return err;
+}
+
+static void get_key(const uint8_t *keys, size_t i, uint32_t *kind, uint64_t *hash)
+{
+    strain_span sp = strain_span_make(keys + i * KEY_BYTES, KEY_BYTES);
+    (void)strain_span_u32le(sp, 0, kind);
+    (void)strain_span_u64le(sp, 4, hash);
+}
+
+int strain_sqlite__drop_features(sq *s, int64_t sample_id, int clean)
+{
+    sqlite3_stmt *st;
+    uint8_t *keys = NULL;
+    size_t n = 0;
+    int64_t gone = 0;
+    int err;
+    STRAIN_TRY(load_keys(s, &keys, &n, sample_id));
+    for (size_t i = 0; i < n; i++) {
+        uint32_t kind;
+        uint64_t hash;
+        get_key(keys, i, &kind, &hash);
+        STRAIN_TRY(strain_sqlite__stmt(
+            s, &st, "DELETE FROM postings WHERE kind = ? AND hash = ? AND sample_id = ?"));
+        sqlite3_bind_int64(st, 1, kind);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)hash);
+        sqlite3_bind_int64(st, 3, sample_id);
+        STRAIN_TRY(strain_sqlite__step_done(s, st, "removing postings"));
+        /* Last holder: the feature disappears; otherwise one fewer. */
+        STRAIN_TRY(strain_sqlite__stmt(
+            s, &st, "DELETE FROM feature_df WHERE kind = ? AND hash = ? AND n_samples <= 1"));
+        sqlite3_bind_int64(st, 1, kind);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)hash);
+        STRAIN_TRY(strain_sqlite__step_done(s, st, "updating feature counts"));
+        if (sqlite3_changes(s->db) > 0) {
+            gone++;
+            continue;
+        }
+        STRAIN_TRY(strain_sqlite__stmt(s, &st,
+                                       "UPDATE feature_df SET n_samples = n_samples - 1, "
+                                       "n_clean = n_clean - ?3 WHERE kind = ?1 AND hash = ?2"));
+        sqlite3_bind_int64(st, 1, kind);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)hash);
+        sqlite3_bind_int(st, 3, clean);
+        STRAIN_TRY(strain_sqlite__step_done(s, st, "updating feature counts"));
+    }
+    STRAIN_TRY(strain_sqlite__stmt(s, &st, "DELETE FROM sample_keys WHERE sample_id = ?"));
+    sqlite3_bind_int64(st, 1, sample_id);
+    STRAIN_TRY(strain_sqlite__step_done(s, st, "removing features"));
+    STRAIN_TRY(strain_sqlite__stmt(s, &st, "DELETE FROM genomes WHERE sample_id = ?"));
+    sqlite3_bind_int64(st, 1, sample_id);
+    STRAIN_TRY(strain_sqlite__step_done(s, st, "removing a genome"));
+    STRAIN_TRY(strain_sqlite__meta_add(s, "postings", -(int64_t)n));
+    STRAIN_TRY(strain_sqlite__meta_add(s, "distinct_features", -gone));
+done:
+    free(keys);
+    return err;
+}
+
+int strain_sqlite__reclean(sq *s, int64_t sample_id, int delta)
+{
+    sqlite3_stmt *st;
+    uint8_t *keys = NULL;
+    size_t n = 0;
+    int err;
+    STRAIN_TRY(load_keys(s, &keys, &n, sample_id));
+    for (size_t i = 0; i < n; i++) {
+        uint32_t kind;
+        uint64_t hash;
+        get_key(keys, i, &kind, &hash);
+        STRAIN_TRY(strain_sqlite__stmt(
+            s, &st, "UPDATE feature_df SET n_clean = n_clean + ?3 WHERE kind = ?1 AND hash = ?2"));
+        sqlite3_bind_int64(st, 1, kind);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)hash);
+        sqlite3_bind_int(st, 3, delta);
+        STRAIN_TRY(strain_sqlite__step_done(s, st, "updating clean counts"));
+    }
+done:
+    free(keys);
+    return err;
+}
+
+typedef struct idx_posting {
+    const strain_store_posting *p;
+    size_t order;
+} idx_posting;
+
+static int posting_cmp(const void *a, const void *b)
+{
+    const idx_posting *x = a;
+    const idx_posting *y = b;
+    int64_t hx = (int64_t)x->p->hash;
+    int64_t hy = (int64_t)y->p->hash;
+    if (x->p->kind != y->p->kind) {
+        return x->p->kind < y->p->kind ? -1 : 1;
+    }
+    if (hx != hy) {
+        return hx < hy ? -1 : 1;
+    }
+    /* Equal keys keep input order, so the first occurrence's payload wins. */
+    return x->order < y->order ? -1 : x->order > y->order;
+}
+
+static int put_features_op(sq *s, int64_t sample_id, const strain_store_features *f)
+{
+    sqlite3_stmt *st;
+    idx_posting *ix = NULL;
+    uint8_t *keys = NULL;
+    size_t n = 0;
+    int64_t fresh = 0;
+    int clean = 0;
+    int err;
+    int rc;
+    STRAIN_TRY(strain_sqlite__stmt(s, &st, "SELECT clean FROM samples WHERE id = ?"));
+    sqlite3_bind_int64(st, 1, sample_id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        clean = sqlite3_column_int(st, 0);
+    }
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE) {
+        err = strain__fail(s->ctx, STRAIN_ENOTFOUND, "%s: no sample with id %lld", s->path,
+                           (long long)sample_id);
+        goto done;
+    } else if (rc != SQLITE_ROW) {
+        err = strain_sqlite__fail(s, "finding a sample");
+        goto done;
+    }
+    STRAIN_TRY(strain_sqlite__drop_features(s, sample_id, clean));
+    /* n_postings <= STRAIN_STORE_MAX_POSTINGS (store.c), so the sizes below cannot wrap. */
+    if (f->n_postings > 0 && ((ix = malloc(f->n_postings * sizeof(*ix))) == NULL ||
+                              (keys = malloc(f->n_postings * KEY_BYTES)) == NULL)) {
+        err = strain__fail(s->ctx, STRAIN_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < f->n_postings; i++) {
+        ix[i].p = &f->postings[i];
+        ix[i].order = i;
+    }
+    if (f->n_postings > 0) {
+        qsort(ix, f->n_postings, sizeof(*ix), posting_cmp);
+    }
+    for (size_t i = 0; i < f->n_postings; i++) {
+        const strain_store_posting *p = ix[i].p;
+        if (i > 0 && p->kind == ix[i - 1].p->kind && p->hash == ix[i - 1].p->hash) {
+            continue;
+        }
+        put_key(keys + n * KEY_BYTES, p->kind, p->hash);
+        n++;
+        STRAIN_TRY(strain_sqlite__stmt(
+            s, &st, "INSERT INTO postings(kind, hash, sample_id, payload) VALUES(?, ?, ?, ?)"));
+        sqlite3_bind_int64(st, 1, p->kind);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)p->hash);
+        sqlite3_bind_int64(st, 3, sample_id);
+        sqlite3_bind_int64(st, 4, (sqlite3_int64)p->payload);
+        STRAIN_TRY(strain_sqlite__step_done(s, st, "storing postings"));
+        /* One statement per posting for the counters; RETURNING tells a new feature
+         * (count 1) from a known one, for the distinct-feature counter. */
+        STRAIN_TRY(strain_sqlite__stmt(
+            s, &st,
+            "INSERT INTO feature_df(kind, hash, n_samples, n_clean) VALUES(?1, ?2, 1, ?3) "
+            "ON CONFLICT(kind, hash) DO UPDATE SET n_samples = n_samples + 1, "
+            "n_clean = n_clean + ?3 RETURNING n_samples"));
+        sqlite3_bind_int64(st, 1, p->kind);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)p->hash);
+        sqlite3_bind_int(st, 3, clean);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW && sqlite3_column_int64(st, 0) == 1) {
+            fresh++;
+        }
+        if (rc == SQLITE_ROW) {
+            rc = sqlite3_step(st);
+        }
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE) {
+            err = strain_sqlite__fail(s, "updating feature counts");
+            goto done;
+        }
+    }
+    STRAIN_TRY(strain_sqlite__stmt(
+        s, &st, "INSERT INTO sample_keys(sample_id, n_postings, keys) VALUES(?, ?, ?)"));
+    sqlite3_bind_int64(st, 1, sample_id);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)n);
+    if (n > 0) {
+        sqlite3_bind_blob(st, 3, keys, (int)(n * KEY_BYTES), SQLITE_STATIC);
+    } else {
+        sqlite3_bind_zeroblob(st, 3, 0);
+    }
+    STRAIN_TRY(strain_sqlite__step_done(s, st, "storing features"));
+    STRAIN_TRY(strain_sqlite__stmt(
+        s, &st, "INSERT INTO genomes(sample_id, version, genome) VALUES(?, ?, ?)"));
+    sqlite3_bind_int64(st, 1, sample_id);
+    sqlite3_bind_int64(st, 2, f->genome_version);
+    if (f->genome_len > 0) {
+        sqlite3_bind_blob64(st, 3, f->genome, f->genome_len, SQLITE_STATIC);
+    } else {
+        sqlite3_bind_zeroblob(st, 3, 0);
+    }
+    STRAIN_TRY(strain_sqlite__step_done(s, st, "storing a genome"));
+    STRAIN_TRY(strain_sqlite__meta_add(s, "postings", (int64_t)n));
+    STRAIN_TRY(strain_sqlite__meta_add(s, "distinct_features", fresh));
+done:
+    free(ix);
+    free(keys);
+    return err;
+}
+
+int strain_sqlite__put_features(void *be, int64_t sample_id, const strain_store_features *f)
+{
+    sq *s = be;
+    int err = strain_sqlite__op_begin(s);
+    if (err < 0) {
+        return err;
+    }
+    return strain_sqlite__op_end(s, put_features_op(s, sample_id, f));
+}
+
+int strain_sqlite__get_genome(void *be, void **out, size_t *out_len, uint32_t *out_version,
+                              int64_t sample_id)
+{
+    sq *s = be;
+    sqlite3_stmt *st;
+    int err;
+    int rc;
+    STRAIN_TRY(
+        strain_sqlite__stmt(s, &st, "SELECT version, genome FROM genomes WHERE sample_id = ?"));
+    sqlite3_bind_int64(st, 1, sample_id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        const void *blob = sqlite3_column_blob(st, 1);
+        size_t len = (size_t)sqlite3_column_bytes(st, 1);
+        /* One extra byte so an empty genome still gets a non-NULL buffer. */
+        void *copy = malloc(len + 1);
+        if (copy == NULL) {
+            err = strain__fail(s->ctx, STRAIN_ENOMEM, "out of memory");
+        } else {
+            if (len > 0) {
+                memcpy(copy, blob, len);
+            }
+            *out = copy;
+            *out_len = len;
+            *out_version = (uint32_t)sqlite3_column_int64(st, 0);
+        }
+    } else if (rc == SQLITE_DONE) {
+        err = strain__fail(s->ctx, STRAIN_ENOTFOUND, "%s: sample %lld has no genome", s->path,
+                           (long long)sample_id);
+    } else {
+        err = strain_sqlite__fail(s, "reading a genome");
+    }
+    sqlite3_reset(st);
+done:
+    return err;
+}
+
+/* n_samples and n_clean of a key (0, 0 when absent). */
+static int df_counts(sq *s, uint32_t kind, uint64_t hash, int64_t *n_samples, int64_t *n_clean)
+{
+    sqlite3_stmt *st;
+    int err;
+    int rc;
+    *n_samples = 0;
+    *n_clean = 0;
+    STRAIN_TRY(strain_sqlite__stmt(
+        s, &st, "SELECT n_samples, n_clean FROM feature_df WHERE kind = ? AND hash = ?"));
+    sqlite3_bind_int64(st, 1, kind);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)hash);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *n_samples = sqlite3_column_int64(st, 0);
+        *n_clean = sqlite3_column_int64(st, 1);
+    } else if (rc != SQLITE_DONE) {
+        err = strain_sqlite__fail(s, "reading feature counts");
+    }
+    sqlite3_reset(st);
+done:
+    return err;
+}
+
+static int lookup_read(sq *s, strain_store_posting **out, size_t *out_n,
+                       const strain_store_key *keys, size_t n_keys, uint32_t max_df)
+{
+    strain_store_posting *res = NULL;
+    size_t n = 0;
+    size_t cap = 0;
+    sqlite3_stmt *st;
+    int err = STRAIN_OK;
+    int rc;
+    for (size_t k = 0; k < n_keys; k++) {
+        if (max_df != UINT32_MAX) {
+            int64_t ns;
+            int64_t nc;
+            STRAIN_TRY(df_counts(s, keys[k].kind, keys[k].hash, &ns, &nc));
+            if (ns == 0 || ns > (int64_t)max_df) {
+                continue;
+            }
+        }
+        STRAIN_TRY(strain_sqlite__stmt(
+            s, &st, "SELECT sample_id, payload FROM postings WHERE kind = ? AND hash = ?"));
+        sqlite3_bind_int64(st, 1, keys[k].kind);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)keys[k].hash);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            if (n == cap) {
+                size_t ncap = cap ? cap * 2 : 1024;
+                strain_store_posting *r;
+                if (n >= STRAIN_STORE_MAX_RESULTS) {
+                    sqlite3_reset(st);
+                    err = strain__fail(s->ctx, STRAIN_ELIMIT,
+                                       "%s: lookup returns more than STRAIN_STORE_MAX_RESULTS "
+                                       "(%u) postings; pass a smaller max_df",
+                                       s->path, STRAIN_STORE_MAX_RESULTS);
+                    goto done;
+                }
+                if ((r = realloc(res, ncap * sizeof(*r))) == NULL) {
+                    sqlite3_reset(st);
+                    err = strain__fail(s->ctx, STRAIN_ENOMEM, "out of memory");
+                    goto done;
+                }
+                res = r;
+                cap = ncap;
+            }
+            res[n].kind = keys[k].kind;
+            res[n].hash = keys[k].hash;
+            res[n].sample_id = sqlite3_column_int64(st, 0);
+            res[n].payload = (uint64_t)sqlite3_column_int64(st, 1);
+            n++;
+        }
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE) {
+            err = strain_sqlite__fail(s, "reading postings");
+            goto done;
+        }
+    }
+    *out = res;
+    *out_n = n;
+    res = NULL;
+done:
+    free(res);
+    return err;
+}
+
+int strain_sqlite__lookup(void *be, strain_store_posting **out, size_t *out_n,
+                          const strain_store_key *keys, size_t n_keys, uint32_t max_df)
+{
+    sq *s = be;
+    int err = read_begin(s);
+    if (err < 0) {
+        return err;
+    }
+    /* One read transaction: the batch sees one snapshot even while a writer commits. */
+    err = lookup_read(s, out, out_n, keys, n_keys, max_df);
+    read_end(s);
+    return err;
+}
+
+static int df_read(sq *s, strain_store_df *out, const strain_store_key *keys, size_t n_keys,
+                   uint32_t family_scan_max)
+{
+    sqlite3_stmt *st;
+    int err = STRAIN_OK;
+    for (size_t k = 0; k < n_keys; k++) {
+        int64_t ns;
+        int64_t nc;
+        strain_store_df *d = &out[k];
+        memset(d, 0, sizeof(*d));
+        d->kind = keys[k].kind;
+        d->hash = keys[k].hash;
+        STRAIN_TRY(df_counts(s, keys[k].kind, keys[k].hash, &ns, &nc));
+        d->n_samples = ns > UINT32_MAX ? UINT32_MAX : (uint32_t)(ns < 0 ? 0 : ns);
+        d->n_clean = nc > UINT32_MAX ? UINT32_MAX : (uint32_t)(nc < 0 ? 0 : nc);
+        if (ns == 0) {
+            d->families_counted = true;
+            continue;
+        }
+        if (ns > (int64_t)family_scan_max) {
+            continue;
+        }
+        STRAIN_TRY(strain_sqlite__stmt(
+            s, &st,
+            "SELECT count(DISTINCT sm.family) FROM postings p JOIN samples sm ON sm.id = "
+            "p.sample_id WHERE p.kind = ? AND p.hash = ? AND sm.clean = 0"));
+        sqlite3_bind_int64(st, 1, keys[k].kind);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)keys[k].hash);
+        if (sqlite3_step(st) != SQLITE_ROW) {
+            err = strain_sqlite__fail(s, "counting families");
+            sqlite3_reset(st);
+            goto done;
+        }
+        d->n_families = (uint32_t)sqlite3_column_int64(st, 0);
+        d->families_counted = true;
+        sqlite3_reset(st);
+    }
+done:
+    return err;
+}
+
+int strain_sqlite__df(void *be, strain_store_df *out, const strain_store_key *keys, size_t n_keys,
+                      uint32_t family_scan_max)
+{
+    sq *s = be;
+    int err = read_begin(s);
+    if (err < 0) {
+        return err;
+    }
+    err = df_read(s, out, keys, n_keys, family_scan_max);
+    read_end(s);
+    return err;
+}
