@@ -11,6 +11,7 @@ PACKAGES=(
   libjansson-dev libyara-dev libmicrohttpd-dev libcmocka-dev
   # fixtures and ground truth for tests
   mingw-w64 gcc-mingw-w64-x86-64 gcc-mingw-w64-i686 python3 python3-pefile ssdeep tlsh-tools
+  python3-jsonschema
   osslsigncode sbsigntool openssl yara zip unzip p7zip-full bzip2 xz-utils sqlite3 graphviz
   # PE delay-load fixture: GNU ld 2.40 leaves the delay-import directory empty, lld + llvm-dlltool fill it
   lld llvm

@@ -10,7 +10,8 @@ seconds=$2
 art=build/fuzz-artifacts
 mkdir -p "$art"
 shopt -s nullglob
-for bin in "$build"/*_fuzzer; do
+ran=0
+for bin in "$build"/fuzz/*_fuzzer; do
   name=$(basename "$bin")
   target=${name%_fuzzer}
   work=$(mktemp -d)
@@ -25,4 +26,12 @@ for bin in "$build"/*_fuzzer; do
   fi
   grep -E '^stat::number_of_executed_units' "$art/$target.log" | sed "s/^/fuzz: $name /" || true
   rm -rf "$work"
+  ran=$((ran + 1))
 done
+# A harness directory with nothing in it means the fuzz build or this path is wrong: fail
+# loudly rather than report a fuzzing run that fuzzed nothing.
+if ((ran == 0)); then
+  echo "fuzz: no *_fuzzer binaries in $build/fuzz" >&2
+  exit 1
+fi
+echo "fuzz: $ran harnesses ran ${seconds}s each"

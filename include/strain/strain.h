@@ -10,6 +10,10 @@
 #include "binary.h"
 #include "hash.h"
 #include "sig.h"
+#include "code.h"
 #include "store.h"
+#include "certs.h"
+#include "strings.h"
+#include "report.h"
 
 #endif

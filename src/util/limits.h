@@ -171,4 +171,18 @@
  * results far below. */
 #define STRAIN_STORE_MAX_RESULTS 32000000u
 
+/* Certificate intelligence (engine/certs*.c): abused-certificate lists are user files. */
+/* Whole list file: published lists (e.g. the abused-certificate CSVs of research groups) are
+ * tens of thousands of rows, a few MB; 64 MiB is far past them and bounded memory. */
+#define STRAIN_CERTS_MAX_LIST_BYTES (64u << 20)
+/* Columns in one row: the format has 8; 64 leaves room for extra columns people keep. */
+#define STRAIN_CERTS_MAX_COLUMNS 64u
+/* One cell: issuer DNs are a few hundred bytes; notes a sentence. Matches the store's
+ * STRAIN_STORE_NAME_MAX (1023). */
+#define STRAIN_CERTS_MAX_CELL 1023u
+/* Indicators and the info report (info branch) */
+/* An indicator list past 10,000 distinct values of one kind is a string table or junk, not
+ * something an analyst reads; the report says it was cut. */
+#define STRAIN_IOCS_MAX_PER_KIND 10000u
+
 #endif
