@@ -62,8 +62,7 @@ int main(int argc, char **argv)
             for (int k = 0; k < RUNTIME; k++) {
                 v[FRAGS + k] = runtime[k];
             }
-            if (strain_cluster_add_features(c, ctx, v, FRAGS + RUNTIME, NULL, label, NULL, 0) <
-                0) {
+            if (strain_cluster_add_features(c, ctx, v, FRAGS + RUNTIME, NULL, label, NULL, 0) < 0) {
                 fprintf(stderr, "add: %s\n", strain_ctx_errmsg(ctx));
                 return 1;
             }
