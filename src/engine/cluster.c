@@ -333,12 +333,11 @@ static int cmp_grp(const void *a, const void *b)
     return x->first < y->first ? -1 : x->first > y->first;
 }
 
-static const strain_cluster *g_sort_c; /* qsort has no payload; run is not thread-safe anyway */
-
-static int cmp_lineage(const void *a, const void *b)
+static int cmp_lineage(const void *a, const void *b, void *payload)
 {
+    const strain_cluster *c = payload;
     size_t x = *(const size_t *)a, y = *(const size_t *)b;
-    uint32_t tx = g_sort_c->s[x].timestamp, ty = g_sort_c->s[y].timestamp;
+    uint32_t tx = c->s[x].timestamp, ty = c->s[y].timestamp;
     if (tx != ty) {
         return tx < ty ? -1 : 1;
     }
@@ -394,11 +393,12 @@ typedef struct adj_list {
     size_t n, cap;
 } adj_list;
 
-static const cl_pair *g_sort_pairs;
-
-static int cmp_pair_desc(const void *a, const void *b)
+/* qsort_r (glibc): the comparators need the clustering, and distinct clusterings may run on
+ * different threads. */
+static int cmp_pair_desc(const void *a, const void *b, void *payload)
 {
-    const cl_pair *x = &g_sort_pairs[*(const size_t *)a], *y = &g_sort_pairs[*(const size_t *)b];
+    const cl_pair *pairs = payload;
+    const cl_pair *x = &pairs[*(const size_t *)a], *y = &pairs[*(const size_t *)b];
     if (x->score != y->score) {
         return x->score > y->score ? -1 : 1;
     }
@@ -443,8 +443,7 @@ static int link_average(size_t *parent, strain_ctx *ctx, size_t n, const cl_pair
             order[no++] = k;
         }
     }
-    g_sort_pairs = pairs;
-    qsort(order, no, sizeof(size_t), cmp_pair_desc);
+    qsort_r(order, no, sizeof(size_t), cmp_pair_desc, (void *)pairs);
     for (size_t o = 0; o < no; o++) {
         size_t ra = uf_find(parent, pairs[order[o]].a), rb = uf_find(parent, pairs[order[o]].b);
         if (ra == rb) {
@@ -555,9 +554,9 @@ static int make_groups(strain_cluster *c, strain_ctx *ctx, const cl_pair *pairs,
         c->assignment[i] = g;
         ((size_t *)c->groups[g].members)[c->groups[g].n_members++] = i;
     }
-    g_sort_c = c;
     for (size_t g = 0; g < ng; g++) {
-        qsort((size_t *)c->groups[g].members, c->groups[g].n_members, sizeof(size_t), cmp_lineage);
+        qsort_r((size_t *)c->groups[g].members, c->groups[g].n_members, sizeof(size_t), cmp_lineage,
+                c);
     }
     /* Names: the most frequent label among members (ties: the first seen). */
     for (size_t g = 0; g < ng; g++) {
