@@ -13,6 +13,9 @@
 #include "code.h"
 #include "store.h"
 #include "certs.h"
+#include "hunt.h"
+#include "cluster.h"
+#include "yara_gen.h"
 #include "strings.h"
 #include "report.h"
 
