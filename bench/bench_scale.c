@@ -19,7 +19,7 @@
 #include <time.h>
 
 #include "code/hash64.h"
-#include "engine/engine_impl.h"
+#include "engine/attribution_impl.h"
 
 #define FUNCS_RUNTIME 400 /* runtime pool; each sample links 40 of them */
 #define RUNTIME_PER_SAMPLE 40

@@ -12,6 +12,10 @@
 #include "sig.h"
 #include "code.h"
 #include "store.h"
+#include "certs.h"
+#include "hunt.h"
+#include "cluster.h"
+#include "yara_gen.h"
 #include "strings.h"
 #include "report.h"
 

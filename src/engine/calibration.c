@@ -7,7 +7,7 @@
  * The default threshold is the lowest score whose attributions at or above it were wrong at
  * most 5% of the time in that run (docs/attribution.md has the table).
  */
-#include "engine_impl.h"
+#include "attribution_impl.h"
 
 #include "calibration_table.h"
 

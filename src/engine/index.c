@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine_impl.h"
+#include "attribution_impl.h"
 #include "util/err.h"
 
 int strain_engine_open(strain_engine **out, strain_ctx *ctx, strain_store *st)

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "engine_impl.h"
+#include "attribution_impl.h"
 #include "util/err.h"
 
 #define COMMIT_EVERY 32u

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine_impl.h"
+#include "attribution_impl.h"
 #include "util/err.h"
 
 void strain_engine_item_free(strain_engine_item *it)

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "code/hash64.h"
-#include "engine_impl.h"
+#include "attribution_impl.h"
 #include "util/err.h"
 
 double strain_engine__kind_factor(uint32_t kind)

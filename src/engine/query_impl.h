@@ -5,7 +5,7 @@
 #ifndef STRAIN_ENGINE_QUERY_IMPL_H
 #define STRAIN_ENGINE_QUERY_IMPL_H
 
-#include "engine_impl.h"
+#include "attribution_impl.h"
 
 typedef struct qkey {
     uint32_t kind;
