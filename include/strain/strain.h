@@ -12,6 +12,7 @@
 #include "sig.h"
 #include "code.h"
 #include "store.h"
+#include "engine.h"
 #include "certs.h"
 #include "hunt.h"
 #include "cluster.h"
