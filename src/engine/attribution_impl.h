@@ -8,6 +8,7 @@
 #include <strain/engine.h>
 #include <strain/input.h>
 #include <strain/sample.h>
+#include <strain/sig.h>
 
 /* Posting kinds (stored in the database: append only, never renumber). */
 #define STRAIN_KIND_FUNC_EXACT 1u /* a function's exact normalised-CFG hash */
@@ -53,6 +54,7 @@ struct strain_engine_item {
 struct strain_engine {
     strain_ctx *ctx;
     strain_store *st;
+    strain_sig_store *trust; /* loaded on the first signed sample added, then shared */
 };
 
 /* Kind factor: how much one key of that kind counts before the rarity weight. */

@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <strain/certs.h>
+#include <strain/sig.h>
+
 #include "attribution_impl.h"
 #include "util/err.h"
 
@@ -26,7 +29,36 @@ int strain_engine_open(strain_engine **out, strain_ctx *ctx, strain_store *st)
 
 void strain_engine_free(strain_engine *e)
 {
+    if (e != NULL) {
+        strain_sig_store_free(e->trust);
+    }
     free(e);
+}
+
+/*
+ * Stores the certificates of a signed PE with the sample, so that certificate intelligence
+ * (which certificate signs which families, stolen-certificate findings) covers every
+ * indexed sample. Unsigned files and other formats cost nothing here.
+ */
+static int record_certs(strain_engine *e, int64_t id, const strain_engine_item *it)
+{
+    const strain_binary_info *bi = it->bin != NULL ? strain_binary_get_info(it->bin) : NULL;
+    if (bi == NULL || bi->pe.security_size == 0 ||
+        (bi->format != STRAIN_FORMAT_PE32 && bi->format != STRAIN_FORMAT_PE32PLUS)) {
+        return STRAIN_OK;
+    }
+    int err;
+    if (e->trust == NULL && (err = strain_sig_store_new(&e->trust, e->ctx, NULL)) < 0) {
+        return err;
+    }
+    strain_sig_report *rep = NULL;
+    strain_sig_opts opts = {.store = e->trust};
+    err = strain_sig_verify(&rep, e->ctx, it->bin, &opts);
+    if (err == STRAIN_OK) {
+        err = strain_certs_record(e->st, id, rep, bi->is_driver);
+    }
+    strain_sig_report_free(rep);
+    return err;
 }
 
 static int cmp_key(const void *a, const void *b)
@@ -112,6 +144,7 @@ int strain_engine_add(strain_engine *e, int64_t *out_id, const strain_engine_ite
     STRAIN_TRY(strain_store_put_sample(e->st, &id, &m));
     strain_store_features f = {STRAIN_ENGINE_GENOME_VERSION, blob, blob_len, p, np};
     STRAIN_TRY(strain_store_put_features(e->st, id, &f));
+    STRAIN_TRY(record_certs(e, id, it));
     if (own_tx) {
         own_tx = false;
         STRAIN_TRY(strain_store_commit(e->st));
