@@ -20,6 +20,8 @@
 
 #include "code.h"
 #include "store.h"
+#include "sig.h"
+#include "certs.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -161,6 +163,13 @@ typedef struct strain_query_result {
     size_t n_db_samples;
     size_t n_db_families;
     double unread_share; /* share of the query's weight whose postings MaxScore skipped */
+    /* Authenticode of the queried file (a signed PE; NULL otherwise), and the certificate
+     * findings about its signers: abused-list matches and what the database knows of each
+     * signer (stolen, multi-actor, multi-family, driver-and-actor). Owned by the result;
+     * NULL when there is nothing to say. */
+    const strain_sig_report *signatures;
+    const strain_certs_findings *cert_findings;
+    const strain_certs_findings *abused_matches;
 } strain_query_result;
 
 /*

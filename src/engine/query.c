@@ -529,6 +529,39 @@ static void free_cand(cand *c)
     strain_genome_free(c->genome);
 }
 
+/*
+ * Signed PEs: verify the signatures and ask the database about their certificates, so that
+ * a stolen or abused certificate is flagged in every query report, whatever the code says.
+ */
+static int query_certs(strain_engine *e, strain_query_result *r, const strain_engine_item *it)
+{
+    const strain_binary_info *bi = it->bin != NULL ? strain_binary_get_info(it->bin) : NULL;
+    if (bi == NULL || bi->pe.security_size == 0 ||
+        (bi->format != STRAIN_FORMAT_PE32 && bi->format != STRAIN_FORMAT_PE32PLUS)) {
+        return STRAIN_OK;
+    }
+    int err;
+    if (e->trust == NULL && (err = strain_sig_store_new(&e->trust, e->ctx, NULL)) < 0) {
+        return err;
+    }
+    strain_sig_report *rep = NULL;
+    strain_certs_findings *found = NULL, *abused = NULL;
+    strain_sig_opts so = {.store = e->trust};
+    STRAIN_TRY(strain_sig_verify(&rep, e->ctx, it->bin, &so));
+    STRAIN_TRY(strain_certs_match_report(&abused, e->ctx, e->st, rep));
+    STRAIN_TRY(strain_certs_findings_report(&found, e->ctx, e->st, rep));
+    r->signatures = rep;
+    r->abused_matches = abused;
+    r->cert_findings = found;
+    rep = NULL;
+    abused = found = NULL;
+done:
+    strain_sig_report_free(rep);
+    strain_certs_findings_free(abused);
+    strain_certs_findings_free(found);
+    return err;
+}
+
 int strain_engine_query(strain_query_result **out, strain_engine *e, const strain_engine_item *it,
                         const strain_query_options *opts)
 {
@@ -597,6 +630,7 @@ int strain_engine_query(strain_query_result **out, strain_engine *e, const strai
     }
     STRAIN_TRY(strain_engine__rank_labels(&q, r, verified, &o, thr));
     STRAIN_TRY(strain_engine__collect_evidence(&q, r, it, verified, &o));
+    STRAIN_TRY(query_certs(e, r, it));
     *out = r;
     r = NULL;
 done:

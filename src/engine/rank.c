@@ -40,6 +40,9 @@ void strain_query_result_free(strain_query_result *r)
     free(r->neighbors);
     free(r->functions);
     free(r->fragments);
+    strain_sig_report_free((strain_sig_report *)r->signatures);
+    strain_certs_findings_free((strain_certs_findings *)r->cert_findings);
+    strain_certs_findings_free((strain_certs_findings *)r->abused_matches);
     free(ri);
 }
 

@@ -37,6 +37,49 @@ static json_t *labels(const strain_query_label *l, size_t n, bool family)
     return a;
 }
 
+/* Certificate findings (one set) appended to an array. */
+static void findings(json_t *a, const strain_certs_findings *fs)
+{
+    for (size_t i = 0; i < strain_certs_findings_count(fs); i++) {
+        const strain_certs_finding *x = strain_certs_findings_get(fs, i);
+        json_t *o = json_object();
+        json_object_set_new(o, "kind", json_string(strain_certs_kind_name(x->kind)));
+        json_object_set_new(o, "sha1", json_string(x->cert_sha1));
+        json_object_set_new(o, "subject", jstr(x->subject));
+        json_object_set_new(o, "text", jstr(x->text));
+        if (x->kind == STRAIN_CERTS_ABUSED) {
+            json_object_set_new(o, "reason", jstr(x->reason));
+            json_object_set_new(o, "source", jstr(x->source));
+        }
+        json_array_append_new(a, o);
+    }
+}
+
+/* Signatures of the queried file, as verified, and what the database says of the signers. */
+static void certificates(json_t *root, const strain_query_result *r)
+{
+    json_t *sigs = json_array();
+    json_t *fa = json_array();
+    if (r->signatures != NULL) {
+        const strain_sig_info *si = strain_sig_report_info(r->signatures);
+        for (size_t i = 0; i < si->n_signatures; i++) {
+            const strain_sig_signature *g = &si->signatures[i];
+            json_t *o = json_object();
+            json_object_set_new(o, "verdict", json_string(strain_sig_verdict_name(g->verdict)));
+            json_object_set_new(o, "abused", json_boolean(g->abused));
+            if (g->signer != NULL) {
+                json_object_set_new(o, "signer_sha1", json_string(g->signer->sha1));
+                json_object_set_new(o, "signer_subject", jstr(g->signer->subject));
+            }
+            json_array_append_new(sigs, o);
+        }
+    }
+    findings(fa, r->abused_matches);
+    findings(fa, r->cert_findings);
+    json_object_set_new(root, "signatures", sigs);
+    json_object_set_new(root, "certificate_findings", fa);
+}
+
 int strain_report_query_json(char **out, const strain_query_result *r, const char *query_name)
 {
     json_t *root = json_object();
@@ -94,6 +137,7 @@ int strain_report_query_json(char **out, const strain_query_result *r, const cha
     json_object_set_new(ev, "functions", fns);
     json_object_set_new(ev, "fragments", frs);
     json_object_set_new(root, "evidence", ev);
+    certificates(root, r);
     json_object_set_new(st, "features", json_integer((json_int_t)r->n_keys));
     json_object_set_new(st, "features_looked_up", json_integer((json_int_t)r->n_keys_looked));
     json_object_set_new(st, "candidates", json_integer((json_int_t)r->n_candidates));

@@ -101,6 +101,30 @@ static void explain(FILE *f, strain_ctx *ctx, const strain_query_result *r,
     strain_sample_free(rs);
 }
 
+/* Signers of the queried file and the database's findings about them. */
+static void certificates(FILE *f, const strain_query_result *r)
+{
+    if (r->signatures == NULL) {
+        return;
+    }
+    const strain_sig_info *si = strain_sig_report_info(r->signatures);
+    fprintf(f, "signatures:\n");
+    for (size_t i = 0; i < si->n_signatures; i++) {
+        const strain_sig_signature *g = &si->signatures[i];
+        fprintf(f, "  %-15s %s  %s%s\n", strain_sig_verdict_name(g->verdict),
+                g->signer ? g->signer->sha1 : "-", g->signer ? g->signer->subject : "-",
+                g->abused ? "  [ABUSED]" : "");
+    }
+    const strain_certs_findings *sets[2] = {r->abused_matches, r->cert_findings};
+    for (int k = 0; k < 2; k++) {
+        for (size_t i = 0; i < strain_certs_findings_count(sets[k]); i++) {
+            const strain_certs_finding *x = strain_certs_findings_get(sets[k], i);
+            fprintf(f, "  finding %-16s %s: %s\n", strain_certs_kind_name(x->kind), x->cert_sha1,
+                    x->text);
+        }
+    }
+}
+
 int strain_report_query_text(FILE *f, strain_ctx *ctx, const strain_query_result *r,
                              const char *query_name, const strain_engine_item *it, bool show)
 {
@@ -142,6 +166,7 @@ int strain_report_query_text(FILE *f, strain_ctx *ctx, const strain_query_result
         fprintf(f, "  %016" PRIx64 "  weight %.2f  families %" PRIu32 "\n", x->hash, x->weight,
                 x->n_families);
     }
+    certificates(f, r);
     if (show) {
         explain(f, ctx, r, it);
     }

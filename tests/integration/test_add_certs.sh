@@ -38,3 +38,26 @@ for r in rows:
     assert c["families"] == ["snoretoast"] and c["actors"] == ["mikaelbr"], c
 print("ok: %d signer rows of signed.tsv stored by strain add" % len(rows))
 PY
+
+# The same certificate on clean software and on an actor's sample: `strain query` of a
+# file it signs reports the stolen-certificate finding; once the certificate is on an
+# imported abused list, the query also flags the signature as abused.
+x64=${files[0]}
+x86=${files[1]}
+"$STRAIN_BIN" add --db "$tmp/s.db" --clean "$x64" >/dev/null
+"$STRAIN_BIN" add --db "$tmp/s.db" --actor APT-X --family F "$x86" >/dev/null
+sha1=$(/usr/bin/python3 -c 'import csv,sys; print([r for r in csv.DictReader(open(sys.argv[1]), delimiter="\t") if r["source"]=="npm"][0]["signer_sha1"])' "$tsv")
+printf 'sha1,reason,actor,source,note\n%s,stolen,APT-X,test,fixture\n' "$sha1" > "$tmp/abused.csv"
+"$STRAIN_BIN" certs import --db "$tmp/s.db" "$tmp/abused.csv" >/dev/null
+"$STRAIN_BIN" query --db "$tmp/s.db" --json "$x64" > "$tmp/q.json"
+"$STRAIN_BIN" query --db "$tmp/s.db" "$x64" | grep -q "finding stolen"
+/usr/bin/python3 - "$tmp/q.json" "$sha1" <<'PY'
+import json, sys
+q = json.load(open(sys.argv[1]))[0]
+sha1 = sys.argv[2].lower()
+sig = q["signatures"][0]
+assert sig["signer_sha1"] == sha1 and sig["verdict"] == "valid" and sig["abused"], sig
+kinds = sorted(f["kind"] for f in q["certificate_findings"] if f["sha1"] == sha1)
+assert "stolen" in kinds and "abused" in kinds, kinds
+print("ok: query reports", kinds)
+PY
