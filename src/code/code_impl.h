@@ -163,6 +163,8 @@ struct code_func {
     uint32_t *seen_gen;
     uint32_t gen;
     size_t seen_cap, seen_len;
+    code_insn *sort_tmp; /* scratch of the instruction sort (swapped with insns.items) */
+    size_t sort_cap;
 };
 
 enum { NR_UNKNOWN = 0, NR_RETURNS = 1, NR_NORETURN = 2 };
