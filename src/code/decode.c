@@ -201,6 +201,8 @@ static int build_imports(code_image *img)
     return 0;
 }
 
+static int reg_tables(code_image *img);
+
 int strain_code__image_init(code_image *img, strain_ctx *ctx, const strain_binary *bin)
 {
     int err = 0;
@@ -230,6 +232,7 @@ int strain_code__image_init(code_image *img, strain_ctx *ctx, const strain_binar
         const char *s = ZydisRegisterGetString((ZydisRegister)r);
         img->register_hash[r] = strain_hash64_str_nocase(s != NULL ? s : "?", 0x7267);
     }
+    STRAIN_TRY(reg_tables(img));
     STRAIN_TRY(build_regions(img));
     STRAIN_TRY(build_imports(img));
     uint64_t code = 0;
@@ -259,6 +262,8 @@ void strain_code__image_free(code_image *img)
     free(img->imports);
     free(img->mnemonic_hash);
     free(img->register_hash);
+    free(img->reg_norm);
+    free(img->reg_norm_hash);
     free(img->stub_key);
     free(img->stub_val);
     free(img->nr_keys);
@@ -308,7 +313,7 @@ enum { RC_GPR8 = 1, RC_GPR16, RC_GPR32, RC_GPR64, RC_X87, RC_MMX, RC_XMM, RC_YMM
        RC_TMM, RC_MASK };
 #define REG_CLASS_BIT 0x8000u
 
-static uint16_t norm_reg(const code_image *img, ZydisRegister r)
+static uint16_t norm_reg_compute(const code_image *img, ZydisRegister r)
 {
     if (r == ZYDIS_REGISTER_NONE) {
         return 0;
@@ -338,12 +343,40 @@ static uint16_t norm_reg(const code_image *img, ZydisRegister r)
     return (uint16_t)(REG_CLASS_BIT | rc);
 }
 
-static uint64_t reg_hash(const code_image *img, uint16_t r)
+static uint64_t reg_hash_compute(const code_image *img, uint16_t r)
 {
     if ((r & REG_CLASS_BIT) != 0) {
         return strain_mix64(0x5243u + (r & 0xffu));
     }
     return r <= ZYDIS_REGISTER_MAX_VALUE ? img->register_hash[r] : strain_mix64(r);
+}
+
+/* Both are per-instruction hot: two Zydis lookups and a hash per register operand. Tables
+ * built once per image (reg_tables) give the same values. */
+static inline uint16_t norm_reg(const code_image *img, ZydisRegister r)
+{
+    return (unsigned)r <= ZYDIS_REGISTER_MAX_VALUE ? img->reg_norm[r] : norm_reg_compute(img, r);
+}
+
+/* reg_hash(norm_reg(r)) for a raw Zydis register. */
+static inline uint64_t norm_reg_hash(const code_image *img, ZydisRegister r)
+{
+    return (unsigned)r <= ZYDIS_REGISTER_MAX_VALUE ? img->reg_norm_hash[r]
+                                                   : reg_hash_compute(img, norm_reg_compute(img, r));
+}
+
+static int reg_tables(code_image *img)
+{
+    img->reg_norm = calloc(ZYDIS_REGISTER_MAX_VALUE + 1, sizeof(uint16_t));
+    img->reg_norm_hash = calloc(ZYDIS_REGISTER_MAX_VALUE + 1, sizeof(uint64_t));
+    if (img->reg_norm == NULL || img->reg_norm_hash == NULL) {
+        return STRAIN_ENOMEM;
+    }
+    for (int r = 0; r <= ZYDIS_REGISTER_MAX_VALUE; r++) {
+        img->reg_norm[r] = norm_reg_compute(img, (ZydisRegister)r);
+        img->reg_norm_hash[r] = reg_hash_compute(img, img->reg_norm[r]);
+    }
+    return 0;
 }
 
 /* True when v looks like an address in this image. Images loaded near 0 (PIE ELF, raw
@@ -621,10 +654,11 @@ int strain_code__decode(code_image *img, uint64_t va, code_insn *out, code_ninsn
                                    ((uint64_t)o->scale << 16) | ((uint64_t)o->disp_kind << 24));
         switch (o->kind) {
         case NOP_REG:
-            h = strain_hash_add(h, reg_hash(img, o->reg));
+            h = strain_hash_add(h, norm_reg_hash(img, op->reg.value));
             break;
         case NOP_MEM:
-            h = strain_hash_add(h, reg_hash(img, o->base) ^ (reg_hash(img, o->index) << 1) ^
+            h = strain_hash_add(h, norm_reg_hash(img, op->mem.base) ^
+                                       (norm_reg_hash(img, op->mem.index) << 1) ^
                                        ((uint64_t)o->seg << 48));
             if (o->disp_kind == DISP_KEPT || o->disp_kind == DISP_IMPORT) {
                 h = strain_hash_add(h, (uint64_t)o->value);
