@@ -466,6 +466,24 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* Most functions have a handful of block leaders: insertion sort, no comparator calls. */
+static void sort_u64(uint64_t *a, size_t n)
+{
+    if (n > 32) {
+        code_sort(a, n, sizeof(uint64_t), cmp_u64);
+        return;
+    }
+    for (size_t i = 1; i < n; i++) {
+        uint64_t x = a[i];
+        size_t j = i;
+        while (j > 0 && a[j - 1] > x) {
+            a[j] = a[j - 1];
+            j--;
+        }
+        a[j] = x;
+    }
+}
+
 static bool u64_in(const strain_vec *v, uint64_t x)
 {
     const uint64_t *a = v->items;
@@ -544,7 +562,7 @@ static int build_blocks(code_func *f)
     for (size_t i = 0; i < f->jt.len; i++) {
         STRAIN_TRY(push_u64(&f->lead, *STRAIN_VEC_AT(&f->jt, uint64_t, i)));
     }
-    code_sort(f->lead.items, f->lead.len, sizeof(uint64_t), cmp_u64);
+    sort_u64(f->lead.items, f->lead.len);
     code_block *cur = NULL;
     for (size_t i = 0; i < n; i++) {
         bool start = cur == NULL || u64_in(&f->lead, ins[i].va) ||
