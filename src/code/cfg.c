@@ -484,24 +484,6 @@ static void sort_u64(uint64_t *a, size_t n)
     }
 }
 
-static bool u64_in(const strain_vec *v, uint64_t x)
-{
-    const uint64_t *a = v->items;
-    size_t lo = 0, hi = v->len;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (a[mid] == x) {
-            return true;
-        }
-        if (a[mid] < x) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    return false;
-}
-
 static int64_t block_at(const code_func *f, uint64_t va)
 {
     const code_block *b = f->blocks.items;
@@ -563,9 +545,17 @@ static int build_blocks(code_func *f)
         STRAIN_TRY(push_u64(&f->lead, *STRAIN_VEC_AT(&f->jt, uint64_t, i)));
     }
     sort_u64(f->lead.items, f->lead.len);
+    /* Instructions and leaders are both sorted: one merge walk instead of a binary search
+     * per instruction. */
+    const uint64_t *lead = f->lead.items;
+    size_t nl = f->lead.len, li = 0;
     code_block *cur = NULL;
     for (size_t i = 0; i < n; i++) {
-        bool start = cur == NULL || u64_in(&f->lead, ins[i].va) ||
+        while (li < nl && lead[li] < ins[i].va) {
+            li++;
+        }
+        bool is_lead = li < nl && lead[li] == ins[i].va;
+        bool start = cur == NULL || is_lead ||
                      ins[i - 1].va + ins[i - 1].len != ins[i].va || ends_block(&ins[i - 1]);
         if (start) {
             if (f->blocks.len >= STRAIN_CODE_MAX_FUNC_BLOCKS) {
