@@ -77,23 +77,33 @@ static int winnow(strain_vec *fragments, const uint64_t *tok, size_t n)
     size_t w = ng < STRAIN_FRAG_W ? ng : STRAIN_FRAG_W;
     uint64_t g[STRAIN_FRAG_W];
     size_t last = SIZE_MAX;
-    /* Window [s, s+w) over k-gram hashes; a ring of the last w k-gram hashes. */
+    /* Window [i+1-w, i] over k-gram hashes; a ring of the last w k-gram hashes. best is the
+     * rightmost minimum of the current window, kept incrementally: a new hash <= the minimum
+     * takes over, and the window is rescanned only when the minimum slides out of it. */
+    size_t best = 0;
+    uint64_t bv = UINT64_MAX;
     for (size_t i = 0; i < ng; i++) {
         uint64_t h = 0x4b6772616dull;
         for (size_t k = 0; k < STRAIN_FRAG_K; k++) {
             h = strain_hash_add(h, tok[i + k]);
         }
         g[i % STRAIN_FRAG_W] = h;
+        size_t start = i + 1 < w ? 0 : i + 1 - w;
+        if (i == 0 || h <= bv) {
+            bv = h;
+            best = i;
+        } else if (best < start) {
+            best = start;
+            bv = g[start % STRAIN_FRAG_W];
+            for (size_t j = start + 1; j <= i; j++) {
+                if (g[j % STRAIN_FRAG_W] <= bv) { /* rightmost minimum */
+                    bv = g[j % STRAIN_FRAG_W];
+                    best = j;
+                }
+            }
+        }
         if (i + 1 < w) {
             continue;
-        }
-        size_t start = i + 1 - w, best = start;
-        uint64_t bv = g[start % STRAIN_FRAG_W];
-        for (size_t j = start + 1; j <= i; j++) {
-            if (g[j % STRAIN_FRAG_W] <= bv) { /* rightmost minimum */
-                bv = g[j % STRAIN_FRAG_W];
-                best = j;
-            }
         }
         if (best != last) {
             int err = push_u64(fragments, bv);
