@@ -598,7 +598,10 @@ int strain_code__decode(code_image *img, uint64_t va, code_insn *out, code_ninsn
                                27);
     for (uint8_t i = 0; i < n->n_ops; i++) {
         const ZydisDecodedOperand *op = &ops[i];
-        code_nop *o = &n->ops[i];
+        /* Built in a local and copied out: the token reads the byte fields back as one word,
+         * which through n->ops (stored byte by byte) stalled on store forwarding. */
+        code_nop tmp;
+        code_nop *o = &tmp;
         memset(o, 0, sizeof(*o));
         o->size = (uint8_t)((op->size + 7) / 8);
         switch (op->type) {
@@ -649,6 +652,7 @@ int strain_code__decode(code_image *img, uint64_t va, code_insn *out, code_ninsn
             o->kind = 0;
             break;
         }
+        n->ops[i] = tmp;
         /* Fold the operand into the token. */
         h = strain_hash_add(h, (uint64_t)o->kind | ((uint64_t)o->size << 8) |
                                    ((uint64_t)o->scale << 16) | ((uint64_t)o->disp_kind << 24));
