@@ -21,6 +21,8 @@
 
 
 
+#define SEEN_OFF_MASK ((UINT64_C(1) << 40) - 1)
+
 void strain_code__func_reset(code_func *f, uint64_t entry, bool strict)
 {
     f->entry = entry;
@@ -39,14 +41,14 @@ void strain_code__func_reset(code_func *f, uint64_t entry, bool strict)
     f->lead.item_size = sizeof(uint64_t);
     f->insns.len = f->blocks.len = f->succ.len = f->order.len = f->jt.len = 0;
     f->work.len = f->calls.len = f->ptrs.len = f->tables.len = f->lead.len = 0;
-    f->gen++;
-    if (f->gen == 0) { /* wrapped: stale stamps could look live again */
-        if (f->seen_gen != NULL) {
-            memset(f->seen_gen, 0, f->seen_cap * sizeof(uint32_t));
-        }
-        f->gen = 1;
+    /* Forget the previous function's instructions: clear exactly the bits it set. */
+    const uint64_t *sl = f->seen_list.items;
+    for (size_t i = 0; i < f->seen_list.len; i++) {
+        uint64_t x = sl[i];
+        f->seen_bits[x >> 40][(x & SEEN_OFF_MASK) / 8] = 0;
     }
-    f->seen_len = 0;
+    f->seen_list.item_size = sizeof(uint64_t);
+    f->seen_list.len = 0;
 }
 
 void strain_code__func_free(code_func *f)
@@ -64,8 +66,11 @@ void strain_code__func_free(code_func *f)
     strain_vec_free(&f->ptrs);
     strain_vec_free(&f->tables);
     strain_vec_free(&f->lead);
-    free(f->seen);
-    free(f->seen_gen);
+    for (size_t i = 0; i < f->seen_nreg; i++) {
+        free(f->seen_bits[i]);
+    }
+    free(f->seen_bits);
+    strain_vec_free(&f->seen_list);
     free(f->sort_tmp);
     memset(f, 0, sizeof(*f));
 }
@@ -80,58 +85,64 @@ static int push_u64(strain_vec *v, uint64_t x)
     return 0;
 }
 
-static size_t seen_slot(const code_func *f, uint64_t va)
+/* The set of decoded instruction addresses: a bit per byte of each code region, allocated
+ * on first use (bytes of code / 8 per region). A hash set here cost a hash and a likely
+ * cache miss per instruction. seen_list records (region << 40 | offset) of every byte whose
+ * bitmap byte was touched, so that reset clears just those. Regions never exceed 2^40 bytes
+ * (a region is backed by file bytes). */
+static bool seen_locate(const code_image *img, uint64_t va, size_t *ri, uint64_t *off)
 {
-    size_t mask = f->seen_cap - 1;
-    size_t i = (size_t)strain_mix64(va) & mask;
-    while (f->seen_gen[i] == f->gen && f->seen[i] != va) {
-        i = (i + 1) & mask;
+    const code_region *r = NULL;
+    if (img->last_region < img->n_regions) {
+        const code_region *c = &img->regions[img->last_region];
+        if (va >= c->va && va - c->va < c->len) {
+            r = c;
+        }
     }
-    return i;
-}
-
-bool strain_code__seen(const code_func *f, uint64_t va)
-{
-    if (f->seen_cap == 0) {
+    if (r == NULL && (r = strain_code__region(img, va)) == NULL) {
         return false;
     }
-    return f->seen_gen[seen_slot(f, va)] == f->gen;
+    *ri = (size_t)(r - img->regions);
+    *off = va - r->va;
+    return true;
 }
 
-static int seen_add(code_func *f, uint64_t va)
+bool strain_code__seen(const code_image *img, const code_func *f, uint64_t va)
 {
-    if ((f->seen_len + 1) * 2 > f->seen_cap) {
-        size_t cap = f->seen_cap == 0 ? 256 : f->seen_cap * 2;
-        uint64_t *keys = calloc(cap, sizeof(uint64_t));
-        uint32_t *gens = calloc(cap, sizeof(uint32_t));
-        if (keys == NULL || gens == NULL) {
-            free(keys);
-            free(gens);
+    size_t ri;
+    uint64_t off;
+    if (!seen_locate(img, va, &ri, &off) || ri >= f->seen_nreg || f->seen_bits[ri] == NULL) {
+        return false;
+    }
+    return (f->seen_bits[ri][off / 8] >> (off % 8)) & 1u;
+}
+
+static int seen_add(const code_image *img, code_func *f, uint64_t va)
+{
+    size_t ri;
+    uint64_t off;
+    if (!seen_locate(img, va, &ri, &off) || off > SEEN_OFF_MASK) {
+        return 0; /* not code (never decoded), or past any real region */
+    }
+    if (f->seen_bits == NULL) {
+        f->seen_bits = calloc(img->n_regions, sizeof(uint8_t *));
+        if (f->seen_bits == NULL) {
             return STRAIN_ENOMEM;
         }
-        uint64_t *old_keys = f->seen;
-        uint32_t *old_gens = f->seen_gen;
-        size_t old_cap = f->seen_cap;
-        f->seen = keys;
-        f->seen_gen = gens;
-        f->seen_cap = cap;
-        uint32_t g = f->gen;
-        for (size_t i = 0; i < old_cap; i++) {
-            if (old_gens[i] == g) {
-                size_t j = seen_slot(f, old_keys[i]);
-                f->seen[j] = old_keys[i];
-                f->seen_gen[j] = g;
-            }
+        f->seen_nreg = img->n_regions;
+    }
+    if (f->seen_bits[ri] == NULL &&
+        (f->seen_bits[ri] = calloc(img->regions[ri].len / 8 + 1, 1)) == NULL) {
+        return STRAIN_ENOMEM;
+    }
+    uint8_t *byte = &f->seen_bits[ri][off / 8];
+    if (*byte == 0) {
+        int err = push_u64(&f->seen_list, ((uint64_t)ri << 40) | off);
+        if (err < 0) {
+            return err;
         }
-        free(old_keys);
-        free(old_gens);
     }
-    size_t i = seen_slot(f, va);
-    if (f->seen_gen[i] != f->gen) {
-        f->seen[i] = va;
-        f->seen_gen[i] = f->gen;
-        f->seen_len++;
-    }
+    *byte |= (uint8_t)(1u << (off % 8));
     return 0;
 }
 
@@ -279,7 +290,7 @@ static int descend(code_image *img, code_func *f)
         f->work.len--;
         int npath = 0;
         for (;;) {
-            if (strain_code__seen(f, a)) {
+            if (strain_code__seen(img, f, a)) {
                 break;
             }
             if (f->strict) {
@@ -311,7 +322,7 @@ static int descend(code_image *img, code_func *f)
                 }
                 break;
             }
-            STRAIN_TRY(seen_add(f, a));
+            STRAIN_TRY(seen_add(img, f, a));
             if (npath == STRAIN_CODE_RING) {
                 memmove(path, path + 1, (STRAIN_CODE_RING - 1) * sizeof(path[0]));
                 npath--;

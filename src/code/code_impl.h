@@ -159,12 +159,10 @@ struct code_func {
     strain_vec order;  /* uint32_t block indices in canonical order */
     strain_vec tables; /* uint64_t pairs (va, bytes): jump tables read */
     strain_vec lead;   /* uint64_t block leaders */
-    /* Open-addressed set of decoded instruction addresses; a slot is live when its
-     * generation is the current one, so clearing between functions is O(1). */
-    uint64_t *seen;
-    uint32_t *seen_gen;
-    uint32_t gen;
-    size_t seen_cap, seen_len;
+    /* Decoded instruction addresses: a bit per byte of each region (cfg.c). */
+    uint8_t **seen_bits; /* per region, NULL until used */
+    size_t seen_nreg;
+    strain_vec seen_list; /* uint64_t (region << 40 | offset): bitmap bytes to clear */
     code_insn *sort_tmp; /* scratch of the instruction sort (swapped with insns.items) */
     size_t sort_cap;
 };
@@ -191,7 +189,7 @@ void strain_code__func_free(code_func *f);
 /* Straight-line path kept by the descent for jump-table patterns (instructions). */
 #define STRAIN_CODE_RING 12
 /* True when f's exploration already decoded an instruction at va. */
-bool strain_code__seen(const code_func *f, uint64_t va);
+bool strain_code__seen(const code_image *img, const code_func *f, uint64_t va);
 
 /* jumptable.c: reads the table of the indirect jump that ends path[npath-1] (== jmp->va);
  * targets go to f->jt and f->work, the table's extent to f->tables. An unrecognised form is
