@@ -275,6 +275,14 @@ void strain_code__image_free(code_image *img)
 
 const code_region *strain_code__region(const code_image *img, uint64_t va)
 {
+    /* Most lookups are near the last decode (cover, queued, padding checks): try its region
+     * before the binary search. Regions do not overlap, so the answer is the same. */
+    if (img->last_region < img->n_regions) {
+        const code_region *c = &img->regions[img->last_region];
+        if (va >= c->va && va - c->va < c->len) {
+            return c;
+        }
+    }
     size_t lo = 0, hi = img->n_regions;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;

@@ -46,6 +46,25 @@ static void bit_set(uint8_t *bits, uint64_t off)
     bits[off / 8] = (uint8_t)(bits[off / 8] | (1u << (off % 8)));
 }
 
+/* Sets bits [off, off+n): partial bytes at the ends, whole bytes between (cover() marks
+ * every instruction's bytes; one bit at a time was ~2% of `strain genes`). */
+static void bit_set_range(uint8_t *bits, uint64_t off, uint64_t n)
+{
+    while (n > 0 && off % 8 != 0) {
+        bit_set(bits, off++);
+        n--;
+    }
+    if (n >= 8) {
+        memset(bits + off / 8, 0xff, (size_t)(n / 8));
+        off += n / 8 * 8;
+        n %= 8;
+    }
+    while (n > 0) {
+        bit_set(bits, off++);
+        n--;
+    }
+}
+
 static bool covered(const code_image *img, uint64_t va)
 {
     const code_region *r = strain_code__region(img, va);
@@ -67,9 +86,7 @@ static void cover(code_image *img, uint64_t va, uint64_t len)
         }
         uint64_t off = va - r->va;
         uint64_t n = r->len - off < len ? r->len - off : len;
-        for (uint64_t i = 0; i < n; i++) {
-            bit_set(r->covered, off + i);
-        }
+        bit_set_range(r->covered, off, n);
         va += n;
         len -= n;
     }
@@ -132,11 +149,17 @@ static int run_one(disc *d, uint64_t va, bool strict)
         bit_set(r->queued, va - r->va);
     }
     for (size_t i = 0; i < f->insns.len; i++) {
-        cover(d->img, ins[i].va, ins[i].len);
         const code_region *r = strain_code__region(d->img, ins[i].va);
-        if (r != NULL) {
-            bit_set(r->istart, ins[i].va - r->va);
+        if (r == NULL) {
+            continue; /* cover() would stop at once too */
         }
+        uint64_t off = ins[i].va - r->va;
+        if (ins[i].len <= r->len - off) { /* the usual case: one lookup for both maps */
+            bit_set_range(r->covered, off, ins[i].len);
+        } else {
+            cover(d->img, ins[i].va, ins[i].len);
+        }
+        bit_set(r->istart, off);
     }
     for (size_t i = 0; i + 1 < f->tables.len; i += 2) {
         cover(d->img, *STRAIN_VEC_AT(&f->tables, uint64_t, i),
