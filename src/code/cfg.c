@@ -77,12 +77,7 @@ void strain_code__func_free(code_func *f)
 
 static int push_u64(strain_vec *v, uint64_t x)
 {
-    uint64_t *p = strain_vec_push(v);
-    if (p == NULL) {
-        return STRAIN_ENOMEM;
-    }
-    *p = x;
-    return 0;
+    return code_push_u64(v, x);
 }
 
 /* The set of decoded instruction addresses: a bit per byte of each code region, allocated
@@ -394,11 +389,15 @@ static int descend(code_image *img, code_func *f)
             default:
                 break;
             }
-            code_insn *slot = strain_vec_push(&f->insns);
-            if (slot == NULL) {
-                return STRAIN_ENOMEM;
+            if (f->insns.len < f->insns.cap) { /* no call, no zeroing of the slot */
+                ((code_insn *)f->insns.items)[f->insns.len++] = ins;
+            } else {
+                code_insn *slot = strain_vec_push(&f->insns);
+                if (slot == NULL) {
+                    return STRAIN_ENOMEM;
+                }
+                *slot = ins;
             }
-            *slot = ins;
             if (stop) {
                 break;
             }

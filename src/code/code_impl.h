@@ -28,6 +28,23 @@ static inline void code_sort(void *base, size_t n, size_t size,
     }
 }
 
+/* Appends x to a vector of uint64_t. These pushes run once or more per decoded instruction:
+ * the fast path (room left) skips strain_vec_push's call and its zeroing of the slot.
+ * 0 or STRAIN_ENOMEM. */
+static inline int code_push_u64(strain_vec *v, uint64_t x)
+{
+    if (v->len < v->cap) {
+        ((uint64_t *)v->items)[v->len++] = x;
+        return 0;
+    }
+    uint64_t *p = strain_vec_push(v);
+    if (p == NULL) {
+        return STRAIN_ENOMEM;
+    }
+    *p = x;
+    return 0;
+}
+
 /* Instruction flow kinds. */
 enum {
     CODE_FLOW_NONE = 0, /* falls through */

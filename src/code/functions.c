@@ -50,19 +50,21 @@ static void bit_set(uint8_t *bits, uint64_t off)
  * every instruction's bytes; one bit at a time was ~2% of `strain genes`). */
 static void bit_set_range(uint8_t *bits, uint64_t off, uint64_t n)
 {
-    while (n > 0 && off % 8 != 0) {
-        bit_set(bits, off++);
-        n--;
+    if (n == 0) {
+        return;
     }
-    if (n >= 8) {
-        memset(bits + off / 8, 0xff, (size_t)(n / 8));
-        off += n / 8 * 8;
-        n %= 8;
+    uint64_t last = off + n - 1;
+    size_t b0 = (size_t)(off / 8), b1 = (size_t)(last / 8);
+    unsigned lo = (unsigned)(off % 8), hi = (unsigned)(last % 8);
+    if (b0 == b1) {
+        bits[b0] = (uint8_t)(bits[b0] | ((0xffu >> (7 - hi)) & (0xffu << lo)));
+        return;
     }
-    while (n > 0) {
-        bit_set(bits, off++);
-        n--;
+    bits[b0] = (uint8_t)(bits[b0] | (0xffu << lo));
+    if (b1 > b0 + 1) {
+        memset(bits + b0 + 1, 0xff, b1 - b0 - 1);
     }
+    bits[b1] = (uint8_t)(bits[b1] | (0xffu >> (7 - hi)));
 }
 
 static bool covered(const code_image *img, uint64_t va)
@@ -110,12 +112,7 @@ static int enqueue(disc *d, uint64_t va)
 
 static int push_u64(strain_vec *v, uint64_t x)
 {
-    uint64_t *p = strain_vec_push(v);
-    if (p == NULL) {
-        return STRAIN_ENOMEM;
-    }
-    *p = x;
-    return 0;
+    return code_push_u64(v, x);
 }
 
 /* Explores one entry and hands the function to the callback. */

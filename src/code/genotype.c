@@ -60,12 +60,7 @@ double strain_code__sketch_sim(const uint32_t *a, const uint32_t *b)
 
 static int push_u64(strain_vec *v, uint64_t x)
 {
-    uint64_t *p = strain_vec_push(v);
-    if (p == NULL) {
-        return STRAIN_ENOMEM;
-    }
-    *p = x;
-    return 0;
+    return code_push_u64(v, x);
 }
 
 static int winnow(strain_vec *fragments, const uint64_t *tok, size_t n)
