@@ -496,8 +496,9 @@ static void norm_mem(code_image *img, const ZydisDecodedOperand *op, uint64_t ne
     o->value = m->disp.value;
 }
 
+/* api0: the API name the first operand resolved to, or NULL. */
 static void classify_flow(code_image *img, const ZydisDecodedInstruction *in,
-                          const ZydisDecodedOperand *ops, code_insn *out, code_ninsn *n)
+                          const ZydisDecodedOperand *ops, code_insn *out, const char *api0)
 {
     switch (in->meta.category) {
     case ZYDIS_CATEGORY_COND_BR:
@@ -542,9 +543,7 @@ static void classify_flow(code_image *img, const ZydisDecodedInstruction *in,
     }
     if (out->flow == CODE_FLOW_CALL || out->flow == CODE_FLOW_CALL_IND ||
         out->flow == CODE_FLOW_JMP || out->flow == CODE_FLOW_JMP_IND) {
-        const code_nop *o = &n->ops[0];
-        const char *api = (o->kind == NOP_IMPORT || (o->kind == NOP_MEM && o->disp_kind ==
-                                                     DISP_IMPORT)) ? o->import : NULL;
+        const char *api = api0;
         if (api != NULL) {
             out->is_call_import = 1;
             if (out->flow == CODE_FLOW_JMP || out->flow == CODE_FLOW_JMP_IND) {
@@ -604,10 +603,12 @@ int strain_code__decode(code_image *img, uint64_t va, code_insn *out, code_ninsn
     h = strain_hash_add(h, (in->attributes & (ZYDIS_ATTRIB_HAS_LOCK | ZYDIS_ATTRIB_HAS_REP |
                                                ZYDIS_ATTRIB_HAS_REPE | ZYDIS_ATTRIB_HAS_REPNE)) >>
                                27);
+    const char *api0 = NULL;
     for (uint8_t i = 0; i < n->n_ops; i++) {
         const ZydisDecodedOperand *op = &ops[i];
-        /* Built in a local and copied out: the token reads the byte fields back as one word,
-         * which through n->ops (stored byte by byte) stalled on store forwarding. */
+        /* Built in a local, copied out only for --disasm: the token and the copy read the
+         * byte fields back as wider words, which right after the byte stores stalls on store
+         * forwarding; a local the compiler keeps in registers avoids both. */
         code_nop tmp;
         code_nop *o = &tmp;
         memset(o, 0, sizeof(*o));
@@ -660,7 +661,12 @@ int strain_code__decode(code_image *img, uint64_t va, code_insn *out, code_ninsn
             o->kind = 0;
             break;
         }
-        n->ops[i] = tmp;
+        if (norm != NULL) {
+            n->ops[i] = tmp;
+        }
+        if (i == 0) { /* import is set exactly for NOP_IMPORT and DISP_IMPORT (set_import) */
+            api0 = o->import;
+        }
         /* Fold the operand into the token. */
         h = strain_hash_add(h, (uint64_t)o->kind | ((uint64_t)o->size << 8) |
                                    ((uint64_t)o->scale << 16) | ((uint64_t)o->disp_kind << 24));
@@ -685,7 +691,7 @@ int strain_code__decode(code_image *img, uint64_t va, code_insn *out, code_ninsn
         }
     }
     out->token = h;
-    classify_flow(img, in, ops, out, n);
+    classify_flow(img, in, ops, out, api0);
     /* A lea of a code address or a pushed code address is a function pointer (callbacks,
      * thread start routines, atexit handlers). */
     if (in->mnemonic != ZYDIS_MNEMONIC_LEA && in->mnemonic != ZYDIS_MNEMONIC_MOV &&
