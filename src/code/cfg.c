@@ -565,8 +565,8 @@ static int build_blocks(code_func *f)
             li++;
         }
         bool is_lead = li < nl && lead[li] == ins[i].va;
-        bool start = cur == NULL || is_lead ||
-                     ins[i - 1].va + ins[i - 1].len != ins[i].va || ends_block(&ins[i - 1]);
+        bool start = cur == NULL || is_lead || ins[i - 1].va + ins[i - 1].len != ins[i].va ||
+                     ends_block(&ins[i - 1]);
         if (start) {
             if (f->blocks.len >= STRAIN_CODE_MAX_FUNC_BLOCKS) {
                 f->truncated = true;

@@ -180,7 +180,7 @@ struct code_func {
     uint8_t **seen_bits; /* per region, NULL until used */
     size_t seen_nreg;
     strain_vec seen_list; /* uint64_t (region << 40 | offset): bitmap bytes to clear */
-    code_insn *sort_tmp; /* scratch of the instruction sort (swapped with insns.items) */
+    code_insn *sort_tmp;  /* scratch of the instruction sort (swapped with insns.items) */
     size_t sort_cap;
 };
 
