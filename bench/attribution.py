@@ -184,6 +184,8 @@ def main():
     ap.add_argument("--shared", default=os.environ.get(
         "STRAIN_SHARED_DIR", os.path.join(ROOT, "..", "shared")))
     ap.add_argument("--json")
+    ap.add_argument("--calibrate", metavar="HEADER",
+                    help="write strain's confidence table (src/engine/calibration_table.h)")
     args = ap.parse_args()
     rows = load_manifest(args.shared, args.corpus)
     files = [r["file"] for r in rows]
@@ -209,6 +211,25 @@ def main():
     n = results["tlsh"]
     print("queries: T1 %d, T2 %d seeds, T3 %d, T4 %d" % (
         n["T1"]["n"], n["T2"]["n"], n["T3"]["n"], n["T4"]["n"]))
+    if "strain" in results:
+        s = results["strain"]
+        print("strain: threshold %.2f; T3 ranked (top actor, no threshold) %.3f; index built "
+              "in %.1f s; total %.1f s; clean set: %d files" % (
+                  s["threshold"], s["T3"]["ranked_accuracy"], s["build_seconds"], s["seconds"],
+                  len(s["clean_set"])))
+        for f in s["clean_set"]:
+            print("  clean: %s" % f)
+        import attribution_strain
+        table, thr = attribution_strain.calibration_table(s["calibration_pairs"])
+        print("confidence table (attributions scoring >= s: count, wrong, false rate, "
+              "confidence); threshold at false rate <= 5%%: %.2f" % thr)
+        for e, n, w, far, conf in table:
+            print("  s >= %.2f  %4d  %4d  %.3f  %.3f" % (e, n, w, far, conf))
+        if args.calibrate:
+            attribution_strain.write_calibration(
+                s["calibration_pairs"], args.calibrate,
+                "/usr/bin/python3 bench/attribution.py --strain build/dev/strain --calibrate "
+                + args.calibrate)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2)

@@ -281,6 +281,60 @@ STRAIN_API int strain_store_sample_certs(strain_store *st, int64_t sample_id,
 STRAIN_API int strain_store_cert_samples(strain_store *st, int64_t cert_id,
                                          strain_store_sample_cb cb, void *payload);
 
+/*
+ * Certificate intelligence (schema 3). How a certificate relates to one signed sample: it
+ * is the signer (leaf) of one of its signatures or a chain/bag certificate, with that
+ * signature's verdict and whether the sample is a kernel driver. Links made with
+ * strain_store_link_cert() alone have has_info false (role and verdict unknown).
+ */
+typedef struct strain_store_cert_link {
+    int64_t sample_id;
+    int64_t cert_id;
+    bool has_info;       /* false: a link without role/verdict (strain_store_link_cert) */
+    bool signer;         /* the certificate that signed (a signature's leaf) */
+    const char *verdict; /* strain_sig_verdict_name() of the best such signature, "" unknown */
+    bool kernel_driver;  /* the sample is a kernel driver (strain_binary_info.is_driver) */
+} strain_store_cert_link;
+
+/* Links with role and verdict (creates the link when missing). On an existing link signer is
+ * or'ed and a "valid" verdict is never replaced by a worse one. STRAIN_ENOTFOUND when the
+ * sample or certificate is absent. verdict: at most 31 bytes. */
+STRAIN_API int strain_store_link_cert_info(strain_store *st, const strain_store_cert_link *l);
+
+/* Called per link with the linked sample (both borrowed for the call); non-zero stops. */
+typedef int (*strain_store_link_cb)(const strain_store_cert_link *l, const strain_store_sample *s,
+                                    void *payload);
+/* Every link of a certificate with its sample, in sample id order. */
+STRAIN_API int strain_store_cert_links(strain_store *st, int64_t cert_id, strain_store_link_cb cb,
+                                       void *payload);
+/* Every stored certificate in id order. */
+STRAIN_API int strain_store_list_certs(strain_store *st, strain_store_cert_cb cb, void *payload);
+
+/*
+ * A known-abused certificate (an imported list entry). Matched by sha1 or sha256 thumbprint,
+ * or by serial and issuer together. On put: sha1 40 hex, sha256 64 hex, serial hex (any case,
+ * stored uppercase without leading zeros), each "" or NULL when absent, at least one key;
+ * texts at most STRAIN_STORE_NAME_MAX bytes. An entry with the same keys is updated (a list
+ * imported twice is stored once).
+ */
+typedef struct strain_store_abused {
+    int64_t id; /* store-assigned; ignored on put */
+    const char *sha1;
+    const char *sha256;
+    const char *serial;
+    const char *issuer;
+    const char *reason; /* "stolen", "revoked", "abused", ... */
+    const char *actor;
+    const char *source;
+    const char *note;
+} strain_store_abused;
+typedef int (*strain_store_abused_cb)(const strain_store_abused *a, void *payload);
+STRAIN_API int strain_store_put_abused(strain_store *st, int64_t *out_id,
+                                       const strain_store_abused *a);
+/* Every abused-list entry in id order (the record is borrowed for the call). */
+STRAIN_API int strain_store_list_abused(strain_store *st, strain_store_abused_cb cb,
+                                        void *payload);
+
 #ifdef __cplusplus
 }
 #endif

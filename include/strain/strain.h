@@ -12,6 +12,11 @@
 #include "sig.h"
 #include "code.h"
 #include "store.h"
+#include "engine.h"
+#include "certs.h"
+#include "hunt.h"
+#include "cluster.h"
+#include "yara_gen.h"
 #include "strings.h"
 #include "report.h"
 

@@ -102,6 +102,7 @@ static int info_main(int argc, char **argv)
         OPT_MAX_RATIO,
         OPT_MAX_DIR_DEPTH,
         OPT_NO_ARCHIVES,
+        OPT_CA,
     };
     static const struct option longopts[] = {
         {"json", no_argument, NULL, 'j'},
@@ -115,12 +116,14 @@ static int info_main(int argc, char **argv)
         {"max-ratio", required_argument, NULL, OPT_MAX_RATIO},
         {"max-dir-depth", required_argument, NULL, OPT_MAX_DIR_DEPTH},
         {"no-archives", no_argument, NULL, OPT_NO_ARCHIVES},
+        {"ca", required_argument, NULL, OPT_CA},
         {NULL, 0, NULL, 0},
     };
     info_run r = {0};
     strain_input_opts in = {0};
     strain_ctx *ctx = NULL;
     strain_sig_store *store = NULL;
+    const char *ca_file = NULL;
     if (strain_ctx_new(&ctx) < 0) {
         cli_error("out of memory");
         return CLI_EXIT_ERROR;
@@ -167,6 +170,7 @@ static int info_main(int argc, char **argv)
                                    : &lim->max_dir_depth) = (uint32_t)v;
             break;
         case OPT_NO_ARCHIVES: in.no_archives = true; break;
+        case OPT_CA: ca_file = arg; break;
         case ':':
             status = cli_usage_error("info", "option '%s' needs a value", argv[optind - 1]);
             goto done;
@@ -186,7 +190,13 @@ static int info_main(int argc, char **argv)
     r.ctx = ctx;
     /* One trust store for the whole run (loading the bundle costs tens of milliseconds). If
      * it cannot be read, each PE report says so in its warnings. */
-    if (strain_sig_store_new(&store, ctx, NULL) < 0) {
+    if (strain_sig_store_new(&store, ctx, ca_file) < 0) {
+        if (ca_file != NULL) {
+            /* an analyst's own trust store that cannot be read must not silently become
+             * "untrusted-root" on every file */
+            status = cli_usage_error("info", "--ca %s: %s", ca_file, strain_ctx_errmsg(ctx));
+            goto done;
+        }
         store = NULL;
     }
     r.opts.sig_store = store;
@@ -229,6 +239,8 @@ const cli_command cli_cmd_info = {
         "  --min-string N       shortest string kept, for --strings and indicators (default 6)\n"
         "  --password PW        password for encrypted archives (default: infected)\n"
         "  --no-archives        report archives as files instead of opening them\n"
+        "  --ca FILE            PEM trust store for Authenticode chains (default: the\n"
+        "                       system bundle); judged at a valid timestamp's time\n"
         "  --max-file-size N    largest sample read, bytes; K/M/G suffixes (default 512M)\n"
         "  --max-total-size N   bytes unpacked from one archive argument (default 4G)\n"
         "  --max-members N      members read from one archive argument (default 100000)\n"

@@ -80,6 +80,21 @@ static const migration migrations[] = {
      "  cert_id INTEGER NOT NULL REFERENCES certificates(id) ON DELETE CASCADE,"
      "  PRIMARY KEY(sample_id, cert_id)) WITHOUT ROWID;"
      "CREATE INDEX sample_certificates_cert ON sample_certificates(cert_id, sample_id);"},
+    /* Certificate intelligence: what a link means (signer or chain, the signature's verdict,
+     * kernel driver) so findings count only certificates that really signed; NULL on links
+     * made before (unknown). The abused list keeps '' for an absent key so the UNIQUE
+     * constraint makes a re-import an update, not a duplicate. */
+    {3, "certificate link roles and verdicts, abused-certificate list",
+     "ALTER TABLE sample_certificates ADD COLUMN signer INTEGER;"
+     "ALTER TABLE sample_certificates ADD COLUMN verdict TEXT;"
+     "ALTER TABLE sample_certificates ADD COLUMN kernel_driver INTEGER;"
+     "CREATE TABLE abused_certs("
+     "  id INTEGER PRIMARY KEY,"
+     "  sha1 TEXT NOT NULL DEFAULT '', sha256 TEXT NOT NULL DEFAULT '',"
+     "  serial TEXT NOT NULL DEFAULT '', issuer TEXT NOT NULL DEFAULT '',"
+     "  reason TEXT, actor TEXT, source TEXT, note TEXT, added INTEGER NOT NULL,"
+     "  CHECK(sha1 != '' OR sha256 != '' OR (serial != '' AND issuer != '')),"
+     "  UNIQUE(sha1, sha256, serial, issuer));"},
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))

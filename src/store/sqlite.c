@@ -468,4 +468,9 @@ const strain_store_ops strain_store_sqlite = {
     .get_cert = strain_sqlite__get_cert,
     .sample_certs = strain_sqlite__sample_certs,
     .cert_samples = strain_sqlite__cert_samples,
+    .link_cert_info = strain_sqlite__link_cert_info,
+    .cert_links = strain_sqlite__cert_links,
+    .list_certs = strain_sqlite__list_certs,
+    .put_abused = strain_sqlite__put_abused,
+    .list_abused = strain_sqlite__list_abused,
 };

@@ -97,4 +97,11 @@ int strain_sqlite__sample_certs(void *be, int64_t sample_id, strain_store_cert_c
 int strain_sqlite__cert_samples(void *be, int64_t cert_id, strain_store_sample_cb cb,
                                 void *payload);
 
+/* Certificate intelligence: link roles, listing, abused list (sqlite_certinfo.c). */
+int strain_sqlite__link_cert_info(void *be, const strain_store_cert_link *l);
+int strain_sqlite__cert_links(void *be, int64_t cert_id, strain_store_link_cb cb, void *payload);
+int strain_sqlite__list_certs(void *be, strain_store_cert_cb cb, void *payload);
+int strain_sqlite__put_abused(void *be, int64_t *out_id, const strain_store_abused *a);
+int strain_sqlite__list_abused(void *be, strain_store_abused_cb cb, void *payload);
+
 #endif

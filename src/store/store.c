@@ -601,3 +601,111 @@ int strain_store_cert_samples(strain_store *st, int64_t cert_id, strain_store_sa
     }
     return st->ops->cert_samples(st->be, cert_id, cb, payload);
 }
+
+/* Certificate intelligence (schema 3): link roles, listings, the abused list. */
+
+int strain_store_link_cert_info(strain_store *st, const strain_store_cert_link *l)
+{
+    if (st == NULL || l == NULL) {
+        return STRAIN_EINVAL;
+    }
+    if (l->verdict != NULL && (!good_text(l->verdict, 31, true))) {
+        return strain__fail(st->ctx, STRAIN_EINVAL, "store: link verdict overlong or invalid");
+    }
+    return st->ops->link_cert_info(st->be, l);
+}
+
+int strain_store_cert_links(strain_store *st, int64_t cert_id, strain_store_link_cb cb,
+                            void *payload)
+{
+    if (st == NULL || cb == NULL) {
+        return STRAIN_EINVAL;
+    }
+    return st->ops->cert_links(st->be, cert_id, cb, payload);
+}
+
+int strain_store_list_certs(strain_store *st, strain_store_cert_cb cb, void *payload)
+{
+    if (st == NULL || cb == NULL) {
+        return STRAIN_EINVAL;
+    }
+    return st->ops->list_certs(st->be, cb, payload);
+}
+
+/* Serial numbers are printed with and without leading zeros and in either case; one form is
+ * stored so the UNIQUE key and matching agree: uppercase, no leading zeros. */
+static bool norm_serial(char *out, size_t cap, const char *in)
+{
+    size_t n = 0;
+    while (in[0] == '0' && in[1] != '\0') {
+        in++;
+    }
+    for (; *in != '\0'; in++) {
+        if (!isxdigit((unsigned char)*in) || n + 1 >= cap) {
+            return false;
+        }
+        out[n++] = (char)toupper((unsigned char)*in);
+    }
+    out[n] = '\0';
+    return true;
+}
+
+int strain_store_put_abused(strain_store *st, int64_t *out_id, const strain_store_abused *a)
+{
+    char sha1[STRAIN_SHA1_HEX];
+    char sha256[STRAIN_SHA256_HEX];
+    char serial[STRAIN_STORE_LABEL_MAX + 1];
+    strain_store_abused n;
+    int64_t id = 0;
+    int err;
+    if (st == NULL || a == NULL) {
+        return STRAIN_EINVAL;
+    }
+    n = *a;
+    sha1[0] = sha256[0] = serial[0] = '\0';
+    if ((a->sha1 != NULL && a->sha1[0] != '\0' &&
+         (strlen(a->sha1) != 40 || !norm_hex(sha1, a->sha1, 41, 40, true))) ||
+        (a->sha256 != NULL && a->sha256[0] != '\0' &&
+         (strlen(a->sha256) != 64 || !norm_hex(sha256, a->sha256, 65, 64, true)))) {
+        return strain__fail(st->ctx, STRAIN_EINVAL,
+                            "store: abused certificate thumbprint must be 40 (sha1) or 64 "
+                            "(sha256) hex digits");
+    }
+    if (a->serial != NULL && !norm_serial(serial, sizeof(serial), a->serial)) {
+        return strain__fail(st->ctx, STRAIN_EINVAL, "store: abused certificate serial is not hex");
+    }
+    if (!good_text(a->issuer, STRAIN_STORE_NAME_MAX, true) ||
+        !good_text(a->reason, STRAIN_STORE_NAME_MAX, true) ||
+        !good_text(a->actor, STRAIN_STORE_NAME_MAX, true) ||
+        !good_text(a->source, STRAIN_STORE_NAME_MAX, true) ||
+        !good_text(a->note, STRAIN_STORE_NAME_MAX, true)) {
+        return strain__fail(st->ctx, STRAIN_EINVAL,
+                            "store: abused certificate text overlong or has control characters");
+    }
+    n.sha1 = sha1;
+    n.sha256 = sha256;
+    n.serial = serial;
+    n.issuer = a->issuer != NULL ? a->issuer : "";
+    if (sha1[0] == '\0' && sha256[0] == '\0' && (serial[0] == '\0' || n.issuer[0] == '\0')) {
+        return strain__fail(st->ctx, STRAIN_EINVAL,
+                            "store: abused certificate needs sha1, sha256, or serial and issuer");
+    }
+    if (serial[0] != '\0' && n.issuer[0] == '\0') {
+        return strain__fail(st->ctx, STRAIN_EINVAL,
+                            "store: abused certificate serial given without its issuer");
+    }
+    STRAIN_TRY(st->ops->put_abused(st->be, &id, &n));
+    if (out_id != NULL) {
+        *out_id = id;
+    }
+done:
+    return err;
+}
+
+int strain_store_list_abused(strain_store *st, strain_store_abused_cb cb, void *payload)
+{
+    if (st == NULL || cb == NULL) {
+        return STRAIN_EINVAL;
+    }
+    return st->ops->list_abused(st->be, cb, payload);
+}

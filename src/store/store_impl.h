@@ -37,6 +37,12 @@ typedef struct strain_store_ops {
     int (*get_cert)(void *be, const char *thumbprint, strain_store_cert_cb cb, void *payload);
     int (*sample_certs)(void *be, int64_t sample_id, strain_store_cert_cb cb, void *payload);
     int (*cert_samples)(void *be, int64_t cert_id, strain_store_sample_cb cb, void *payload);
+    /* Certificate intelligence (schema 3). */
+    int (*link_cert_info)(void *be, const strain_store_cert_link *l);
+    int (*cert_links)(void *be, int64_t cert_id, strain_store_link_cb cb, void *payload);
+    int (*list_certs)(void *be, strain_store_cert_cb cb, void *payload);
+    int (*put_abused)(void *be, int64_t *out_id, const strain_store_abused *a);
+    int (*list_abused)(void *be, strain_store_abused_cb cb, void *payload);
 } strain_store_ops;
 
 extern const strain_store_ops strain_store_sqlite;

@@ -107,6 +107,41 @@
  * STRAIN_DEFAULT_MAX_FILE_SIZE (fragments <= 1 per byte of code, genes <= functions). */
 #define STRAIN_GENOME_MAX_FRAGMENTS 64000000u
 
+/* Engine: hunt, cluster, yara (src/engine/). */
+/* Samples waiting per hunt worker: 2 keeps every worker fed while the walker reads the next
+ * file, without letting a fast walker pile up a collection in memory. */
+#define STRAIN_HUNT_QUEUE_PER_THREAD 2u
+/* Bytes of samples waiting in the hunt queue: 256 MiB bounds memory on the 2-core CI box and a
+ * 24 GiB workstation alike; a single sample larger than this still passes, alone. */
+#define STRAIN_HUNT_QUEUE_BYTES (256ull << 20)
+/* Hunt workers: more threads than this gain nothing (the walker, one thread, feeds them). */
+#define STRAIN_HUNT_MAX_THREADS 256u
+/* Seeds per hunt: every sample is compared with each; 10,000 seeds already makes a hunt over a
+ * large collection take days, the reference database (strain query) is the tool past that. */
+#define STRAIN_HUNT_MAX_SEEDS 10000u
+
+/* Cluster LSH: samples sharing one band bucket are all paired; a bucket this large is code
+ * every sample shares (a runtime the df discount missed) and pairing it would be all-pairs
+ * again, so larger buckets are skipped (counted in the result). */
+#define STRAIN_CLUSTER_MAX_BUCKET 256u
+/* Samples per clustering: signatures and labels of 10 million samples fit in a few GiB. */
+#define STRAIN_CLUSTER_MAX_SAMPLES 10000000u
+
+/* YARA generation. A pattern covers a function's first instructions: 48 bytes is 10-15
+ * instructions, specific enough to be rare, short enough to survive edits further down. */
+#define STRAIN_YARA_PATTERN_MAX 48u
+/* Fixed (non-??) bytes a pattern needs: fewer make hex strings that hit unrelated code. */
+#define STRAIN_YARA_MIN_FIXED 12u
+/* Strings per rule: 24 by default, 64 at most (libyara slows with many hex strings). */
+#define STRAIN_YARA_DEFAULT_STRINGS 24u
+#define STRAIN_YARA_MAX_STRINGS 64u
+/* Shared functions tried for patterns: each costs a search over every file. */
+#define STRAIN_YARA_MAX_CANDIDATES 400u
+/* libyara scan timeout per sample, seconds: a hostile file cannot stall a scan forever. */
+#define STRAIN_YARA_SCAN_TIMEOUT 60
+/* Rounds of dropping strings found in excluded files: each round removes at least one. */
+#define STRAIN_YARA_MAX_ROUNDS 16u
+
 /* Authenticode (sig/). */
 /* Real files carry 1-2 WIN_CERTIFICATE entries (shim: 2); 32 is far past any signer tool. */
 #define STRAIN_SIG_MAX_ENTRIES 32u
@@ -136,6 +171,15 @@
  * results far below. */
 #define STRAIN_STORE_MAX_RESULTS 32000000u
 
+/* Certificate intelligence (engine/certs*.c): abused-certificate lists are user files. */
+/* Whole list file: published lists (e.g. the abused-certificate CSVs of research groups) are
+ * tens of thousands of rows, a few MB; 64 MiB is far past them and bounded memory. */
+#define STRAIN_CERTS_MAX_LIST_BYTES (64u << 20)
+/* Columns in one row: the format has 8; 64 leaves room for extra columns people keep. */
+#define STRAIN_CERTS_MAX_COLUMNS 64u
+/* One cell: issuer DNs are a few hundred bytes; notes a sentence. Matches the store's
+ * STRAIN_STORE_NAME_MAX (1023). */
+#define STRAIN_CERTS_MAX_CELL 1023u
 /* Indicators and the info report (info branch) */
 /* An indicator list past 10,000 distinct values of one kind is a string table or junk, not
  * something an analyst reads; the report says it was cut. */

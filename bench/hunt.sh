@@ -1,0 +1,31 @@
+#!/bin/bash
+# Hunt throughput over the public corpus beside the yara CLI scanning the same files with a
+# rule strain generated (keccak, two versions, secp256k1 excluded). Both use 2 threads
+# (the machine's cores). Prints a Markdown table row per tool; wall and CPU (user + sys) time.
+# usage: bench/hunt.sh [STRAIN_BIN] [CORPUS_DIR]
+set -euo pipefail
+B="${1:-build/dev/strain}"
+C="${2:-$HOME/.cache/strain-corpus/public}"
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+K="$C/cryptocoinjs/keccak"
+"$B" yara "$K/3.0.0/node.napi.node" "$K/3.0.2/node.napi.node" --name keccak \
+    --exclude "$C/cryptocoinjs/secp256k1" >"$T/rule.yar" 2>/dev/null
+bytes=$(find "$C" -type f -printf '%s\n' | awk '{s += $1} END {print s}')
+files=$(find "$C" -type f | wc -l)
+cat "$C"/*/*/*/* >/dev/null # page cache
+run() { # label, command...
+    local label=$1
+    shift
+    /usr/bin/time -f "%e %U %S" -o "$T/time" "$@" >"$T/out" 2>/dev/null || true
+    read -r wall user sys <"$T/time"
+    awk -v l="$label" -v b="$bytes" -v w="$wall" -v u="$user" -v s="$sys" -v h="$(wc -l <"$T/out")" \
+        'BEGIN { printf "| %s | %.1f | %.1f | %.1f | %.1f | %d |\n", l, w, u + s, b / 1e6 / w, b / 1e6 / (u + s), h }'
+}
+echo "files: $files, bytes: $bytes"
+echo
+echo "| tool | wall s | CPU s | MB/s (wall) | MB/s (CPU) | output lines |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+run "strain hunt (1 seed, genomes + compare, 2 threads)" "$B" hunt "$K/3.0.0/node.napi.node" \
+    --in "$C" --threads 2 --json
+run "yara -p 2 (generated rule, $(grep -c "\$f" "$T/rule.yar") hex strings)" yara -r -p 2 "$T/rule.yar" "$C"

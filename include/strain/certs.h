@@ -1,0 +1,155 @@
+/*
+ * strain/certs.h: certificates as evidence. Records the certificates of every indexed
+ * sample's Authenticode signatures in the store, imports lists of known-abused certificates,
+ * and draws findings from the database:
+ *   - a certificate signing clean reference software and samples attributed to an actor
+ *     (likely stolen, the LuckyMouse / Stuxnet pattern);
+ *   - one certificate across several actors or families (shared or sold certificate);
+ *   - a signed kernel driver whose certificate also signs an actor's user-mode samples;
+ *   - a valid signature on code sharing nothing with the signer's other signed software in
+ *     the database (the engine supplies the code similarity);
+ *   - a signature by a certificate on the imported abused list.
+ *
+ * "Signs" means: the certificate is the signer (leaf) of a signature whose cryptography holds
+ * over this file (verdict valid, untrusted-root or expired). A signature block copied onto
+ * another file (digest-mismatch) or forged (bad-signature) does not count: the certificate
+ * did not sign that file. Chain certificates (CAs) are stored and listed but never raise
+ * findings: one public CA signs every vendor.
+ *
+ * Threading: the functions use the given store, so one thread at a time per store.
+ */
+#ifndef STRAIN_CERTS_H
+#define STRAIN_CERTS_H
+
+#include "sig.h"
+#include "store.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * Stores every certificate of rep's signatures (each signer, the chain the verifier built,
+ * the certificates carried in the SignedData; not timestamping authorities) and links them to
+ * the stored sample sample_id with role, verdict and kernel_driver (pass
+ * strain_binary_get_info(bin)->is_driver). Runs in the caller's transaction when one is open,
+ * else in its own. Returns the number of certificates linked (0 for an unsigned file), or a
+ * negative error (details in the store's context). Call it from `strain add` for every sample.
+ */
+STRAIN_API int strain_certs_record(strain_store *st, int64_t sample_id,
+                                   const strain_sig_report *rep, bool kernel_driver);
+
+/*
+ * Imports an abused-certificate list (format: docs/certs.md; CSV or TSV, detected from the
+ * header row) into the store, all entries in one transaction: a malformed line fails the
+ * whole import with "NAME:LINE: reason" in ctx and leaves the database as it was. *out_n
+ * receives the number of entries imported. ctx should be the store's context (messages).
+ * The file is read whole (at most 64 MiB). Opens its own transaction: not to be called
+ * inside strain_store_begin() (STRAIN_EINVAL).
+ */
+STRAIN_API int strain_certs_import_file(size_t *out_n, strain_ctx *ctx, strain_store *st,
+                                        const char *path);
+/* The same over a buffer; name labels the messages. */
+STRAIN_API int strain_certs_import_buffer(size_t *out_n, strain_ctx *ctx, strain_store *st,
+                                          const void *data, size_t len, const char *name);
+
+/* Finding kinds. Append only. */
+typedef enum strain_certs_kind {
+    STRAIN_CERTS_ABUSED = 1,       /* signed by a certificate on the abused list */
+    STRAIN_CERTS_STOLEN = 2,       /* signs clean software and an actor's samples */
+    STRAIN_CERTS_MULTI_ACTOR = 3,  /* signs samples of several actors */
+    STRAIN_CERTS_MULTI_FAMILY = 4, /* signs samples of several families */
+    STRAIN_CERTS_DRIVER_ACTOR = 5, /* signs a kernel driver and an actor's user-mode samples */
+    STRAIN_CERTS_UNRELATED = 6,    /* valid signature on code unlike the signer's other code */
+} strain_certs_kind;
+
+/* "abused", "stolen", "multi-actor", "multi-family", "driver-and-actor", "unrelated-code". */
+STRAIN_API const char *strain_certs_kind_name(strain_certs_kind k);
+
+/* One finding. Strings are never NULL ("" when absent). */
+typedef struct strain_certs_finding {
+    strain_certs_kind kind;
+    int64_t cert_id;
+    char cert_sha1[STRAIN_SHA1_HEX];
+    char cert_sha256[STRAIN_SHA256_HEX];
+    const char *subject;
+    const char *issuer;
+    const char *serial;
+    const char *text; /* one line for people, e.g. "signs 2 clean samples and ..." */
+    size_t n_samples; /* evidence: the samples concerned, ascending ids */
+    const int64_t *sample_ids;
+    size_t n_actors; /* distinct actors among them */
+    const char *const *actors;
+    size_t n_families;
+    const char *const *families;
+    /* STRAIN_CERTS_ABUSED: the list entry's fields. */
+    const char *reason;
+    const char *list_actor;
+    const char *source;
+    const char *note;
+    /* STRAIN_CERTS_UNRELATED: the best similarity found against the signer's other code. */
+    double best_similarity;
+} strain_certs_finding;
+
+typedef struct strain_certs_findings strain_certs_findings;
+STRAIN_API size_t strain_certs_findings_count(const strain_certs_findings *f);
+/* Borrowed until the set is freed; NULL when i is out of range. */
+STRAIN_API const strain_certs_finding *strain_certs_findings_get(const strain_certs_findings *f,
+                                                                 size_t i);
+/* NULL-safe. */
+STRAIN_API void strain_certs_findings_free(strain_certs_findings *f);
+
+/*
+ * Findings over the whole database (abused, stolen, multi-actor, multi-family,
+ * driver-and-actor), ordered by certificate id then kind. The caller frees *out.
+ */
+STRAIN_API int strain_certs_findings_db(strain_certs_findings **out, strain_ctx *ctx,
+                                        strain_store *st);
+
+/*
+ * Findings concerning one stored sample: those of every certificate that signs it, plus its
+ * abused-list matches. For `strain query` / `strain info` reports. The caller frees *out.
+ */
+STRAIN_API int strain_certs_findings_sample(strain_certs_findings **out, strain_ctx *ctx,
+                                            strain_store *st, int64_t sample_id);
+
+/*
+ * Findings about the certificates that sign a file being queried (stored or not): for each
+ * signature whose cryptography holds, its signer is looked up in the store by thumbprint and
+ * that certificate's database findings (stolen, multi-actor, multi-family, driver-and-actor)
+ * are returned whole. Abused-list matches come from strain_certs_match_report(). The caller
+ * frees *out.
+ */
+STRAIN_API int strain_certs_findings_report(strain_certs_findings **out, strain_ctx *ctx,
+                                            strain_store *st, const strain_sig_report *rep);
+
+/*
+ * Abused-list entries matching a signature report (a file not, or not yet, in the database):
+ * one STRAIN_CERTS_ABUSED finding per matching entry (n_samples 0). Uses
+ * strain_sig_check_abused(), so it also sets `abused` on rep's signatures.
+ */
+STRAIN_API int strain_certs_match_report(strain_certs_findings **out, strain_ctx *ctx,
+                                         strain_store *st, strain_sig_report *rep);
+
+/*
+ * Code similarity between two stored samples in [0, 1] (1 = same code), or a negative error.
+ * The engine supplies it (genome comparison).
+ */
+typedef double (*strain_certs_similarity_cb)(int64_t a, int64_t b, void *payload);
+
+/*
+ * The LuckyMouse pattern for one stored sample: for each certificate validly signing it
+ * (verdict "valid": a trusted vendor signature), the other samples that certificate validly
+ * signs are compared with it through sim; when there is at least one and none reaches
+ * threshold, an STRAIN_CERTS_UNRELATED finding lists them (best_similarity = the highest
+ * score). The caller frees *out.
+ */
+STRAIN_API int strain_certs_unrelated(strain_certs_findings **out, strain_ctx *ctx,
+                                      strain_store *st, int64_t sample_id,
+                                      strain_certs_similarity_cb sim, void *payload,
+                                      double threshold);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

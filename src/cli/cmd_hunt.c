@@ -1,0 +1,252 @@
+/*
+ * `strain hunt SEED... --in PATH...`: stream over files, directories and archives and list
+ * every file whose code resembles a seed (score, matched functions, share of the file's code,
+ * seed, path). Nothing is indexed; all cores are used (strain/hunt.h). A progress line is
+ * drawn on stderr when it is a terminal.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <strain/hunt.h>
+
+#include "code_load.h"
+
+typedef struct hunt_cli {
+    bool json;
+    bool progress;
+    double t0;
+    double last_draw;
+} hunt_cli;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void clear_progress(hunt_cli *c)
+{
+    if (c->progress) {
+        fputs("\r\033[K", stderr);
+    }
+}
+
+static int on_hit(const strain_hunt_hit *hit, void *payload)
+{
+    hunt_cli *c = payload;
+    clear_progress(c);
+    if (c->json) {
+        json_t *o = json_object();
+        json_object_set_new(o, "path", json_string(hit->path));
+        json_object_set_new(o, "member",
+                            hit->archive_path ? json_string(hit->archive_path) : json_null());
+        json_object_set_new(o, "sha256", hit->sha256 ? json_string(hit->sha256) : json_null());
+        json_object_set_new(o, "seed", json_string(hit->seed_name));
+        json_object_set_new(o, "score", json_real(hit->score));
+        json_object_set_new(o, "functions", json_integer((json_int_t)hit->n_matches));
+        json_object_set_new(o, "coverage", json_real(hit->coverage));
+        json_object_set_new(o, "seed_coverage", json_real(hit->seed_coverage));
+        json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        fputc('\n', stdout);
+        json_decref(o);
+    } else {
+        printf("%6.1f %6zu %5.1f%%  %s  %s%s%s\n", hit->score, hit->n_matches, 100 * hit->coverage,
+               hit->seed_name, hit->path, hit->archive_path ? " " : "",
+               hit->archive_path ? hit->archive_path : "");
+    }
+    fflush(stdout);
+    return 0;
+}
+
+static void on_error(const char *path, const char *archive_path, int err, const char *msg,
+                     void *payload)
+{
+    hunt_cli *c = payload;
+    clear_progress(c);
+    cli_error("hunt: %s%s%s: %s (%s)", path ? path : "", archive_path ? " " : "",
+              archive_path ? archive_path : "", msg ? msg : "", strain_strerror(err));
+}
+
+static void on_progress(uint64_t files, uint64_t bytes, uint64_t walked, void *payload)
+{
+    hunt_cli *c = payload;
+    double t = now_s();
+    if (t - c->last_draw < 0.2) {
+        return;
+    }
+    c->last_draw = t;
+    double mb = (double)bytes / 1e6;
+    fprintf(stderr, "\r\033[K%" PRIu64 " files, %.1f MB analysed (%.1f MB read), %.1f MB/s", files,
+            mb, (double)walked / 1e6, mb / (t - c->t0 > 0 ? t - c->t0 : 1));
+}
+
+static int add_files(strain_hunt *h, strain_ctx *ctx, const cli_code_opts *co, const char **v,
+                     size_t n, bool clean)
+{
+    for (size_t i = 0; i < n; i++) {
+        cli_code_file f;
+        int rc = cli_code_load(&f, ctx, v[i], co, true);
+        if (rc != CLI_EXIT_OK) {
+            return rc;
+        }
+        int err = clean ? strain_hunt_add_clean(h, ctx, f.genome)
+                        : strain_hunt_add_seed(h, ctx, f.genome, v[i]);
+        cli_code_free(&f);
+        if (err < 0) {
+            cli_error("hunt: %s: %s", v[i], strain_ctx_errmsg(ctx));
+            return CLI_EXIT_ERROR;
+        }
+    }
+    return CLI_EXIT_OK;
+}
+
+static int parse_num(const char *v, double lo, double hi, double *out)
+{
+    char *end = NULL;
+    double d = strtod(v, &end);
+    if (end == v || *end != '\0' || !(d >= lo && d <= hi)) {
+        return -1;
+    }
+    *out = d;
+    return 0;
+}
+
+static int hunt_run(int argc, char **argv)
+{
+    cli_code_opts co;
+    memset(&co, 0, sizeof(co));
+    strain_hunt_opts ho;
+    memset(&ho, 0, sizeof(ho));
+    hunt_cli c;
+    memset(&c, 0, sizeof(c));
+    const char **seeds = calloc((size_t)argc, sizeof(char *));
+    const char **ins = calloc((size_t)argc, sizeof(char *));
+    const char **cleans = calloc((size_t)argc, sizeof(char *));
+    size_t ns = 0, ni = 0, nc = 0;
+    double common = 0;
+    int mode = 0; /* 0 seeds, 1 --in, 2 --clean */
+    int rc = CLI_EXIT_OK;
+    strain_ctx *ctx = NULL;
+    strain_hunt *h = NULL;
+    if (seeds == NULL || ins == NULL || cleans == NULL) {
+        cli_error("out of memory");
+        rc = CLI_EXIT_ERROR;
+        goto done;
+    }
+    ho.min_score = STRAIN_HUNT_DEFAULT_MIN_SCORE;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        bool has_val = i + 1 < argc;
+        if (strcmp(a, "--in") == 0) {
+            mode = 1;
+        } else if (strcmp(a, "--clean") == 0) {
+            mode = 2;
+        } else if (strcmp(a, "--json") == 0) {
+            c.json = true;
+        } else if (strcmp(a, "--no-archives") == 0) {
+            ho.input.no_archives = true;
+        } else if (strcmp(a, "--ignore-pdata") == 0) {
+            ho.code.ignore_pdata = true;
+        } else if (strcmp(a, "--min-score") == 0 || strcmp(a, "--threads") == 0 ||
+                   strcmp(a, "--common") == 0 || strcmp(a, "--password") == 0) {
+            if (!has_val) {
+                rc = cli_usage_error("hunt", "%s needs a value", a);
+                goto done;
+            }
+            const char *v = argv[++i];
+            double d = 0;
+            if (strcmp(a, "--password") == 0) {
+                ho.input.password = v;
+            } else if (strcmp(a, "--min-score") == 0) {
+                if (parse_num(v, 0, 100, &ho.min_score) < 0) {
+                    rc = cli_usage_error("hunt", "--min-score must be 0-100, not '%s'", v);
+                    goto done;
+                }
+            } else if (parse_num(v, 0, strcmp(a, "--threads") == 0 ? 256 : 10000, &d) < 0) {
+                rc = cli_usage_error("hunt", "%s needs a whole number, not '%s'", a, v);
+                goto done;
+            } else if (strcmp(a, "--threads") == 0) {
+                ho.threads = (unsigned)d;
+            } else {
+                common = d;
+            }
+        } else if (a[0] == '-' && a[1] != '\0') {
+            rc = cli_usage_error("hunt", "unknown option '%s'", a);
+            goto done;
+        } else if (mode == 0) {
+            seeds[ns++] = a;
+        } else if (mode == 1) {
+            ins[ni++] = a;
+        } else {
+            cleans[nc++] = a;
+        }
+    }
+    if (ns == 0 || ni == 0) {
+        rc = cli_usage_error("hunt", "at least one SEED and one --in PATH are required");
+        goto done;
+    }
+    co.code = ho.code;
+    if (strain_ctx_new(&ctx) < 0 || strain_hunt_new(&h, ctx) < 0) {
+        cli_error("out of memory");
+        rc = CLI_EXIT_ERROR;
+        goto done;
+    }
+    if ((rc = add_files(h, ctx, &co, seeds, ns, false)) != CLI_EXIT_OK ||
+        (rc = add_files(h, ctx, &co, cleans, nc, true)) != CLI_EXIT_OK) {
+        goto done;
+    }
+    strain_hunt_set_common(h, ctx, (unsigned)common);
+    c.progress = isatty(STDERR_FILENO) != 0;
+    c.t0 = now_s();
+    ho.on_hit = on_hit;
+    ho.on_error = on_error;
+    ho.on_progress = c.progress ? on_progress : NULL;
+    ho.payload = &c;
+    if (!c.json) {
+        printf("%6s %6s %6s  %s  %s\n", "score", "funcs", "share", "seed", "path");
+    }
+    strain_hunt_stats st;
+    int err = strain_hunt_run(&st, h, ctx, ins, ni, &ho);
+    clear_progress(&c);
+    if (err < 0) {
+        cli_error("hunt: %s", strain_ctx_errmsg(ctx));
+        rc = CLI_EXIT_ERROR;
+        goto done;
+    }
+    fprintf(stderr,
+            "strain: hunt: %" PRIu64 " files (%.1f MB) in %.1f s, %.1f MB/s, %" PRIu64
+            " hits, %" PRIu64 " without code, %" PRIu64 " errors\n",
+            st.files, (double)st.bytes / 1e6, st.seconds,
+            st.seconds > 0 ? (double)st.bytes / 1e6 / st.seconds : 0.0, st.hits, st.no_code,
+            st.errors);
+    rc = err > 0 ? CLI_EXIT_INPUT : CLI_EXIT_OK;
+done:
+    strain_hunt_free(h);
+    strain_ctx_free(ctx);
+    free(seeds);
+    free(ins);
+    free(cleans);
+    return rc;
+}
+
+const cli_command cli_cmd_hunt = {
+    .name = "hunt",
+    .summary = "find files whose code resembles seed samples, without indexing",
+    .usage = "usage: strain hunt SEED... --in PATH... [--min-score N] [--json] [--threads N]\n"
+             "                   [--clean FILE...] [--common N] [--password P] [--no-archives]\n\n"
+             "Streams over files, directories and archives under PATH (nothing is stored),\n"
+             "computes each file's code genotypes on all cores and compares them with the\n"
+             "genotypes of every SEED. Prints one line per (file, seed) scoring at least\n"
+             "--min-score (default 30): score 0-100, matched functions, share of the file's code\n"
+             "in matched functions, seed, path and archive member. --json: JSON Lines.\n"
+             "--clean FILE...: code of these files (e.g. an empty program built with the same\n"
+             "compiler) counts for nothing. --common N: code present in N or more seeds is\n"
+             "library code (use with seeds of different families). A summary and, on a\n"
+             "terminal, a progress line go to stderr. Exit 1 if some input could not be read.\n",
+    .run = hunt_run,
+};

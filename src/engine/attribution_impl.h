@@ -1,0 +1,77 @@
+/*
+ * Attribution internals shared by item.c (analysis), keys.c (genome -> features), index.c
+ * (adding), query.c (ranking) and ingest.c (bulk loads).
+ */
+#ifndef STRAIN_ENGINE_ATTRIBUTION_IMPL_H
+#define STRAIN_ENGINE_ATTRIBUTION_IMPL_H
+
+#include <strain/engine.h>
+#include <strain/input.h>
+#include <strain/sample.h>
+#include <strain/sig.h>
+
+/* Posting kinds (stored in the database: append only, never renumber). */
+#define STRAIN_KIND_FUNC_EXACT 1u /* a function's exact normalised-CFG hash */
+#define STRAIN_KIND_FUNC_BAND 2u  /* one LSH band of a function's MinHash sketch */
+#define STRAIN_KIND_FRAGMENT 3u   /* a sampled code fragment (winnowed k-gram) */
+#define STRAIN_KIND_NAME 4u       /* an exported or defined function name (case-folded) */
+#define STRAIN_KIND_IMPORT                                                                         \
+    5u /* an imported function name (case-folded, library dropped:                                 \
+        * the same module imports the same API from KERNEL32 on                                    \
+        * Windows and libc on Linux) */
+
+/* MinHash LSH band keys (kind 2) are not indexed: measured on the public corpus, eight
+ * bands per function made the index and the query's feature set about five times larger
+ * (query cost ~6x `strain genes` instead of the target 1.5x), while near-identical functions
+ * still share most of their fragments (kind 3) and are paired by strain_compare when the
+ * evidence is built. Set STRAIN_ENGINE_BANDS to 8 (rows 4) to index them again. */
+#define STRAIN_ENGINE_BANDS 0u
+#define STRAIN_ENGINE_BAND_ROWS 4u
+/* Fragments are sampled (hash mod 4 == 0) so a sample's postings stay proportional to its
+ * functions rather than its bytes; sampling by hash value keeps shared fragments shared. */
+#define STRAIN_ENGINE_FRAGMENT_MOD 4u
+
+/* Genome blob version written with the postings (strain_genome_serialize's format). */
+#define STRAIN_ENGINE_GENOME_VERSION 1u
+
+/* A feature of a genome; payload packs a function's address (low 48 bits) and size. */
+typedef struct strain_engine_key {
+    uint32_t kind;
+    uint32_t gene; /* index of the gene in the genome (UINT32_MAX for fragments) */
+    uint64_t hash;
+} strain_engine_key;
+
+struct strain_engine_item {
+    uint64_t *names; /* sorted, unique hashes of kind NAME (low bit 0) and IMPORT (low bit 1) */
+    size_t n_names;
+    strain_sample *sample;
+    strain_binary *bin;
+    strain_genome *genome;
+    char *file_name;
+    strain_store_sample meta;
+};
+
+struct strain_engine {
+    strain_ctx *ctx;
+    strain_store *st;
+    strain_sig_store *trust; /* loaded on the first signed sample added, then shared */
+};
+
+/* Kind factor: how much one key of that kind counts before the rarity weight. */
+double strain_engine__kind_factor(uint32_t kind);
+
+/*
+ * The features of a genome: counted functions (not small, not thunks) give an exact key and
+ * STRAIN_ENGINE_BANDS band keys, sampled fragments one key each. *out is malloc'd (caller
+ * frees), possibly with duplicates.
+ */
+int strain_engine__keys(strain_engine_key **out, size_t *out_n, strain_ctx *ctx,
+                        const strain_genome *g);
+/* The name features of an item (kinds NAME and IMPORT): they come from the parsed binary,
+ * not the genome, so they exist for the item only (a stored sample has them as postings). */
+int strain_engine__name_keys(strain_engine_key **out, size_t *out_n, strain_ctx *ctx,
+                             const strain_engine_item *it);
+/* Computes it->names from the parsed binary. */
+int strain_engine__item_names(strain_engine_item *it, strain_ctx *ctx);
+
+#endif

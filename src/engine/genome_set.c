@@ -1,0 +1,171 @@
+/*
+ * Genomes built from hash sets (src/engine/engine_impl.h). The discount of library code takes
+ * a "clean" genome; the engine derives such genomes from counts over several genomes (code
+ * present in many seeds, in many families). Writing them through the serialised form keeps
+ * the engine on the code layer's public contract instead of its private structures.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "code/hash64.h"
+#include "engine_impl.h"
+#include "util/err.h"
+
+/* Layout of strain_genome_serialize() version 1 (src/code/genome.c). */
+#define HG_MAGIC "SGNM"
+#define HG_VERSION 1u
+#define HG_HEADER 36u
+#define HG_GENE_BYTES (8u + 8u + 6u * 4u + 4u * STRAIN_GENE_SKETCH)
+#define HG_CHECK_SEED 0x53474e4du
+
+static void put(uint8_t **w, uint64_t v, int bytes)
+{
+    for (int i = 0; i < bytes; i++) {
+        *(*w)++ = (uint8_t)(v >> (8 * i));
+    }
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Sorts and removes duplicates in place; returns the new count. */
+static size_t sort_unique(uint64_t *v, size_t n)
+{
+    if (n == 0) {
+        return 0;
+    }
+    qsort(v, n, sizeof(uint64_t), cmp_u64);
+    size_t m = 1;
+    for (size_t i = 1; i < n; i++) {
+        if (v[i] != v[m - 1]) {
+            v[m++] = v[i];
+        }
+    }
+    return m;
+}
+
+int strain_engine__hash_genome(strain_genome **out, strain_ctx *ctx, const uint64_t *exact,
+                               size_t n_exact, const uint64_t *frags, size_t n_frags)
+{
+    uint64_t *e = NULL, *f = NULL;
+    uint8_t *buf = NULL;
+    int err = 0;
+    if (n_exact > UINT32_MAX || n_frags > UINT32_MAX) {
+        return strain__fail(ctx, STRAIN_ELIMIT, "hash set too large for a genome");
+    }
+    e = malloc((n_exact + 1) * sizeof(uint64_t));
+    f = malloc((n_frags + 1) * sizeof(uint64_t));
+    if (e == NULL || f == NULL) {
+        STRAIN_TRY(strain__fail(ctx, STRAIN_ENOMEM, "out of memory"));
+    }
+    if (n_exact > 0) {
+        memcpy(e, exact, n_exact * sizeof(uint64_t));
+    }
+    if (n_frags > 0) {
+        memcpy(f, frags, n_frags * sizeof(uint64_t));
+    }
+    n_exact = sort_unique(e, n_exact);
+    n_frags = sort_unique(f, n_frags);
+    size_t len = HG_HEADER + n_exact * HG_GENE_BYTES + n_frags * 8 + 8;
+    buf = calloc(1, len);
+    if (buf == NULL) {
+        STRAIN_TRY(strain__fail(ctx, STRAIN_ENOMEM, "out of memory"));
+    }
+    uint8_t *w = buf;
+    memcpy(w, HG_MAGIC, 4);
+    w += 4;
+    put(&w, HG_VERSION, 2);
+    put(&w, 0, 2);
+    put(&w, STRAIN_ARCH_X64, 4); /* arch byte + 3 reserved; informative only */
+    put(&w, 0, 4);               /* flags */
+    put(&w, 0, 8);               /* code bytes */
+    put(&w, n_exact, 4);
+    put(&w, n_frags, 4);
+    put(&w, 0, 4); /* notes */
+    for (size_t k = 0; k < n_exact; k++) {
+        put(&w, k + 1, 8); /* addresses must increase */
+        put(&w, e[k], 8);
+        w += HG_GENE_BYTES - 16;
+    }
+    for (size_t k = 0; k < n_frags; k++) {
+        put(&w, f[k], 8);
+    }
+    put(&w, strain_hash64(buf, len - 8, HG_CHECK_SEED), 8);
+    err = strain_genome_deserialize(out, ctx, buf, len);
+done:
+    free(buf);
+    free(e);
+    free(f);
+    return err;
+}
+
+/* Hashes present in >= min_count of the lists (each list already unique). */
+static size_t count_common(uint64_t *all, size_t n, unsigned min_count)
+{
+    qsort(all, n, sizeof(uint64_t), cmp_u64);
+    size_t m = 0;
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j < n && all[j] == all[i]) {
+            j++;
+        }
+        if (j - i >= min_count) {
+            all[m++] = all[i];
+        }
+        i = j;
+    }
+    return m;
+}
+
+int strain_engine__common_genome(strain_genome **out, strain_ctx *ctx,
+                                 const strain_genome *const *g, size_t n, unsigned min_count)
+{
+    size_t ng = 0, nf = 0;
+    uint64_t *eg = NULL, *ef = NULL;
+    int err = 0;
+    for (size_t i = 0; i < n; i++) {
+        ng += strain_genome_get_info(g[i])->n_genes;
+        nf += strain_genome_get_info(g[i])->n_fragments;
+    }
+    eg = malloc((ng + 1) * sizeof(uint64_t));
+    ef = malloc((nf + 1) * sizeof(uint64_t));
+    if (eg == NULL || ef == NULL) {
+        STRAIN_TRY(strain__fail(ctx, STRAIN_ENOMEM, "out of memory"));
+    }
+    ng = nf = 0;
+    for (size_t i = 0; i < n; i++) {
+        const strain_genome_info *gi = strain_genome_get_info(g[i]);
+        size_t start = ng;
+        for (size_t k = 0; k < gi->n_genes; k++) {
+            eg[ng++] = gi->genes[k].exact;
+        }
+        /* One genome counts once per hash (a function may be duplicated in a file). */
+        ng = start + sort_unique(eg + start, ng - start);
+        if (gi->n_fragments > 0) {
+            memcpy(ef + nf, gi->fragments, gi->n_fragments * sizeof(uint64_t)); /* unique */
+            nf += gi->n_fragments;
+        }
+    }
+    ng = count_common(eg, ng, min_count);
+    nf = count_common(ef, nf, min_count);
+    err = strain_engine__hash_genome(out, ctx, eg, ng, ef, nf);
+done:
+    free(eg);
+    free(ef);
+    return err;
+}
+
+int strain_engine__genome_copy(strain_genome **out, strain_ctx *ctx, const strain_genome *g)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int err = strain_genome_serialize(&buf, &len, ctx, g);
+    if (err == 0) {
+        err = strain_genome_deserialize(out, ctx, buf, len);
+    }
+    free(buf);
+    return err;
+}
