@@ -21,6 +21,8 @@
 
 
 
+#define SEEN_OFF_MASK ((UINT64_C(1) << 40) - 1)
+
 void strain_code__func_reset(code_func *f, uint64_t entry, bool strict)
 {
     f->entry = entry;
@@ -39,14 +41,14 @@ void strain_code__func_reset(code_func *f, uint64_t entry, bool strict)
     f->lead.item_size = sizeof(uint64_t);
     f->insns.len = f->blocks.len = f->succ.len = f->order.len = f->jt.len = 0;
     f->work.len = f->calls.len = f->ptrs.len = f->tables.len = f->lead.len = 0;
-    f->gen++;
-    if (f->gen == 0) { /* wrapped: stale stamps could look live again */
-        if (f->seen_gen != NULL) {
-            memset(f->seen_gen, 0, f->seen_cap * sizeof(uint32_t));
-        }
-        f->gen = 1;
+    /* Forget the previous function's instructions: clear exactly the bits it set. */
+    const uint64_t *sl = f->seen_list.items;
+    for (size_t i = 0; i < f->seen_list.len; i++) {
+        uint64_t x = sl[i];
+        f->seen_bits[x >> 40][(x & SEEN_OFF_MASK) / 8] = 0;
     }
-    f->seen_len = 0;
+    f->seen_list.item_size = sizeof(uint64_t);
+    f->seen_list.len = 0;
 }
 
 void strain_code__func_free(code_func *f)
@@ -64,73 +66,78 @@ void strain_code__func_free(code_func *f)
     strain_vec_free(&f->ptrs);
     strain_vec_free(&f->tables);
     strain_vec_free(&f->lead);
-    free(f->seen);
-    free(f->seen_gen);
+    for (size_t i = 0; i < f->seen_nreg; i++) {
+        free(f->seen_bits[i]);
+    }
+    free(f->seen_bits);
+    strain_vec_free(&f->seen_list);
+    free(f->sort_tmp);
     memset(f, 0, sizeof(*f));
 }
 
 static int push_u64(strain_vec *v, uint64_t x)
 {
-    uint64_t *p = strain_vec_push(v);
-    if (p == NULL) {
-        return STRAIN_ENOMEM;
-    }
-    *p = x;
-    return 0;
+    return code_push_u64(v, x);
 }
 
-static size_t seen_slot(const code_func *f, uint64_t va)
+/* The set of decoded instruction addresses: a bit per byte of each code region, allocated
+ * on first use (bytes of code / 8 per region). A hash set here cost a hash and a likely
+ * cache miss per instruction. seen_list records (region << 40 | offset) of every byte whose
+ * bitmap byte was touched, so that reset clears just those. Regions never exceed 2^40 bytes
+ * (a region is backed by file bytes). */
+static bool seen_locate(const code_image *img, uint64_t va, size_t *ri, uint64_t *off)
 {
-    size_t mask = f->seen_cap - 1;
-    size_t i = (size_t)strain_mix64(va) & mask;
-    while (f->seen_gen[i] == f->gen && f->seen[i] != va) {
-        i = (i + 1) & mask;
+    const code_region *r = NULL;
+    if (img->last_region < img->n_regions) {
+        const code_region *c = &img->regions[img->last_region];
+        if (va >= c->va && va - c->va < c->len) {
+            r = c;
+        }
     }
-    return i;
-}
-
-bool strain_code__seen(const code_func *f, uint64_t va)
-{
-    if (f->seen_cap == 0) {
+    if (r == NULL && (r = strain_code__region(img, va)) == NULL) {
         return false;
     }
-    return f->seen_gen[seen_slot(f, va)] == f->gen;
+    *ri = (size_t)(r - img->regions);
+    *off = va - r->va;
+    return true;
 }
 
-static int seen_add(code_func *f, uint64_t va)
+bool strain_code__seen(const code_image *img, const code_func *f, uint64_t va)
 {
-    if ((f->seen_len + 1) * 2 > f->seen_cap) {
-        size_t cap = f->seen_cap == 0 ? 256 : f->seen_cap * 2;
-        uint64_t *keys = calloc(cap, sizeof(uint64_t));
-        uint32_t *gens = calloc(cap, sizeof(uint32_t));
-        if (keys == NULL || gens == NULL) {
-            free(keys);
-            free(gens);
+    size_t ri;
+    uint64_t off;
+    if (!seen_locate(img, va, &ri, &off) || ri >= f->seen_nreg || f->seen_bits[ri] == NULL) {
+        return false;
+    }
+    return (f->seen_bits[ri][off / 8] >> (off % 8)) & 1u;
+}
+
+static int seen_add(const code_image *img, code_func *f, uint64_t va)
+{
+    size_t ri;
+    uint64_t off;
+    if (!seen_locate(img, va, &ri, &off) || off > SEEN_OFF_MASK) {
+        return 0; /* not code (never decoded), or past any real region */
+    }
+    if (f->seen_bits == NULL) {
+        f->seen_bits = calloc(img->n_regions, sizeof(uint8_t *));
+        if (f->seen_bits == NULL) {
             return STRAIN_ENOMEM;
         }
-        uint64_t *old_keys = f->seen;
-        uint32_t *old_gens = f->seen_gen;
-        size_t old_cap = f->seen_cap;
-        f->seen = keys;
-        f->seen_gen = gens;
-        f->seen_cap = cap;
-        uint32_t g = f->gen;
-        for (size_t i = 0; i < old_cap; i++) {
-            if (old_gens[i] == g) {
-                size_t j = seen_slot(f, old_keys[i]);
-                f->seen[j] = old_keys[i];
-                f->seen_gen[j] = g;
-            }
+        f->seen_nreg = img->n_regions;
+    }
+    if (f->seen_bits[ri] == NULL &&
+        (f->seen_bits[ri] = calloc(img->regions[ri].len / 8 + 1, 1)) == NULL) {
+        return STRAIN_ENOMEM;
+    }
+    uint8_t *byte = &f->seen_bits[ri][off / 8];
+    if (*byte == 0) {
+        int err = push_u64(&f->seen_list, ((uint64_t)ri << 40) | off);
+        if (err < 0) {
+            return err;
         }
-        free(old_keys);
-        free(old_gens);
     }
-    size_t i = seen_slot(f, va);
-    if (f->seen_gen[i] != f->gen) {
-        f->seen[i] = va;
-        f->seen_gen[i] = f->gen;
-        f->seen_len++;
-    }
+    *byte |= (uint8_t)(1u << (off % 8));
     return 0;
 }
 
@@ -278,7 +285,7 @@ static int descend(code_image *img, code_func *f)
         f->work.len--;
         int npath = 0;
         for (;;) {
-            if (strain_code__seen(f, a)) {
+            if (strain_code__seen(img, f, a)) {
                 break;
             }
             if (f->strict) {
@@ -310,7 +317,7 @@ static int descend(code_image *img, code_func *f)
                 }
                 break;
             }
-            STRAIN_TRY(seen_add(f, a));
+            STRAIN_TRY(seen_add(img, f, a));
             if (npath == STRAIN_CODE_RING) {
                 memmove(path, path + 1, (STRAIN_CODE_RING - 1) * sizeof(path[0]));
                 npath--;
@@ -382,11 +389,15 @@ static int descend(code_image *img, code_func *f)
             default:
                 break;
             }
-            code_insn *slot = strain_vec_push(&f->insns);
-            if (slot == NULL) {
-                return STRAIN_ENOMEM;
+            if (f->insns.len < f->insns.cap) { /* no call, no zeroing of the slot */
+                ((code_insn *)f->insns.items)[f->insns.len++] = ins;
+            } else {
+                code_insn *slot = strain_vec_push(&f->insns);
+                if (slot == NULL) {
+                    return STRAIN_ENOMEM;
+                }
+                *slot = ins;
             }
-            *slot = ins;
             if (stop) {
                 break;
             }
@@ -397,10 +408,66 @@ done:
     return err;
 }
 
-static int cmp_insn(const void *a, const void *b)
+/* Sorts f->insns by address. The descent emits ascending straight-line runs (one per work
+ * item), so a natural merge sort takes a few passes over few runs, with the comparison
+ * inline; qsort's comparator calls and glibc's indirect merge were ~8% of `strain genes`.
+ * Addresses are unique (the seen set), so the order is fully determined. */
+static int sort_insns(code_func *f)
 {
-    const code_insn *x = a, *y = b;
-    return x->va < y->va ? -1 : x->va > y->va;
+    size_t n = f->insns.len;
+    code_insn *src = f->insns.items;
+    size_t i = 1;
+    while (i < n && src[i - 1].va < src[i].va) {
+        i++;
+    }
+    if (i >= n) {
+        return 0;
+    }
+    if (f->sort_cap < n) {
+        code_insn *t = realloc(f->sort_tmp, n * sizeof(code_insn));
+        if (t == NULL) {
+            return STRAIN_ENOMEM;
+        }
+        f->sort_tmp = t;
+        f->sort_cap = n;
+    }
+    code_insn *dst = f->sort_tmp;
+    for (;;) {
+        size_t runs = 0, a = 0;
+        while (a < n) {
+            size_t m = a + 1;
+            while (m < n && src[m - 1].va < src[m].va) {
+                m++;
+            }
+            size_t e = m;
+            while (e < n && (e == m || src[e - 1].va < src[e].va)) {
+                e++;
+            }
+            size_t x = a, y = m, o = a;
+            while (x < m && y < e) {
+                dst[o++] = src[x].va < src[y].va ? src[x++] : src[y++];
+            }
+            memcpy(dst + o, src + x, (m - x) * sizeof(code_insn));
+            o += m - x;
+            memcpy(dst + o, src + y, (e - y) * sizeof(code_insn));
+            runs++;
+            a = e;
+        }
+        code_insn *t = src;
+        src = dst;
+        dst = t;
+        if (runs == 1) {
+            break;
+        }
+    }
+    if (src != f->insns.items) { /* the sorted copy is the scratch buffer: swap them */
+        f->sort_tmp = f->insns.items;
+        f->insns.items = src;
+        size_t cap = f->insns.cap;
+        f->insns.cap = f->sort_cap;
+        f->sort_cap = cap;
+    }
+    return 0;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -409,22 +476,22 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static bool u64_in(const strain_vec *v, uint64_t x)
+/* Most functions have a handful of block leaders: insertion sort, no comparator calls. */
+static void sort_u64(uint64_t *a, size_t n)
 {
-    const uint64_t *a = v->items;
-    size_t lo = 0, hi = v->len;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (a[mid] == x) {
-            return true;
-        }
-        if (a[mid] < x) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
+    if (n > 32) {
+        code_sort(a, n, sizeof(uint64_t), cmp_u64);
+        return;
     }
-    return false;
+    for (size_t i = 1; i < n; i++) {
+        uint64_t x = a[i];
+        size_t j = i;
+        while (j > 0 && a[j - 1] > x) {
+            a[j] = a[j - 1];
+            j--;
+        }
+        a[j] = x;
+    }
 }
 
 static int64_t block_at(const code_func *f, uint64_t va)
@@ -471,13 +538,8 @@ static int build_blocks(code_func *f)
     int err = 0;
     code_insn *ins = f->insns.items;
     size_t n = f->insns.len;
-    bool sorted = true; /* straight-line functions come out of the descent in order */
-    for (size_t i = 1; i < n && sorted; i++) {
-        sorted = ins[i - 1].va < ins[i].va;
-    }
-    if (!sorted) {
-        code_sort(ins, n, sizeof(code_insn), cmp_insn);
-    }
+    STRAIN_TRY(sort_insns(f));
+    ins = f->insns.items;
     STRAIN_TRY(push_u64(&f->lead, f->entry));
     for (size_t i = 0; i < n; i++) {
         if (ins[i].flow == CODE_FLOW_JCC) {
@@ -492,11 +554,19 @@ static int build_blocks(code_func *f)
     for (size_t i = 0; i < f->jt.len; i++) {
         STRAIN_TRY(push_u64(&f->lead, *STRAIN_VEC_AT(&f->jt, uint64_t, i)));
     }
-    code_sort(f->lead.items, f->lead.len, sizeof(uint64_t), cmp_u64);
+    sort_u64(f->lead.items, f->lead.len);
+    /* Instructions and leaders are both sorted: one merge walk instead of a binary search
+     * per instruction. */
+    const uint64_t *lead = f->lead.items;
+    size_t nl = f->lead.len, li = 0;
     code_block *cur = NULL;
     for (size_t i = 0; i < n; i++) {
-        bool start = cur == NULL || u64_in(&f->lead, ins[i].va) ||
-                     ins[i - 1].va + ins[i - 1].len != ins[i].va || ends_block(&ins[i - 1]);
+        while (li < nl && lead[li] < ins[i].va) {
+            li++;
+        }
+        bool is_lead = li < nl && lead[li] == ins[i].va;
+        bool start = cur == NULL || is_lead || ins[i - 1].va + ins[i - 1].len != ins[i].va ||
+                     ends_block(&ins[i - 1]);
         if (start) {
             if (f->blocks.len >= STRAIN_CODE_MAX_FUNC_BLOCKS) {
                 f->truncated = true;

@@ -28,6 +28,23 @@ static inline void code_sort(void *base, size_t n, size_t size,
     }
 }
 
+/* Appends x to a vector of uint64_t. These pushes run once or more per decoded instruction:
+ * the fast path (room left) skips strain_vec_push's call and its zeroing of the slot.
+ * 0 or STRAIN_ENOMEM. */
+static inline int code_push_u64(strain_vec *v, uint64_t x)
+{
+    if (v->len < v->cap) {
+        ((uint64_t *)v->items)[v->len++] = x;
+        return 0;
+    }
+    uint64_t *p = strain_vec_push(v);
+    if (p == NULL) {
+        return STRAIN_ENOMEM;
+    }
+    *p = x;
+    return 0;
+}
+
 /* Instruction flow kinds. */
 enum {
     CODE_FLOW_NONE = 0, /* falls through */
@@ -125,6 +142,8 @@ typedef struct code_image {
     size_t n_import_names;
     uint64_t *mnemonic_hash; /* per ZydisMnemonic: hash of its name (stable across Zydis) */
     uint64_t *register_hash; /* per ZydisRegister */
+    uint16_t *reg_norm;      /* per ZydisRegister: its normalised form (class or itself) */
+    uint64_t *reg_norm_hash; /* per ZydisRegister: hash of its normalised form */
     /* Direct-mapped cache: call target -> import index + 1 (0 = none, UINT32_MAX = unknown). */
     uint64_t *stub_key;
     uint32_t *stub_val;
@@ -157,12 +176,12 @@ struct code_func {
     strain_vec order;  /* uint32_t block indices in canonical order */
     strain_vec tables; /* uint64_t pairs (va, bytes): jump tables read */
     strain_vec lead;   /* uint64_t block leaders */
-    /* Open-addressed set of decoded instruction addresses; a slot is live when its
-     * generation is the current one, so clearing between functions is O(1). */
-    uint64_t *seen;
-    uint32_t *seen_gen;
-    uint32_t gen;
-    size_t seen_cap, seen_len;
+    /* Decoded instruction addresses: a bit per byte of each region (cfg.c). */
+    uint8_t **seen_bits; /* per region, NULL until used */
+    size_t seen_nreg;
+    strain_vec seen_list; /* uint64_t (region << 40 | offset): bitmap bytes to clear */
+    code_insn *sort_tmp;  /* scratch of the instruction sort (swapped with insns.items) */
+    size_t sort_cap;
 };
 
 enum { NR_UNKNOWN = 0, NR_RETURNS = 1, NR_NORETURN = 2 };
@@ -187,7 +206,7 @@ void strain_code__func_free(code_func *f);
 /* Straight-line path kept by the descent for jump-table patterns (instructions). */
 #define STRAIN_CODE_RING 12
 /* True when f's exploration already decoded an instruction at va. */
-bool strain_code__seen(const code_func *f, uint64_t va);
+bool strain_code__seen(const code_image *img, const code_func *f, uint64_t va);
 
 /* jumptable.c: reads the table of the indirect jump that ends path[npath-1] (== jmp->va);
  * targets go to f->jt and f->work, the table's extent to f->tables. An unrecognised form is

@@ -201,6 +201,8 @@ static int build_imports(code_image *img)
     return 0;
 }
 
+static int reg_tables(code_image *img);
+
 int strain_code__image_init(code_image *img, strain_ctx *ctx, const strain_binary *bin)
 {
     int err = 0;
@@ -230,6 +232,7 @@ int strain_code__image_init(code_image *img, strain_ctx *ctx, const strain_binar
         const char *s = ZydisRegisterGetString((ZydisRegister)r);
         img->register_hash[r] = strain_hash64_str_nocase(s != NULL ? s : "?", 0x7267);
     }
+    STRAIN_TRY(reg_tables(img));
     STRAIN_TRY(build_regions(img));
     STRAIN_TRY(build_imports(img));
     uint64_t code = 0;
@@ -259,6 +262,8 @@ void strain_code__image_free(code_image *img)
     free(img->imports);
     free(img->mnemonic_hash);
     free(img->register_hash);
+    free(img->reg_norm);
+    free(img->reg_norm_hash);
     free(img->stub_key);
     free(img->stub_val);
     free(img->nr_keys);
@@ -270,6 +275,14 @@ void strain_code__image_free(code_image *img)
 
 const code_region *strain_code__region(const code_image *img, uint64_t va)
 {
+    /* Most lookups are near the last decode (cover, queued, padding checks): try its region
+     * before the binary search. Regions do not overlap, so the answer is the same. */
+    if (img->last_region < img->n_regions) {
+        const code_region *c = &img->regions[img->last_region];
+        if (va >= c->va && va - c->va < c->len) {
+            return c;
+        }
+    }
     size_t lo = 0, hi = img->n_regions;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
@@ -308,7 +321,7 @@ enum { RC_GPR8 = 1, RC_GPR16, RC_GPR32, RC_GPR64, RC_X87, RC_MMX, RC_XMM, RC_YMM
        RC_TMM, RC_MASK };
 #define REG_CLASS_BIT 0x8000u
 
-static uint16_t norm_reg(const code_image *img, ZydisRegister r)
+static uint16_t norm_reg_compute(const code_image *img, ZydisRegister r)
 {
     if (r == ZYDIS_REGISTER_NONE) {
         return 0;
@@ -338,12 +351,40 @@ static uint16_t norm_reg(const code_image *img, ZydisRegister r)
     return (uint16_t)(REG_CLASS_BIT | rc);
 }
 
-static uint64_t reg_hash(const code_image *img, uint16_t r)
+static uint64_t reg_hash_compute(const code_image *img, uint16_t r)
 {
     if ((r & REG_CLASS_BIT) != 0) {
         return strain_mix64(0x5243u + (r & 0xffu));
     }
     return r <= ZYDIS_REGISTER_MAX_VALUE ? img->register_hash[r] : strain_mix64(r);
+}
+
+/* Both are per-instruction hot: two Zydis lookups and a hash per register operand. Tables
+ * built once per image (reg_tables) give the same values. */
+static inline uint16_t norm_reg(const code_image *img, ZydisRegister r)
+{
+    return (unsigned)r <= ZYDIS_REGISTER_MAX_VALUE ? img->reg_norm[r] : norm_reg_compute(img, r);
+}
+
+/* reg_hash(norm_reg(r)) for a raw Zydis register. */
+static inline uint64_t norm_reg_hash(const code_image *img, ZydisRegister r)
+{
+    return (unsigned)r <= ZYDIS_REGISTER_MAX_VALUE ? img->reg_norm_hash[r]
+                                                   : reg_hash_compute(img, norm_reg_compute(img, r));
+}
+
+static int reg_tables(code_image *img)
+{
+    img->reg_norm = calloc(ZYDIS_REGISTER_MAX_VALUE + 1, sizeof(uint16_t));
+    img->reg_norm_hash = calloc(ZYDIS_REGISTER_MAX_VALUE + 1, sizeof(uint64_t));
+    if (img->reg_norm == NULL || img->reg_norm_hash == NULL) {
+        return STRAIN_ENOMEM;
+    }
+    for (int r = 0; r <= ZYDIS_REGISTER_MAX_VALUE; r++) {
+        img->reg_norm[r] = norm_reg_compute(img, (ZydisRegister)r);
+        img->reg_norm_hash[r] = reg_hash_compute(img, img->reg_norm[r]);
+    }
+    return 0;
 }
 
 /* True when v looks like an address in this image. Images loaded near 0 (PIE ELF, raw
@@ -455,8 +496,9 @@ static void norm_mem(code_image *img, const ZydisDecodedOperand *op, uint64_t ne
     o->value = m->disp.value;
 }
 
+/* api0: the API name the first operand resolved to, or NULL. */
 static void classify_flow(code_image *img, const ZydisDecodedInstruction *in,
-                          const ZydisDecodedOperand *ops, code_insn *out, code_ninsn *n)
+                          const ZydisDecodedOperand *ops, code_insn *out, const char *api0)
 {
     switch (in->meta.category) {
     case ZYDIS_CATEGORY_COND_BR:
@@ -501,9 +543,7 @@ static void classify_flow(code_image *img, const ZydisDecodedInstruction *in,
     }
     if (out->flow == CODE_FLOW_CALL || out->flow == CODE_FLOW_CALL_IND ||
         out->flow == CODE_FLOW_JMP || out->flow == CODE_FLOW_JMP_IND) {
-        const code_nop *o = &n->ops[0];
-        const char *api = (o->kind == NOP_IMPORT || (o->kind == NOP_MEM && o->disp_kind ==
-                                                     DISP_IMPORT)) ? o->import : NULL;
+        const char *api = api0;
         if (api != NULL) {
             out->is_call_import = 1;
             if (out->flow == CODE_FLOW_JMP || out->flow == CODE_FLOW_JMP_IND) {
@@ -563,9 +603,14 @@ int strain_code__decode(code_image *img, uint64_t va, code_insn *out, code_ninsn
     h = strain_hash_add(h, (in->attributes & (ZYDIS_ATTRIB_HAS_LOCK | ZYDIS_ATTRIB_HAS_REP |
                                                ZYDIS_ATTRIB_HAS_REPE | ZYDIS_ATTRIB_HAS_REPNE)) >>
                                27);
+    const char *api0 = NULL;
     for (uint8_t i = 0; i < n->n_ops; i++) {
         const ZydisDecodedOperand *op = &ops[i];
-        code_nop *o = &n->ops[i];
+        /* Built in a local, copied out only for --disasm: the token and the copy read the
+         * byte fields back as wider words, which right after the byte stores stalls on store
+         * forwarding; a local the compiler keeps in registers avoids both. */
+        code_nop tmp;
+        code_nop *o = &tmp;
         memset(o, 0, sizeof(*o));
         o->size = (uint8_t)((op->size + 7) / 8);
         switch (op->type) {
@@ -616,15 +661,22 @@ int strain_code__decode(code_image *img, uint64_t va, code_insn *out, code_ninsn
             o->kind = 0;
             break;
         }
+        if (norm != NULL) {
+            n->ops[i] = tmp;
+        }
+        if (i == 0) { /* import is set exactly for NOP_IMPORT and DISP_IMPORT (set_import) */
+            api0 = o->import;
+        }
         /* Fold the operand into the token. */
         h = strain_hash_add(h, (uint64_t)o->kind | ((uint64_t)o->size << 8) |
                                    ((uint64_t)o->scale << 16) | ((uint64_t)o->disp_kind << 24));
         switch (o->kind) {
         case NOP_REG:
-            h = strain_hash_add(h, reg_hash(img, o->reg));
+            h = strain_hash_add(h, norm_reg_hash(img, op->reg.value));
             break;
         case NOP_MEM:
-            h = strain_hash_add(h, reg_hash(img, o->base) ^ (reg_hash(img, o->index) << 1) ^
+            h = strain_hash_add(h, norm_reg_hash(img, op->mem.base) ^
+                                       (norm_reg_hash(img, op->mem.index) << 1) ^
                                        ((uint64_t)o->seg << 48));
             if (o->disp_kind == DISP_KEPT || o->disp_kind == DISP_IMPORT) {
                 h = strain_hash_add(h, (uint64_t)o->value);
@@ -639,7 +691,7 @@ int strain_code__decode(code_image *img, uint64_t va, code_insn *out, code_ninsn
         }
     }
     out->token = h;
-    classify_flow(img, in, ops, out, n);
+    classify_flow(img, in, ops, out, api0);
     /* A lea of a code address or a pushed code address is a function pointer (callbacks,
      * thread start routines, atexit handlers). */
     if (in->mnemonic != ZYDIS_MNEMONIC_LEA && in->mnemonic != ZYDIS_MNEMONIC_MOV &&

@@ -60,40 +60,56 @@ double strain_code__sketch_sim(const uint32_t *a, const uint32_t *b)
 
 static int push_u64(strain_vec *v, uint64_t x)
 {
-    uint64_t *p = strain_vec_push(v);
-    if (p == NULL) {
-        return STRAIN_ENOMEM;
-    }
-    *p = x;
-    return 0;
+    return code_push_u64(v, x);
 }
 
-static int winnow(strain_vec *fragments, const uint64_t *tok, size_t n)
+/* scratch holds the n tokens; the k-gram hashes go after them. */
+static int winnow(strain_vec *fragments, strain_vec *scratch)
 {
+    size_t n = scratch->len;
     if (n < STRAIN_FRAG_K) {
         return 0;
     }
     size_t ng = n - STRAIN_FRAG_K + 1;
-    size_t w = ng < STRAIN_FRAG_W ? ng : STRAIN_FRAG_W;
-    uint64_t g[STRAIN_FRAG_W];
-    size_t last = SIZE_MAX;
-    /* Window [s, s+w) over k-gram hashes; a ring of the last w k-gram hashes. */
+    if (strain_vec_reserve(scratch, n + ng) < 0) {
+        return STRAIN_ENOMEM;
+    }
+    const uint64_t *tok = scratch->items;
+    uint64_t *kg = (uint64_t *)scratch->items + n;
+    /* All k-gram hashes first: each is a chain of K dependent mixes, but the chains are
+     * independent, and in a loop of their own the CPU overlaps them. */
     for (size_t i = 0; i < ng; i++) {
         uint64_t h = 0x4b6772616dull;
         for (size_t k = 0; k < STRAIN_FRAG_K; k++) {
             h = strain_hash_add(h, tok[i + k]);
         }
-        g[i % STRAIN_FRAG_W] = h;
+        kg[i] = h;
+    }
+    size_t w = ng < STRAIN_FRAG_W ? ng : STRAIN_FRAG_W;
+    size_t last = SIZE_MAX;
+    /* Window [i+1-w, i] over the k-gram hashes. best is the
+     * rightmost minimum of the current window, kept incrementally: a new hash <= the minimum
+     * takes over, and the window is rescanned only when the minimum slides out of it. */
+    size_t best = 0;
+    uint64_t bv = UINT64_MAX;
+    for (size_t i = 0; i < ng; i++) {
+        uint64_t h = kg[i];
+        size_t start = i + 1 < w ? 0 : i + 1 - w;
+        if (i == 0 || h <= bv) {
+            bv = h;
+            best = i;
+        } else if (best < start) {
+            best = start;
+            bv = kg[start];
+            for (size_t j = start + 1; j <= i; j++) {
+                if (kg[j] <= bv) { /* rightmost minimum */
+                    bv = kg[j];
+                    best = j;
+                }
+            }
+        }
         if (i + 1 < w) {
             continue;
-        }
-        size_t start = i + 1 - w, best = start;
-        uint64_t bv = g[start % STRAIN_FRAG_W];
-        for (size_t j = start + 1; j <= i; j++) {
-            if (g[j % STRAIN_FRAG_W] <= bv) { /* rightmost minimum */
-                bv = g[j % STRAIN_FRAG_W];
-                best = j;
-            }
         }
         if (best != last) {
             int err = push_u64(fragments, bv);
@@ -106,6 +122,20 @@ static int winnow(strain_vec *fragments, const uint64_t *tok, size_t n)
     return 0;
 }
 
+/* The sketch loop is most of this function's time: the baseline x86-64 build (SSE2) has no
+ * 32-bit lane multiply or unsigned min and emulates both. An AVX2 clone (chosen once at load
+ * time by the dynamic loader's ifunc) does the 32 slots in 4 registers with pmulld/pminud.
+ * Integer arithmetic: both clones give bit-identical sketches. */
+#if defined(__x86_64__) && defined(__ELF__) && defined(__has_attribute)
+#if __has_attribute(target_clones) && !defined(__SANITIZE_ADDRESS__)
+#define CODE_SKETCH_CLONES __attribute__((target_clones("avx2", "default")))
+#endif
+#endif
+#ifndef CODE_SKETCH_CLONES
+#define CODE_SKETCH_CLONES
+#endif
+
+CODE_SKETCH_CLONES
 int strain_code__genotype(strain_gene *out, strain_vec *fragments, strain_vec *scratch,
                           const code_func *f)
 {
@@ -119,6 +149,9 @@ int strain_code__genotype(strain_gene *out, strain_vec *fragments, strain_vec *s
     const uint32_t *succ = f->succ.items;
     scratch->item_size = sizeof(uint64_t);
     scratch->len = 0;
+    if (strain_vec_reserve(scratch, f->insns.len) < 0) { /* the token pushes never grow it */
+        return STRAIN_ENOMEM;
+    }
     uint64_t h = 0x65786163ull;
     uint64_t size = 0;
     for (size_t k = 0; k < f->order.len; k++) {
@@ -174,5 +207,5 @@ int strain_code__genotype(strain_gene *out, strain_vec *fragments, strain_vec *s
     if (out->n_insns == 1 && (ins[0].flow == CODE_FLOW_JMP || ins[0].flow == CODE_FLOW_JMP_IND)) {
         out->flags |= STRAIN_GENE_THUNK;
     }
-    return winnow(fragments, scratch->items, scratch->len);
+    return winnow(fragments, scratch);
 }

@@ -275,7 +275,7 @@ int strain_code__jump_table(code_image *img, code_func *f, const uint64_t *path,
         /* Without a bound, the table ends where entries stop pointing into code or where the
          * table runs into code we already decoded (a table placed after its function). */
         if (strain_code__region(img, target) == NULL ||
-            (bound == 0 && i > 0 && strain_code__seen(f, table + i * esize))) {
+            (bound == 0 && i > 0 && strain_code__seen(img, f, table + i * esize))) {
             break;
         }
         /* Without a bound (LLVM drops the range check when the type bounds the index), the
