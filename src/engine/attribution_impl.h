@@ -57,6 +57,11 @@ struct strain_engine {
     strain_sig_store *trust; /* loaded on the first signed sample added, then shared */
 };
 
+/* Verifies the Authenticode signatures of a signed PE item (*out NULL for anything else),
+ * with the engine's trust store loaded once. Caller frees *out. */
+int strain_engine__verify_sig(strain_sig_report **out, strain_engine *e,
+                              const strain_engine_item *it);
+
 /* Kind factor: how much one key of that kind counts before the rarity weight. */
 double strain_engine__kind_factor(uint32_t kind);
 

@@ -40,8 +40,10 @@ void strain_engine_free(strain_engine *e)
  * (which certificate signs which families, stolen-certificate findings) covers every
  * indexed sample. Unsigned files and other formats cost nothing here.
  */
-static int record_certs(strain_engine *e, int64_t id, const strain_engine_item *it)
+int strain_engine__verify_sig(strain_sig_report **out, strain_engine *e,
+                              const strain_engine_item *it)
 {
+    *out = NULL;
     const strain_binary_info *bi = it->bin != NULL ? strain_binary_get_info(it->bin) : NULL;
     if (bi == NULL || bi->pe.security_size == 0 ||
         (bi->format != STRAIN_FORMAT_PE32 && bi->format != STRAIN_FORMAT_PE32PLUS)) {
@@ -51,11 +53,16 @@ static int record_certs(strain_engine *e, int64_t id, const strain_engine_item *
     if (e->trust == NULL && (err = strain_sig_store_new(&e->trust, e->ctx, NULL)) < 0) {
         return err;
     }
-    strain_sig_report *rep = NULL;
     strain_sig_opts opts = {.store = e->trust};
-    err = strain_sig_verify(&rep, e->ctx, it->bin, &opts);
-    if (err == STRAIN_OK) {
-        err = strain_certs_record(e->st, id, rep, bi->is_driver);
+    return strain_sig_verify(out, e->ctx, it->bin, &opts);
+}
+
+static int record_certs(strain_engine *e, int64_t id, const strain_engine_item *it)
+{
+    strain_sig_report *rep = NULL;
+    int err = strain_engine__verify_sig(&rep, e, it);
+    if (err == STRAIN_OK && rep != NULL) {
+        err = strain_certs_record(e->st, id, rep, strain_binary_get_info(it->bin)->is_driver);
     }
     strain_sig_report_free(rep);
     return err;

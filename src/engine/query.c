@@ -535,19 +535,13 @@ static void free_cand(cand *c)
  */
 static int query_certs(strain_engine *e, strain_query_result *r, const strain_engine_item *it)
 {
-    const strain_binary_info *bi = it->bin != NULL ? strain_binary_get_info(it->bin) : NULL;
-    if (bi == NULL || bi->pe.security_size == 0 ||
-        (bi->format != STRAIN_FORMAT_PE32 && bi->format != STRAIN_FORMAT_PE32PLUS)) {
-        return STRAIN_OK;
-    }
-    int err;
-    if (e->trust == NULL && (err = strain_sig_store_new(&e->trust, e->ctx, NULL)) < 0) {
-        return err;
-    }
     strain_sig_report *rep = NULL;
     strain_certs_findings *found = NULL, *abused = NULL;
-    strain_sig_opts so = {.store = e->trust};
-    STRAIN_TRY(strain_sig_verify(&rep, e->ctx, it->bin, &so));
+    int err;
+    STRAIN_TRY(strain_engine__verify_sig(&rep, e, it));
+    if (rep == NULL) {
+        return STRAIN_OK; /* not a signed PE */
+    }
     STRAIN_TRY(strain_certs_match_report(&abused, e->ctx, e->st, rep));
     STRAIN_TRY(strain_certs_findings_report(&found, e->ctx, e->st, rep));
     r->signatures = rep;
