@@ -87,6 +87,18 @@ int strain_sqlite__step_done(sq *s, sqlite3_stmt *st, const char *what)
     return err;
 }
 
+int strain_sqlite__step_id(sq *s, sqlite3_stmt *st, const char *what, int64_t *out_id)
+{
+    int err = STRAIN_OK;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        *out_id = sqlite3_column_int64(st, 0);
+    } else {
+        err = strain_sqlite__fail(s, what);
+    }
+    sqlite3_reset(st);
+    return err;
+}
+
 int strain_sqlite__bind_text(sqlite3_stmt *st, int i, const char *v)
 {
     if (v == NULL || v[0] == '\0') {

@@ -136,7 +136,6 @@ static int put_abused_op(sq *s, int64_t *out_id, const strain_store_abused *a)
 {
     sqlite3_stmt *st;
     int err;
-    int rc;
     STRAIN_TRY(strain_sqlite__stmt(
         s, &st,
         "INSERT INTO abused_certs(sha1, sha256, serial, issuer, reason, actor, source, note, "
@@ -160,13 +159,7 @@ static int put_abused_op(sq *s, int64_t *out_id, const strain_store_abused *a)
     sqlite3_bind_text(st, 2, a->sha256 ? a->sha256 : "", -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, a->serial ? a->serial : "", -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, a->issuer ? a->issuer : "", -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        *out_id = sqlite3_column_int64(st, 0);
-    } else {
-        err = strain_sqlite__fail(s, "reading an abused certificate id");
-    }
-    sqlite3_reset(st);
+    err = strain_sqlite__step_id(s, st, "reading an abused certificate id", out_id);
 done:
     return err;
 }

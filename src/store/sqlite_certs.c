@@ -14,7 +14,6 @@ static int put_cert_op(sq *s, int64_t *out_id, const strain_store_cert *c)
 {
     sqlite3_stmt *st;
     int err;
-    int rc;
     STRAIN_TRY(strain_sqlite__stmt(
         s, &st,
         "INSERT INTO certificates(sha256, sha1, subject, issuer, serial, not_before, not_after) "
@@ -33,13 +32,7 @@ static int put_cert_op(sq *s, int64_t *out_id, const strain_store_cert *c)
     STRAIN_TRY(strain_sqlite__step_done(s, st, "storing a certificate"));
     STRAIN_TRY(strain_sqlite__stmt(s, &st, "SELECT id FROM certificates WHERE sha256 = ?"));
     sqlite3_bind_text(st, 1, c->sha256, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        *out_id = sqlite3_column_int64(st, 0);
-    } else {
-        err = strain_sqlite__fail(s, "reading a certificate id");
-    }
-    sqlite3_reset(st);
+    err = strain_sqlite__step_id(s, st, "reading a certificate id", out_id);
 done:
     return err;
 }

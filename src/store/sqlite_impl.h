@@ -35,6 +35,8 @@ int strain_sqlite__stmt(sq *s, sqlite3_stmt **out, const char *sql);
 int strain_sqlite__exec(sq *s, const char *sql);
 /* Steps a statement expected to finish without rows (INSERT/UPDATE/DELETE). */
 int strain_sqlite__step_done(sq *s, sqlite3_stmt *st, const char *what);
+/* Steps a statement that must yield one row and reads its first column as an id. */
+int strain_sqlite__step_id(sq *s, sqlite3_stmt *st, const char *what, int64_t *out_id);
 
 /*
  * Every changing call is atomic: outside an explicit transaction it runs in its own
