@@ -251,6 +251,30 @@ static int cmp_dbl_desc(const void *a, const void *b)
     return x > y ? -1 : x < y;
 }
 
+/* The next up-to-LOOKUP_BATCH features in weight order; their weight leaves *remaining. */
+static size_t fill_batch(strain_store_key *batch, qkey *const *order, size_t n_order,
+                         size_t *next, double *remaining)
+{
+    size_t nb = 0;
+    while (*next < n_order && nb < LOOKUP_BATCH) {
+        batch[nb].kind = order[*next]->kind;
+        batch[nb].hash = order[*next]->hash;
+        *remaining -= order[*next]->w;
+        nb++;
+        (*next)++;
+    }
+    return nb;
+}
+
+/* Counts query feature k once for a candidate. */
+static void credit(qstate *q, cand *cc, size_t k)
+{
+    if (!(cc->bits[k / 64] & (1ull << (k % 64)))) {
+        cc->bits[k / 64] |= 1ull << (k % 64);
+        cc->acc += q->keys[k].w;
+    }
+}
+
 /* The pool'th and (pool+1)'th best partial sums (0 when there are fewer candidates). */
 static int pool_bounds(qstate *q, size_t pool, double *in_pool, double *outside)
 {
@@ -305,14 +329,7 @@ static int gather(qstate *q, size_t pool, double floor_w, size_t *out_looked, do
         if (remaining + outside < bar) {
             break;
         }
-        size_t nb = 0;
-        while (next < n_order && nb < LOOKUP_BATCH) {
-            batch[nb].kind = order[next]->kind;
-            batch[nb].hash = order[next]->hash;
-            remaining -= order[next]->w;
-            nb++;
-            next++;
-        }
+        size_t nb = fill_batch(batch, order, n_order, &next, &remaining);
         size_t np = 0;
         free(p);
         p = NULL;
@@ -330,10 +347,7 @@ static int gather(qstate *q, size_t pool, double floor_w, size_t *out_looked, do
                 err = strain__fail(q->e->ctx, STRAIN_ENOMEM, "out of memory");
                 goto done;
             }
-            if (!(cc->bits[k / 64] & (1ull << (k % 64)))) {
-                cc->bits[k / 64] |= 1ull << (k % 64);
-                cc->acc += q->keys[k].w;
-            }
+            credit(q, cc, k);
         }
     }
     /* Completion: the pool's scores still miss the unread (common) features. Reading their
@@ -346,14 +360,7 @@ static int gather(qstate *q, size_t pool, double floor_w, size_t *out_looked, do
     }
     if (next < n_order && post_cost <= (uint64_t)pool * q->n_keys) {
         while (next < n_order) {
-            size_t nb = 0;
-            while (next < n_order && nb < LOOKUP_BATCH) {
-                batch[nb].kind = order[next]->kind;
-                batch[nb].hash = order[next]->hash;
-                remaining -= order[next]->w;
-                nb++;
-                next++;
-            }
+            size_t nb = fill_batch(batch, order, n_order, &next, &remaining);
             size_t np = 0;
             free(p);
             p = NULL;
@@ -365,10 +372,7 @@ static int gather(qstate *q, size_t pool, double floor_w, size_t *out_looked, do
                     continue; /* no new candidates in this phase */
                 }
                 cand *cc = &q->cands[c];
-                if (!(cc->bits[k / 64] & (1ull << (k % 64)))) {
-                    cc->bits[k / 64] |= 1ull << (k % 64);
-                    cc->acc += q->keys[k].w;
-                }
+                credit(q, cc, k);
             }
         }
         remaining = 0;
