@@ -8,6 +8,8 @@
 
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include <strain/strain.h>
 
 /* Exit statuses (documented in docs/cli.md). */
@@ -29,6 +31,11 @@ typedef struct cli_command {
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prints "strain: message" to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "2026-11-22T04:25:00Z" (UTC) for unix seconds, "-" for 0 or less. */
+void cli_fmt_time(char *out, size_t cap, int64_t t);
+/* Prints j (indented, key order kept) and a newline, then releases it; NULL means the
+ * JSON could not be built (out of memory). Returns an exit status. */
+int cli_print_json(const char *cmd, json_t *j);
 /* Prints a command's usage text to f. */
 void cli_print_usage(FILE *f, const cli_command *cmd);
 

@@ -52,29 +52,6 @@ static const char *or_dash(const char *s)
     return (s != NULL && s[0] != '\0') ? s : "-";
 }
 
-static void fmt_time(char *out, size_t cap, int64_t t)
-{
-    struct tm tm;
-    time_t tt = (time_t)t;
-    if (t <= 0 || gmtime_r(&tt, &tm) == NULL) {
-        snprintf(out, cap, "-");
-        return;
-    }
-    strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-static int print_json(json_t *j)
-{
-    if (j == NULL) {
-        cli_error("certs: out of memory building JSON");
-        return CLI_EXIT_ERROR;
-    }
-    int rc = json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    json_decref(j);
-    fputc('\n', stdout);
-    return rc == 0 ? CLI_EXIT_OK : CLI_EXIT_ERROR;
-}
-
 /* A certificate copied out of a store callback (the callback's record is borrowed). */
 typedef struct cert_copy {
     strain_store_cert c;
@@ -236,8 +213,8 @@ static json_t *cert_json(const strain_store_cert *c, const tally *t)
 {
     char nb[32];
     char na[32];
-    fmt_time(nb, sizeof(nb), c->not_before);
-    fmt_time(na, sizeof(na), c->not_after);
+    cli_fmt_time(nb, sizeof(nb), c->not_before);
+    cli_fmt_time(na, sizeof(na), c->not_after);
     return json_pack("{s:s, s:o, s:o, s:o, s:o, s:s, s:s, s:I, s:I, s:I, s:o, s:o}", "sha256",
                      c->sha256, "sha1", jstr(c->sha1), "subject", jstr(c->subject), "issuer",
                      jstr(c->issuer), "serial", jstr(c->serial), "not_before", nb, "not_after", na,
@@ -338,7 +315,7 @@ static int do_list(strain_store *st, strain_ctx *ctx, const char *path, const ch
         names_free(&t.actors);
     }
     if (json) {
-        rc = print_json(one != NULL ? json_incref(json_array_get(arr, 0)) : json_incref(arr));
+        rc = cli_print_json("certs", one != NULL ? json_incref(json_array_get(arr, 0)) : json_incref(arr));
     }
 done:
     json_decref(arr);
@@ -408,7 +385,7 @@ static int certs_run(int argc, char **argv)
             goto done;
         }
         if (json) {
-            rc = print_json(json_pack("{s:s, s:s, s:I}", "file", arg, "database", path, "imported",
+            rc = cli_print_json("certs", json_pack("{s:s, s:s, s:I}", "file", arg, "database", path, "imported",
                                       (json_int_t)n));
         } else {
             printf("imported %zu abused-certificate entr%s from %s into %s\n", n,

@@ -65,17 +65,6 @@ static int store_error(strain_ctx *ctx, const char *path, int err)
                : CLI_EXIT_ERROR;
 }
 
-static void fmt_time(char *out, size_t cap, int64_t t)
-{
-    struct tm tm;
-    time_t tt = (time_t)t;
-    if (t <= 0 || gmtime_r(&tt, &tm) == NULL) {
-        snprintf(out, cap, "-");
-        return;
-    }
-    strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static json_t *jstr_or_null(const char *s)
 {
     return (s != NULL && s[0] != '\0') ? json_string(s) : json_null();
@@ -90,9 +79,9 @@ static json_t *sample_json(const strain_store_sample *s)
     for (size_t i = 0; i < s->label.n_tags; i++) {
         json_array_append_new(tags, json_string(s->label.tags[i]));
     }
-    fmt_time(t1, sizeof(t1), s->first_seen);
-    fmt_time(t2, sizeof(t2), s->added);
-    fmt_time(t3, sizeof(t3), s->updated);
+    cli_fmt_time(t1, sizeof(t1), s->first_seen);
+    cli_fmt_time(t2, sizeof(t2), s->added);
+    cli_fmt_time(t3, sizeof(t3), s->updated);
     return json_pack(
         "{s:I, s:s, s:o, s:o, s:I, s:o, s:o, s:o, s:o, s:s, s:s, s:o, s:o, s:o, "
         "s:o, s:o, s:o, s:b, s:o, s:I}",
@@ -104,18 +93,6 @@ static json_t *sample_json(const strain_store_sample *s)
         "pe_timestamp", s->has_pe_timestamp ? json_integer(s->pe_timestamp) : json_null(), "actor",
         jstr_or_null(s->label.actor), "family", jstr_or_null(s->label.family), "clean",
         s->label.clean == 1, "tags", tags, "postings", (json_int_t)s->n_postings);
-}
-
-static int print_json(json_t *j)
-{
-    if (j == NULL) {
-        cli_error("db: out of memory building JSON");
-        return CLI_EXIT_ERROR;
-    }
-    int rc = json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    json_decref(j);
-    fputc('\n', stdout);
-    return rc == 0 ? CLI_EXIT_OK : CLI_EXIT_ERROR;
 }
 
 static void print_tags(const strain_store_sample *s)
@@ -152,8 +129,8 @@ static int cert_json_cb(const strain_store_cert *c, void *payload)
     json_t *arr = payload;
     char nb[32];
     char na[32];
-    fmt_time(nb, sizeof(nb), c->not_before);
-    fmt_time(na, sizeof(na), c->not_after);
+    cli_fmt_time(nb, sizeof(nb), c->not_before);
+    cli_fmt_time(na, sizeof(na), c->not_after);
     json_array_append_new(arr, json_pack("{s:s, s:o, s:o, s:o, s:o, s:s, s:s}", "sha256", c->sha256,
                                          "sha1", jstr_or_null(c->sha1), "subject",
                                          jstr_or_null(c->subject), "issuer",
@@ -190,7 +167,7 @@ static int show_sample(strain_store *st, strain_ctx *ctx, const char *path, cons
             has_genome ? json_pack("{s:i, s:I}", "version", (int)gver, "bytes", (json_int_t)glen)
                        : json_null());
         json_object_set_new(j, "certificates", certs);
-        rc = print_json(j);
+        rc = cli_print_json("db", j);
     } else {
         char t[32];
         printf("sha256      %s\n", s->sha256);
@@ -199,9 +176,9 @@ static int show_sample(strain_store *st, strain_ctx *ctx, const char *path, cons
         printf("size        %" PRIu64 "\n", s->size);
         printf("format      %s %s\n", s->format[0] ? s->format : "-", s->arch[0] ? s->arch : "");
         printf("file name   %s\n", s->file_name != NULL ? s->file_name : "-");
-        fmt_time(t, sizeof(t), s->first_seen);
+        cli_fmt_time(t, sizeof(t), s->first_seen);
         printf("first seen  %s\n", t);
-        fmt_time(t, sizeof(t), s->added);
+        cli_fmt_time(t, sizeof(t), s->added);
         printf("added       %s\n", t);
         printf("imphash     %s\n", s->imphash[0] ? s->imphash : "-");
         printf("ssdeep      %s\n", s->ssdeep[0] ? s->ssdeep : "-");
@@ -240,7 +217,7 @@ static int do_stats(strain_store *st, strain_ctx *ctx, const char *path, bool js
         return store_error(ctx, path, err);
     }
     if (json) {
-        return print_json(json_pack(
+        return cli_print_json("db", json_pack(
             "{s:s, s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "db", path, "backend",
             s.backend, "schema_version", s.schema_version, "samples", (json_int_t)s.samples,
             "families", (json_int_t)s.families, "actors", (json_int_t)s.actors, "clean",
@@ -396,7 +373,7 @@ static int db_run(int argc, char **argv)
             json_decref(ls.arr);
             rc = store_error(ctx, path, err);
         } else {
-            rc = o.json ? print_json(ls.arr) : CLI_EXIT_OK;
+            rc = o.json ? cli_print_json("db", ls.arr) : CLI_EXIT_OK;
         }
     } else if (strcmp(sub, "show") == 0) {
         rc = show_sample(st, ctx, path, sha, o.json);
@@ -416,7 +393,7 @@ static int db_run(int argc, char **argv)
         if ((err = strain_store_remove(st, sha)) < 0) {
             rc = store_error(ctx, path, err);
         } else if (o.json) {
-            rc = print_json(json_pack("{s:s}", "removed", sha));
+            rc = cli_print_json("db", json_pack("{s:s}", "removed", sha));
         } else {
             printf("removed %s\n", sha);
             rc = CLI_EXIT_OK;
@@ -426,7 +403,7 @@ static int db_run(int argc, char **argv)
             rc = store_error(ctx, path, err);
             rc = rc == CLI_EXIT_INPUT ? rc : CLI_EXIT_ERROR;
         } else {
-            rc = o.json ? print_json(json_pack("{s:s, s:b}", "db", path, "ok", 1))
+            rc = o.json ? cli_print_json("db", json_pack("{s:s, s:b}", "db", path, "ok", 1))
                         : (printf("%s: ok\n", path), CLI_EXIT_OK);
         }
     }
