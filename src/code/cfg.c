@@ -164,6 +164,7 @@ static int nr_get(const code_image *img, uint64_t va)
 
 static int nr_set(code_image *img, uint64_t va, int v)
 {
+    img->epoch++;
     if ((img->nr_len + 1) * 2 > img->nr_cap) {
         size_t cap = img->nr_cap == 0 ? 1024 : img->nr_cap * 2;
         uint64_t *k = calloc(cap, sizeof(uint64_t));

@@ -157,6 +157,11 @@ typedef struct code_image {
     size_t last_region;     /* lookup cache: consecutive decodes hit the same region */
     uint64_t decode_budget; /* instructions left to decode for the whole sample */
     bool budget_hit;
+    /* Bumped whenever something a strict exploration reads changes: the covered, istart and
+     * queued maps (a function accepted) or the no-return table (functions.c memoises
+     * rejected guesses against it). */
+    uint64_t epoch;
+    uint64_t outer_decodes; /* budget spent outside callee probes */
 } code_image;
 
 /* Scratch for exploring one function; reused across functions (cleared, not freed). */

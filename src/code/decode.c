@@ -579,6 +579,7 @@ int strain_code__decode(code_image *img, uint64_t va, code_insn *out, code_ninsn
         return -1;
     }
     img->decode_budget--;
+    img->outer_decodes += !img->probing;
     ZydisDecodedInstruction in_local;
     ZydisDecodedOperand ops_local[ZYDIS_MAX_OPERAND_COUNT_VISIBLE];
     ZydisDecodedInstruction *in = raw != NULL ? raw : &in_local;

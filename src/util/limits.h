@@ -99,6 +99,10 @@
  * multiply it. 2 per byte (+1M) bounds a file made of overlapping junk. */
 #define STRAIN_CODE_DECODE_PER_BYTE 2u
 #define STRAIN_CODE_DECODE_BASE 1000000u
+/* Rejected function guesses remembered so a repeat is not re-explored (24 bytes each, at
+ * most twice that with the table's slack): a speed cache, so past the cap a repeat is just
+ * explored again. 1M is past the distinct guesses of any corpus file (esbuild: ~20k). */
+#define STRAIN_CODE_MAX_REJECT_MEMO 1000000u
 /* .eh_frame records read: one per function, see STRAIN_CODE_MAX_FUNCTIONS. */
 #define STRAIN_CODE_MAX_FDES 1000000u
 /* Notes in a genome: a handful of distinct facts; more is a hostile file repeating one. */
