@@ -508,18 +508,54 @@ static int sort_insns(code_func *f)
     return 0;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* Most functions have a handful of block leaders: insertion sort, no comparator calls. */
+/* Most functions have a handful of block leaders: insertion sort, no comparator calls.
+ * Large functions have thousands: quicksort (median of three, the smaller side first so
+ * the stack stays logarithmic) down to runs of 32, with the comparison inline; qsort's
+ * comparator calls and glibc's merge were ~3% of `strain genes` on esbuild. Equal values
+ * are indistinguishable, so the result is the same as any other sort's. */
 static void sort_u64(uint64_t *a, size_t n)
 {
-    if (n > 32) {
-        code_sort(a, n, sizeof(uint64_t), cmp_u64);
-        return;
+    while (n > 32) {
+        /* Order a[0] <= a[mid] <= a[n-1] and partition around a[mid], mid the lower middle:
+         * Hoare's scheme then ends with 0 <= j < n - 1, so both sides shrink. */
+        size_t mid = (n - 1) / 2;
+        uint64_t t;
+        if (a[mid] < a[0]) {
+            t = a[mid], a[mid] = a[0], a[0] = t;
+        }
+        if (a[n - 1] < a[mid]) {
+            t = a[n - 1], a[n - 1] = a[mid], a[mid] = t;
+            if (a[mid] < a[0]) {
+                t = a[mid], a[mid] = a[0], a[0] = t;
+            }
+        }
+        uint64_t pivot = a[mid];
+        size_t i = 0, j = n - 1;
+        for (;;) { /* Hoare partition: [0, j] <= pivot <= [j + 1, n) */
+            while (a[i] < pivot) {
+                i++;
+            }
+            while (a[j] > pivot) {
+                j--;
+            }
+            if (i >= j) {
+                break;
+            }
+            t = a[i];
+            a[i] = a[j];
+            a[j] = t;
+            i++;
+            j--;
+        }
+        size_t left = j + 1;
+        if (left < n - left) {
+            sort_u64(a, left);
+            a += left;
+            n -= left;
+        } else {
+            sort_u64(a + left, n - left);
+            n = left;
+        }
     }
     for (size_t i = 1; i < n; i++) {
         uint64_t x = a[i];
