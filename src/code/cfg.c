@@ -586,9 +586,13 @@ static int64_t block_at(const code_func *f, uint64_t va)
     return -1;
 }
 
-static int add_succ(code_func *f, code_block *b, uint64_t va)
+/* Adds the edge b -> block at va. hint: the block likely there (the next one, for a
+ * fall-through), checked before the binary search. */
+static int add_succ(code_func *f, code_block *b, uint64_t va, size_t hint)
 {
-    int64_t t = block_at(f, va);
+    int64_t t = hint < f->blocks.len && STRAIN_VEC_AT(&f->blocks, code_block, hint)->va == va
+                    ? (int64_t)hint
+                    : block_at(f, va);
     if (t < 0) {
         return 0;
     }
@@ -664,22 +668,23 @@ static int build_blocks(code_func *f)
         case CODE_FLOW_NONE:
         case CODE_FLOW_CALL:
         case CODE_FLOW_CALL_IND:
-            STRAIN_TRY(add_succ(f, b, last->va + last->len));
+            STRAIN_TRY(add_succ(f, b, last->va + last->len, bi + 1));
             break;
         case CODE_FLOW_JCC:
-            STRAIN_TRY(add_succ(f, b, last->va + last->len));
+            STRAIN_TRY(add_succ(f, b, last->va + last->len, bi + 1));
             if (!last->tail) {
-                STRAIN_TRY(add_succ(f, b, last->target));
+                STRAIN_TRY(add_succ(f, b, last->target, SIZE_MAX));
             }
             break;
         case CODE_FLOW_JMP:
             if (!last->tail) {
-                STRAIN_TRY(add_succ(f, b, last->target));
+                STRAIN_TRY(add_succ(f, b, last->target, SIZE_MAX));
             }
             break;
         case CODE_FLOW_JMP_IND:
             for (uint32_t k = 0; k < last->jt_count; k++) {
-                STRAIN_TRY(add_succ(f, b, *STRAIN_VEC_AT(&f->jt, uint64_t, last->jt_first + k)));
+                STRAIN_TRY(add_succ(f, b, *STRAIN_VEC_AT(&f->jt, uint64_t, last->jt_first + k),
+                                    SIZE_MAX));
             }
             break;
         default:
