@@ -63,6 +63,35 @@ static int push_u64(strain_vec *v, uint64_t x)
     return code_push_u64(v, x);
 }
 
+/* The k-gram hashes are independent chains of STRAIN_FRAG_K mixes, ~10 64-bit multiplies
+ * each: one k-gram per lane vectorises them. GCC vectorises this loop at -O3 only, hence
+ * the optimize attribute; the clones are chosen once at load time (ifunc), like the sketch
+ * clones below: AVX-512 (vpmullq, 8 k-grams per instruction: 1.3 ns per k-gram against
+ * 8.6 ns scalar, measured alone) and AVX2 (multiplies emulated: 5.5 ns). Integer arithmetic
+ * in the same order: every clone gives the same hashes. */
+#if defined(__x86_64__) && defined(__ELF__) && defined(__has_attribute) && !defined(__clang__) && \
+    defined(__GNUC__) && __GNUC__ >= 11
+#if __has_attribute(target_clones) && !defined(__SANITIZE_ADDRESS__)
+#define CODE_KGRAM_CLONES                                                                          \
+    __attribute__((target_clones("arch=x86-64-v4", "avx2", "default"), optimize("tree-vectorize")))
+#endif
+#endif
+#ifndef CODE_KGRAM_CLONES
+#define CODE_KGRAM_CLONES
+#endif
+
+CODE_KGRAM_CLONES
+static void kgram_hashes(uint64_t *restrict kg, const uint64_t *restrict tok, size_t ng)
+{
+    for (size_t i = 0; i < ng; i++) {
+        uint64_t h = 0x4b6772616dull;
+        for (size_t k = 0; k < STRAIN_FRAG_K; k++) {
+            h = strain_hash_add(h, tok[i + k]);
+        }
+        kg[i] = h;
+    }
+}
+
 /* scratch holds the n tokens; the k-gram hashes go after them. */
 static int winnow(strain_vec *fragments, strain_vec *scratch)
 {
@@ -77,14 +106,8 @@ static int winnow(strain_vec *fragments, strain_vec *scratch)
     const uint64_t *tok = scratch->items;
     uint64_t *kg = (uint64_t *)scratch->items + n;
     /* All k-gram hashes first: each is a chain of K dependent mixes, but the chains are
-     * independent, and in a loop of their own the CPU overlaps them. */
-    for (size_t i = 0; i < ng; i++) {
-        uint64_t h = 0x4b6772616dull;
-        for (size_t k = 0; k < STRAIN_FRAG_K; k++) {
-            h = strain_hash_add(h, tok[i + k]);
-        }
-        kg[i] = h;
-    }
+     * independent, and in a loop of their own they run side by side (kgram_hashes). */
+    kgram_hashes(kg, tok, ng);
     size_t w = ng < STRAIN_FRAG_W ? ng : STRAIN_FRAG_W;
     size_t last = SIZE_MAX;
     /* Window [i+1-w, i] over the k-gram hashes. best is the
