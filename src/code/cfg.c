@@ -252,6 +252,7 @@ static int callee_returns(code_image *img, uint64_t target, bool *out)
     if (err < 0) {
         return err;
     }
+    strain_code__cache_insns(img, img->probe); /* the callee is explored for real later */
     bool ret = img->probe->insns.len >= PROBE_MAX_INSNS || func_returns(img->probe);
     *out = ret;
     return nr_set(img, target, ret ? NR_RETURNS : NR_NORETURN);

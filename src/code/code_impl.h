@@ -99,6 +99,7 @@ typedef struct code_insn {
     uint8_t flow;    /* CODE_FLOW_* */
     uint8_t is_call_import; /* a call that resolved to an import */
     uint8_t tail;    /* jump leaves the function (tail call) */
+    uint8_t dec_flow, dec_tail; /* flow and tail as decoded, before the descent's verdicts */
 } code_insn;
 
 typedef struct code_block {
@@ -117,6 +118,7 @@ typedef struct code_region {
     uint8_t *covered; /* bit per byte: inside a recovered instruction or jump table */
     uint8_t *queued;  /* bit per byte: already a function entry (queued or explored) */
     uint8_t *istart;  /* bit per byte: a recovered instruction starts here */
+    uint8_t *cached;  /* bit per byte, allocated on first use: in the decode cache (decode.c) */
 } code_region;
 
 typedef struct code_import {
@@ -162,6 +164,10 @@ typedef struct code_image {
      * rejected guesses against it). */
     uint64_t epoch;
     uint64_t outer_decodes; /* budget spent outside callee probes */
+    /* Decode cache (decode.c): direct-mapped by address, holds the instructions of callee
+     * probes and rejected guesses, which are decoded again later. */
+    code_insn *dc;
+    size_t dc_cap, dc_len;
 } code_image;
 
 /* Scratch for exploring one function; reused across functions (cleared, not freed). */
@@ -202,6 +208,9 @@ const code_import *strain_code__import_at(const code_image *img, uint64_t slot);
  */
 int strain_code__decode(code_image *img, uint64_t va, code_insn *out, code_ninsn *norm,
                         ZydisDecodedInstruction *raw, ZydisDecodedOperand *raw_ops);
+/* Keeps the instructions f decoded in the decode cache (f is a probe or a rejected guess:
+ * those instructions are likely decoded again). */
+void strain_code__cache_insns(code_image *img, const code_func *f);
 /* Appends the normalised instruction as text ("mov r64, [rsp+0x20]"). */
 int strain_code__format(const code_image *img, const code_ninsn *n, strain_buf *b);
 

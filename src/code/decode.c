@@ -253,7 +253,9 @@ void strain_code__image_free(code_image *img)
         free(img->regions[i].covered);
         free(img->regions[i].queued);
         free(img->regions[i].istart);
+        free(img->regions[i].cached);
     }
+    free(img->dc);
     free(img->regions);
     for (size_t i = 0; i < img->n_import_names; i++) {
         free(img->import_names[i]);
@@ -557,6 +559,85 @@ static void classify_flow(code_image *img, const ZydisDecodedInstruction *in,
     }
 }
 
+/* --- Decode cache ----------------------------------------------------------------------
+ * The instructions of a callee probe or of a rejected strict guess are often decoded again:
+ * the probed callee is explored as a function later, a rejected guess's code is walked again
+ * by the next guess (on win32-ia32 Go binaries, up to half of all decodes). Decoding is a
+ * pure function of the address (the bytes and the image's fixed tables), so once the probe
+ * or the rejection is over, those instructions (as decoded: strain_code__cache_insns undoes
+ * the descent's verdicts) are kept, direct-mapped by address, and a hit copies the result
+ * instead of running Zydis and the normaliser. A hit still spends decode budget, so every
+ * decision is the one an uncached run makes. Instructions of kept functions are not stored:
+ * storing every strict decode made the whole corpus ~10% slower (table traffic) for few
+ * hits. A bit per code byte says which addresses were ever stored, so the common miss costs
+ * a bit test; a slot overwritten since is a miss. The table starts small and doubles with
+ * what is stored, up to DC_MAX_SLOTS (48 bytes each: 24 MB at most, paid only by files whose
+ * guesses do decode that much again). */
+#define DC_MIN_SLOTS 4096u
+#define DC_MAX_SLOTS (1u << 19)
+
+static inline size_t dc_slot(const code_image *img, uint64_t va)
+{
+    return (size_t)(strain_mix64(va ^ 0x6463) & (img->dc_cap - 1));
+}
+
+static void dc_put(code_image *img, code_region *r, size_t off, const code_insn *x);
+
+void strain_code__cache_insns(code_image *img, const code_func *f)
+{
+    const code_insn *ins = f->insns.items;
+    for (size_t i = 0; i < f->insns.len; i++) {
+        code_region *r = (code_region *)strain_code__region(img, ins[i].va);
+        if (r == NULL) {
+            continue;
+        }
+        size_t off = (size_t)(ins[i].va - r->va);
+        if (r->cached != NULL && ((r->cached[off / 8] >> (off % 8)) & 1u) &&
+            img->dc[dc_slot(img, ins[i].va)].va == ins[i].va) {
+            continue; /* already there */
+        }
+        code_insn x = ins[i]; /* back to what decoding gave */
+        x.flow = x.dec_flow;
+        x.tail = x.dec_tail;
+        x.jt_first = x.jt_count = 0;
+        dc_put(img, r, off, &x);
+    }
+}
+
+static void dc_put(code_image *img, code_region *r, size_t off, const code_insn *x)
+{
+    if (r->cached == NULL && (r->cached = calloc(r->len / 8 + 1, 1)) == NULL) {
+        return; /* a cache: without memory, decode again */
+    }
+    if (img->dc_len * 2 >= img->dc_cap && img->dc_cap < DC_MAX_SLOTS) {
+        size_t cap = img->dc_cap == 0 ? DC_MIN_SLOTS : img->dc_cap * 2;
+        code_insn *t = calloc(cap, sizeof(code_insn));
+        if (t == NULL) {
+            return;
+        }
+        code_insn *old = img->dc;
+        size_t ocap = img->dc_cap;
+        img->dc = t;
+        img->dc_cap = cap;
+        img->dc_len = 0;
+        for (size_t i = 0; i < ocap; i++) {
+            if (old[i].len != 0) {
+                code_insn *d = &img->dc[dc_slot(img, old[i].va)];
+                img->dc_len += d->len == 0;
+                *d = old[i];
+            }
+        }
+        free(old);
+    }
+    if (img->dc_cap == 0) {
+        return;
+    }
+    code_insn *d = &img->dc[dc_slot(img, x->va)];
+    img->dc_len += d->len == 0;
+    *d = *x;
+    r->cached[off / 8] = (uint8_t)(r->cached[off / 8] | (1u << (off % 8)));
+}
+
 int strain_code__decode(code_image *img, uint64_t va, code_insn *out, code_ninsn *norm,
                         ZydisDecodedInstruction *raw, ZydisDecodedOperand *raw_ops)
 {
@@ -578,14 +659,22 @@ int strain_code__decode(code_image *img, uint64_t va, code_insn *out, code_ninsn
         img->budget_hit = true;
         return -1;
     }
-    img->decode_budget--;
+    img->decode_budget--; /* a cache hit counts too: the budget must not depend on it */
     img->outer_decodes += !img->probing;
+    size_t off = (size_t)(va - r->va);
+    bool plain = norm == NULL && raw == NULL && raw_ops == NULL;
+    if (plain && r->cached != NULL && ((r->cached[off / 8] >> (off % 8)) & 1u)) {
+        const code_insn *c = &img->dc[dc_slot(img, va)];
+        if (c->va == va && c->len != 0) {
+            *out = *c;
+            return 0;
+        }
+    }
     ZydisDecodedInstruction in_local;
     ZydisDecodedOperand ops_local[ZYDIS_MAX_OPERAND_COUNT_VISIBLE];
     ZydisDecodedInstruction *in = raw != NULL ? raw : &in_local;
     ZydisDecodedOperand *ops = raw_ops != NULL ? raw_ops : ops_local;
     ZydisDecoderContext zc;
-    size_t off = (size_t)(va - r->va);
     if (!ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(&img->dec, &zc, r->p + off, r->len - off, in)) ||
         !ZYAN_SUCCESS(ZydisDecoderDecodeOperands(&img->dec, &zc, in, ops,
                                                  in->operand_count_visible))) {
@@ -699,6 +788,8 @@ int strain_code__decode(code_image *img, uint64_t va, code_insn *out, code_ninsn
         in->mnemonic != ZYDIS_MNEMONIC_PUSH) {
         out->ptr = 0;
     }
+    out->dec_flow = out->flow;
+    out->dec_tail = out->tail;
     return 0;
 }
 

@@ -238,6 +238,7 @@ static int run_one(disc *d, uint64_t va, bool strict)
     }
     if (strict) {
         if (strict_rejects(d->img, f)) {
+            strain_code__cache_insns(d->img, f); /* the next guess often walks them again */
             return d->img->budget_hit ? 0 : memo_put(d, va, d->img->outer_decodes - decodes);
         }
         const code_region *r = strain_code__region(d->img, va);
