@@ -112,12 +112,11 @@ bool strain_code__seen(const code_image *img, const code_func *f, uint64_t va)
     return (f->seen_bits[ri][off / 8] >> (off % 8)) & 1u;
 }
 
-static int seen_add(const code_image *img, code_func *f, uint64_t va)
+/* Marks (ri, off), found by seen_locate, as decoded. */
+static int seen_set(const code_image *img, code_func *f, size_t ri, uint64_t off)
 {
-    size_t ri;
-    uint64_t off;
-    if (!seen_locate(img, va, &ri, &off) || off > SEEN_OFF_MASK) {
-        return 0; /* not code (never decoded), or past any real region */
+    if (off > SEEN_OFF_MASK) {
+        return 0; /* past any real region */
     }
     if (f->seen_bits == NULL) {
         f->seen_bits = calloc(img->n_regions, sizeof(uint8_t *));
@@ -304,14 +303,24 @@ static int push_work(code_image *img, code_func *f, uint64_t va)
 static int descend(code_image *img, code_func *f)
 {
     int err = 0;
-    uint64_t path[STRAIN_CODE_RING];
+    /* The last STRAIN_CODE_RING addresses of the straight-line path, oldest first, at
+     * path + base: a window sliding over twice the room, moved back to the start once every
+     * STRAIN_CODE_RING instructions instead of shifted at every one. */
+    uint64_t path[2 * STRAIN_CODE_RING];
+    int base = 0;
     STRAIN_TRY(push_u64(&f->work, f->entry));
     while (f->work.len > 0) {
         uint64_t a = *STRAIN_VEC_AT(&f->work, uint64_t, f->work.len - 1);
         f->work.len--;
         int npath = 0;
+        base = 0;
         for (;;) {
-            if (strain_code__seen(img, f, a)) {
+            /* One region lookup for the seen test and the mark after decoding. */
+            size_t sri = 0;
+            uint64_t soff = 0;
+            bool in_code = seen_locate(img, a, &sri, &soff);
+            if (in_code && sri < f->seen_nreg && f->seen_bits[sri] != NULL &&
+                ((f->seen_bits[sri][soff / 8] >> (soff % 8)) & 1u)) {
                 break;
             }
             if (f->strict) {
@@ -343,12 +352,18 @@ static int descend(code_image *img, code_func *f)
                 }
                 break;
             }
-            STRAIN_TRY(seen_add(img, f, a));
+            if (in_code) { /* always: the decode succeeded */
+                STRAIN_TRY(seen_set(img, f, sri, soff));
+            }
             if (npath == STRAIN_CODE_RING) {
-                memmove(path, path + 1, (STRAIN_CODE_RING - 1) * sizeof(path[0]));
+                base++;
                 npath--;
             }
-            path[npath++] = a;
+            if (base + npath == 2 * STRAIN_CODE_RING) {
+                memmove(path, path + base, (size_t)npath * sizeof(path[0]));
+                base = 0;
+            }
+            path[base + npath++] = a;
             if (ins.ptr != 0) {
                 STRAIN_TRY(push_u64(&f->ptrs, ins.ptr));
             }
@@ -398,7 +413,7 @@ static int descend(code_image *img, code_func *f)
             case CODE_FLOW_JMP_IND:
                 if (!ins.tail) {
                     size_t w0 = f->work.len;
-                    STRAIN_TRY(strain_code__jump_table(img, f, path, npath, &ins));
+                    STRAIN_TRY(strain_code__jump_table(img, f, path + base, npath, &ins));
                     for (size_t k = w0; f->strict && k < f->work.len; k++) {
                         if (lands_inside(img, *STRAIN_VEC_AT(&f->work, uint64_t, k))) {
                             f->rejected = true;
