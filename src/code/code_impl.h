@@ -78,7 +78,7 @@ typedef struct code_nop {
     uint16_t reg;      /* normalised register (NOP_REG) */
     uint16_t base, index, seg;
     int64_t value;     /* kept immediate or displacement */
-    const char *import; /* NOP_IMPORT or DISP_IMPORT: the API name (borrowed from the binary) */
+    const struct code_import *imp; /* NOP_IMPORT or DISP_IMPORT: the import it names */
 } code_nop;
 
 /* A normalised instruction, for --disasm; the hot path only keeps its token. */

@@ -447,7 +447,7 @@ static const code_import *stub_import(code_image *img, uint64_t target)
 
 static void set_import(code_nop *o, const code_import *im)
 {
-    o->import = im->name;
+    o->imp = im;
     o->value = (int64_t)im->name_hash;
 }
 
@@ -498,9 +498,10 @@ static void norm_mem(code_image *img, const ZydisDecodedOperand *op, uint64_t ne
     o->value = m->disp.value;
 }
 
-/* api0: the API name the first operand resolved to, or NULL. */
+/* api0: the import the first operand resolved to, or NULL. */
 static void classify_flow(code_image *img, const ZydisDecodedInstruction *in,
-                          const ZydisDecodedOperand *ops, code_insn *out, const char *api0)
+                          const ZydisDecodedOperand *ops, code_insn *out,
+                          const code_import *api0)
 {
     switch (in->meta.category) {
     case ZYDIS_CATEGORY_COND_BR:
@@ -545,14 +546,14 @@ static void classify_flow(code_image *img, const ZydisDecodedInstruction *in,
     }
     if (out->flow == CODE_FLOW_CALL || out->flow == CODE_FLOW_CALL_IND ||
         out->flow == CODE_FLOW_JMP || out->flow == CODE_FLOW_JMP_IND) {
-        const char *api = api0;
+        const code_import *api = api0;
         if (api != NULL) {
             out->is_call_import = 1;
             if (out->flow == CODE_FLOW_JMP || out->flow == CODE_FLOW_JMP_IND) {
                 out->flow = CODE_FLOW_JMP_IND;
                 out->tail = 1; /* jmp to an API: a tail call out of the image */
                 out->target = 0;
-            } else if (is_noreturn(api)) {
+            } else if (api->noreturn) { /* is_noreturn(name), computed once per import */
                 out->flow = CODE_FLOW_STOP;
             }
         }
@@ -693,7 +694,7 @@ int strain_code__decode(code_image *img, uint64_t va, code_insn *out, code_ninsn
     h = strain_hash_add(h, (in->attributes & (ZYDIS_ATTRIB_HAS_LOCK | ZYDIS_ATTRIB_HAS_REP |
                                                ZYDIS_ATTRIB_HAS_REPE | ZYDIS_ATTRIB_HAS_REPNE)) >>
                                27);
-    const char *api0 = NULL;
+    const code_import *api0 = NULL;
     for (uint8_t i = 0; i < n->n_ops; i++) {
         const ZydisDecodedOperand *op = &ops[i];
         /* Built in a local, copied out only for --disasm: the token and the copy read the
@@ -754,8 +755,8 @@ int strain_code__decode(code_image *img, uint64_t va, code_insn *out, code_ninsn
         if (norm != NULL) {
             n->ops[i] = tmp;
         }
-        if (i == 0) { /* import is set exactly for NOP_IMPORT and DISP_IMPORT (set_import) */
-            api0 = o->import;
+        if (i == 0) { /* imp is set exactly for NOP_IMPORT and DISP_IMPORT (set_import) */
+            api0 = o->imp;
         }
         /* Fold the operand into the token. */
         h = strain_hash_add(h, (uint64_t)o->kind | ((uint64_t)o->size << 8) |
@@ -848,7 +849,7 @@ int strain_code__format(const code_image *img, const code_ninsn *n, strain_buf *
             } else if (o->disp_kind == DISP_MASKED) {
                 STRAIN_TRY(strain_buf_puts(b, any ? "+ADDR" : "ADDR"));
             } else if (o->disp_kind == DISP_IMPORT) {
-                STRAIN_TRY(strain_buf_printf(b, "%sapi:%s", any ? "+" : "", o->import));
+                STRAIN_TRY(strain_buf_printf(b, "%sapi:%s", any ? "+" : "", o->imp->name));
             }
             STRAIN_TRY(strain_buf_putc(b, ']'));
             break;
@@ -860,7 +861,7 @@ int strain_code__format(const code_image *img, const code_ninsn *n, strain_buf *
             STRAIN_TRY(strain_buf_puts(b, "ADDR"));
             break;
         case NOP_IMPORT:
-            STRAIN_TRY(strain_buf_printf(b, "api:%s", o->import));
+            STRAIN_TRY(strain_buf_printf(b, "api:%s", o->imp->name));
             break;
         case NOP_BRANCH:
             STRAIN_TRY(strain_buf_puts(b, "LOC"));
