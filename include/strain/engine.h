@@ -55,6 +55,15 @@ STRAIN_API int strain_engine_open(strain_engine **out, strain_ctx *ctx, strain_s
 STRAIN_API void strain_engine_free(strain_engine *e);
 
 /*
+ * The trust store the engine verifies Authenticode chains against when it adds or queries
+ * signed files: ca_file is a PEM file of trusted certificates (`--ca FILE`), NULL the system
+ * bundle (the default, loaded on the first signed file). Loaded now: STRAIN_EIO when
+ * unreadable, the engine's previous store then stays. Not thread-safe against adds/queries
+ * on the same engine.
+ */
+STRAIN_API int strain_engine_set_trust(strain_engine *e, const char *ca_file);
+
+/*
  * Stores a prepared item with its labels, genome and postings (replacing what an earlier add
  * of the same bytes stored). Atomic on its own, or part of the caller's open transaction.
  * *out_id (may be NULL) receives the sample id.

@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/certs_impl.h"
 #include "query_impl.h"
 #include "util/err.h"
 
@@ -252,8 +253,8 @@ static int cmp_dbl_desc(const void *a, const void *b)
 }
 
 /* The next up-to-LOOKUP_BATCH features in weight order; their weight leaves *remaining. */
-static size_t fill_batch(strain_store_key *batch, qkey *const *order, size_t n_order,
-                         size_t *next, double *remaining)
+static size_t fill_batch(strain_store_key *batch, qkey *const *order, size_t n_order, size_t *next,
+                         double *remaining)
 {
     size_t nb = 0;
     while (*next < n_order && nb < LOOKUP_BATCH) {
@@ -548,6 +549,10 @@ static int query_certs(strain_engine *e, strain_query_result *r, const strain_en
     }
     STRAIN_TRY(strain_certs_match_report(&abused, e->ctx, e->st, rep));
     STRAIN_TRY(strain_certs_findings_report(&found, e->ctx, e->st, rep));
+    /* the LuckyMouse pattern: this file's code against the vendor software its valid
+     * signer signs in the database */
+    STRAIN_TRY(strain_certs__unrelated_report(found, e->ctx, e->st, rep, it->genome,
+                                              it->meta.sha256, STRAIN_CERTS_UNRELATED_THRESHOLD));
     r->signatures = rep;
     r->abused_matches = abused;
     r->cert_findings = found;

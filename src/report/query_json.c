@@ -51,6 +51,15 @@ static void findings(json_t *a, const strain_certs_findings *fs)
             json_object_set_new(o, "reason", jstr(x->reason));
             json_object_set_new(o, "source", jstr(x->source));
         }
+        if (x->kind == STRAIN_CERTS_UNRELATED) {
+            /* the vendor software compared (and the file itself when stored) */
+            json_t *ids = json_array();
+            for (size_t k = 0; k < x->n_samples; k++) {
+                json_array_append_new(ids, json_integer((json_int_t)x->sample_ids[k]));
+            }
+            json_object_set_new(o, "sample_ids", ids);
+            json_object_set_new(o, "best_similarity", json_real(x->best_similarity));
+        }
         json_array_append_new(a, o);
     }
 }
