@@ -152,7 +152,10 @@ typedef double (*strain_certs_similarity_cb)(int64_t a, int64_t b, void *payload
  * the two (runtimes, SDKs, goodware added with `strain add --clean`) is left out of both,
  * functions by exact hash and fragments by value; raw figures between unrelated programs
  * built with one toolchain are high because of the runtime they share. score / 100.
- * STRAIN_ENOTFOUND (as a double) when a sample has no stored genome. One thread per store.
+ * STRAIN_ENOTFOUND (as a double) when a sample has no stored genome. The database findings
+ * and strain_certs_unrelated_report() use the same comparison, but leave out only code held
+ * by clean samples the certificate does not sign (the vendor's own clean tools hold its
+ * library: that is its code, not a runtime's). One thread per store.
  */
 STRAIN_API double strain_certs_code_similarity(int64_t a, int64_t b, void *payload);
 

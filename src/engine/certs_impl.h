@@ -51,16 +51,17 @@ int strain_certs__abused_fill(strain_certs_findings *f, strain_certs_finding *x,
 
 /*
  * Code similarity for the unrelated-code finding (certs_similarity.c). A side is one file's
- * genome with its indexed features and how many clean samples hold each; similarity drops
- * the code a clean sample other than the two holds, then runs strain_compare (score / 100).
+ * genome with its indexed features, each marked clean when a clean sample outside an "own"
+ * set holds it (own: the clean software whose code is the vendor's, sorted ids). Similarity
+ * drops both sides' clean code, then runs strain_compare (score / 100).
  */
 typedef struct strain_certs__side strain_certs__side;
 /* A stored sample's side (genome read from the store); STRAIN_ENOTFOUND when none stored. */
-int strain_certs__side_load(strain_certs__side **out, strain_ctx *ctx, strain_store *st,
-                            int64_t id);
-/* A side over g (borrowed: must outlive the side); id 0 for a file not in the store. */
+int strain_certs__side_load(strain_certs__side **out, strain_ctx *ctx, strain_store *st, int64_t id,
+                            const int64_t *own, size_t n_own);
+/* A side over g (borrowed: must outlive the side). */
 int strain_certs__side_genome(strain_certs__side **out, strain_ctx *ctx, strain_store *st,
-                              const strain_genome *g, int64_t id, bool clean);
+                              const strain_genome *g, const int64_t *own, size_t n_own);
 void strain_certs__side_free(strain_certs__side *s);
 /* False for a genome with no native code to judge (none, or managed code only). */
 bool strain_certs__side_has_code(const strain_certs__side *s);

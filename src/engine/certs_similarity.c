@@ -3,23 +3,28 @@
  * own code they share, leaving out what the database's clean samples hold.
  *
  * Raw strain_compare() figures between unrelated programs built with one toolchain are high
- * (measured on the test fixtures: two mingw-w64 programs sharing nothing but the C runtime
- * score well above what a vendor's two tools sharing a library score once the runtime is
- * gone), so a stolen certificate's malware would look like the vendor's software. Code held
- * by a clean sample (`strain add --clean`: goodware, runtimes, SDKs) is therefore dropped
- * from both sides through strain_genome_discount() before the comparison: functions by exact
- * hash, fragments by value.
+ * (measured on the test fixtures: an actor's relay program and a vendor's tool, sharing
+ * nothing but the mingw-w64 C runtime, score 0.97), so a stolen certificate's malware would
+ * look like the vendor's software. Code held by a clean sample (`strain add --clean`:
+ * goodware, runtimes, SDKs) is therefore dropped from both sides through
+ * strain_genome_discount() before the comparison: functions by exact hash, fragments by
+ * value.
  *
- * Which code is clean comes from the posting index's counters (strain_store_df_get: n_clean
- * per feature, constant cost), not from loading every clean genome. Two consequences:
- *   - a feature counts as clean when a clean sample OTHER than the two compared holds it: the
- *     vendor's own tools are usually labelled clean themselves, and the library they share
- *     must not be discounted because they hold it (that is what makes them alike);
- *   - only sampled fragments are indexed (STRAIN_ENGINE_FRAGMENT_MOD), so the others cannot
- *     be known clean or not: both sides keep only sampled fragments. Sampling by hash value
- *     keeps shared fragments shared, so the Jaccard of the samples estimates the whole one.
- * Functions are discounted by exact hash only: runtime code of another compiler version
- * (near, not equal) still counts. A clean sample of that toolchain fixes it.
+ * But the vendor's own software is usually labelled clean too, and its library is what makes
+ * its programs alike: that code must not be dropped. So each side is built with an "own" set
+ * of clean samples whose holding does not count (the clean software the certificate signs,
+ * or for a plain pair the two samples themselves): a feature is dropped when a clean sample
+ * outside that set holds it. With only the two compared excluded, three clean tools of one
+ * vendor would already make their shared library "clean" and every new tool unrelated.
+ *
+ * Which code is clean comes from the posting index (strain_store_df_get: n_clean per
+ * feature), not from loading every clean genome: a feature held by more clean samples than
+ * the own set has is clean outright; only the others' postings are read, to see who holds
+ * them. Only sampled fragments are indexed (STRAIN_ENGINE_FRAGMENT_MOD), so the others cannot
+ * be known clean or not: both sides keep only sampled fragments (sampled by hash value, so
+ * the overlap of the samples estimates the whole). Functions are dropped on exact equality
+ * only: runtime code of another compiler version (near, not equal) still counts until a
+ * clean sample of that toolchain is added.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -30,19 +35,18 @@
 #include "engine/certs_impl.h"
 #include "engine/engine_impl.h"
 #include "util/err.h"
+#include "util/limits.h"
 
 /* One side of comparisons: a genome, its indexed features and how many clean samples hold
  * each (sorted by hash, per kind). */
 struct strain_certs__side {
-    int64_t id; /* 0: a file not in the store */
-    bool clean;
-    strain_genome *own; /* loaded from the store (freed with the side) */
+    strain_genome *loaded; /* read from the store (freed with the side), or NULL */
     const strain_genome *g;
-    uint64_t *exact; /* counted functions' exact hashes, sorted unique */
-    uint32_t *exact_clean;
+    uint64_t *exact;   /* counted functions' exact hashes, sorted unique */
+    bool *exact_clean; /* held by a clean sample outside the own set */
     size_t n_exact;
     uint64_t *frag; /* sampled fragments, sorted unique */
-    uint32_t *frag_clean;
+    bool *frag_clean;
     size_t n_frag;
     uint64_t *unsampled; /* fragments the index does not hold */
     size_t n_unsampled;
@@ -89,7 +93,7 @@ void strain_certs__side_free(strain_certs__side *s)
     if (s == NULL) {
         return;
     }
-    strain_genome_free(s->own);
+    strain_genome_free(s->loaded);
     free(s->exact);
     free(s->exact_clean);
     free(s->frag);
@@ -98,41 +102,95 @@ void strain_certs__side_free(strain_certs__side *s)
     free(s);
 }
 
-/* The index's clean counts of the side's features (one batch). */
-static int clean_counts(strain_certs__side *s, strain_ctx *ctx, strain_store *st)
+static bool has_id(const int64_t *v, size_t n, int64_t id)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v[mid] < id) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo < n && v[lo] == id;
+}
+
+/* The side's features, exact keys first then fragments. */
+static strain_store_key key_at(const strain_certs__side *s, size_t i)
+{
+    return i < s->n_exact ? (strain_store_key){STRAIN_KIND_FUNC_EXACT, s->exact[i]}
+                          : (strain_store_key){STRAIN_KIND_FRAGMENT, s->frag[i - s->n_exact]};
+}
+
+/*
+ * Marks the features a clean sample outside own (sorted ids) holds. n_clean beyond the size
+ * of own settles it; for the rest the postings say which samples hold the feature (a
+ * feature in more than STRAIN_CERTS_MAX_UNRELATED_DF samples is common code: clean).
+ */
+static int mark_clean(strain_certs__side *s, strain_ctx *ctx, strain_store *st, const int64_t *own,
+                      size_t n_own)
 {
     size_t n = s->n_exact + s->n_frag;
     strain_store_key *k = malloc((n ? n : 1) * sizeof(*k));
     strain_store_df *df = malloc((n ? n : 1) * sizeof(*df));
-    s->exact_clean = calloc(s->n_exact + 1, sizeof(uint32_t));
-    s->frag_clean = calloc(s->n_frag + 1, sizeof(uint32_t));
+    uint32_t *inside = calloc(n + 1, sizeof(*inside));
+    strain_store_key *amb = malloc((n ? n : 1) * sizeof(*amb));
+    strain_store_posting *p = NULL;
+    size_t n_amb = 0, np = 0;
     int err = STRAIN_OK;
-    if (k == NULL || df == NULL || s->exact_clean == NULL || s->frag_clean == NULL) {
+    s->exact_clean = calloc(s->n_exact + 1, sizeof(bool));
+    s->frag_clean = calloc(s->n_frag + 1, sizeof(bool));
+    if (k == NULL || df == NULL || inside == NULL || amb == NULL || s->exact_clean == NULL ||
+        s->frag_clean == NULL) {
         err = strain__fail(ctx, STRAIN_ENOMEM, "out of memory");
         goto done;
     }
-    for (size_t i = 0; i < s->n_exact; i++) {
-        k[i] = (strain_store_key){STRAIN_KIND_FUNC_EXACT, s->exact[i]};
+    for (size_t i = 0; i < n; i++) {
+        k[i] = key_at(s, i);
     }
-    for (size_t i = 0; i < s->n_frag; i++) {
-        k[s->n_exact + i] = (strain_store_key){STRAIN_KIND_FRAGMENT, s->frag[i]};
+    if (n == 0) {
+        goto done;
     }
-    if (n > 0) {
-        STRAIN_TRY(strain_store_df_get(st, df, k, n, 0));
+    STRAIN_TRY(strain_store_df_get(st, df, k, n, 0));
+    for (size_t i = 0; i < n; i++) {
+        if (df[i].n_clean > 0 && df[i].n_clean <= n_own) {
+            amb[n_amb++] = k[i];
+        }
     }
-    for (size_t i = 0; i < s->n_exact; i++) {
-        s->exact_clean[i] = df[i].n_clean;
+    if (n_amb > 0) {
+        STRAIN_TRY(strain_store_lookup(st, &p, &np, amb, n_amb, STRAIN_CERTS_MAX_UNRELATED_DF));
     }
-    for (size_t i = 0; i < s->n_frag; i++) {
-        s->frag_clean[i] = df[s->n_exact + i].n_clean;
+    for (size_t i = 0; i < np; i++) {
+        size_t x = p[i].kind == STRAIN_KIND_FUNC_EXACT ? find(s->exact, s->n_exact, p[i].hash)
+                   : p[i].kind == STRAIN_KIND_FRAGMENT ? find(s->frag, s->n_frag, p[i].hash)
+                                                       : SIZE_MAX;
+        if (x == SIZE_MAX) {
+            continue;
+        }
+        x += p[i].kind == STRAIN_KIND_FRAGMENT ? s->n_exact : 0;
+        inside[x] += has_id(own, n_own, p[i].sample_id);
+    }
+    for (size_t i = 0; i < n; i++) {
+        /* ambiguous features whose postings were not read (too common) have inside 0 */
+        bool clean = df[i].n_clean > inside[i];
+        if (i < s->n_exact) {
+            s->exact_clean[i] = clean;
+        } else {
+            s->frag_clean[i - s->n_exact] = clean;
+        }
     }
 done:
+    free(p);
     free(k);
     free(df);
+    free(inside);
+    free(amb);
     return err;
 }
 
-static int side_fill(strain_certs__side *s, strain_ctx *ctx, strain_store *st)
+static int side_fill(strain_certs__side *s, strain_ctx *ctx, strain_store *st, const int64_t *own,
+                     size_t n_own)
 {
     const strain_genome_info *gi = strain_genome_get_info(s->g);
     strain_engine_key *keys = NULL;
@@ -160,24 +218,22 @@ static int side_fill(strain_certs__side *s, strain_ctx *ctx, strain_store *st)
             s->unsampled[s->n_unsampled++] = gi->fragments[i];
         }
     }
-    STRAIN_TRY(clean_counts(s, ctx, st));
+    STRAIN_TRY(mark_clean(s, ctx, st, own, n_own));
 done:
     free(keys);
     return err;
 }
 
 int strain_certs__side_genome(strain_certs__side **out, strain_ctx *ctx, strain_store *st,
-                              const strain_genome *g, int64_t id, bool clean)
+                              const strain_genome *g, const int64_t *own, size_t n_own)
 {
     strain_certs__side *s = calloc(1, sizeof(*s));
     int err;
     if (s == NULL) {
         return strain__fail(ctx, STRAIN_ENOMEM, "out of memory");
     }
-    s->id = id;
-    s->clean = clean;
     s->g = g;
-    STRAIN_TRY(side_fill(s, ctx, st));
+    STRAIN_TRY(side_fill(s, ctx, st, own, n_own));
     *out = s;
     s = NULL;
 done:
@@ -185,31 +241,38 @@ done:
     return err;
 }
 
-int strain_certs__side_load(strain_certs__side **out, strain_ctx *ctx, strain_store *st, int64_t id)
+/* A stored sample's genome (STRAIN_ENOTFOUND when it has none). */
+static int load_genome(strain_genome **out, strain_ctx *ctx, strain_store *st, int64_t id)
 {
-    strain_store_sample *meta = NULL;
-    strain_genome *g = NULL;
-    strain_certs__side *s = NULL;
     void *blob = NULL;
     size_t len = 0;
     uint32_t ver = 0;
     int err;
-    STRAIN_TRY(strain_store_get_sample_by_id(st, &meta, id));
     STRAIN_TRY(strain_store_get_genome(st, &blob, &len, &ver, id));
     if (ver != STRAIN_ENGINE_GENOME_VERSION) {
         err = strain__fail(ctx, STRAIN_ESTORE, "sample %" PRId64 ": genome version %u unknown", id,
                            ver);
         goto done;
     }
-    STRAIN_TRY(strain_genome_deserialize(&g, ctx, blob, len));
-    STRAIN_TRY(strain_certs__side_genome(&s, ctx, st, g, id, meta->label.clean == 1));
-    s->own = g;
-    g = NULL;
-    *out = s;
+    err = strain_genome_deserialize(out, ctx, blob, len);
 done:
     free(blob);
+    return err;
+}
+
+int strain_certs__side_load(strain_certs__side **out, strain_ctx *ctx, strain_store *st, int64_t id,
+                            const int64_t *own, size_t n_own)
+{
+    strain_genome *g = NULL;
+    int err;
+    STRAIN_TRY(load_genome(&g, ctx, st, id));
+    err = strain_certs__side_genome(out, ctx, st, g, own, n_own);
+    if (err == STRAIN_OK) {
+        (*out)->loaded = g;
+        g = NULL;
+    }
+done:
     strain_genome_free(g);
-    strain_store_sample_free(meta);
     return err;
 }
 
@@ -224,30 +287,24 @@ bool strain_certs__side_same_arch(const strain_certs__side *a, const strain_cert
     return strain_genome_get_info(a->g)->arch == strain_genome_get_info(b->g)->arch;
 }
 
-/* Appends to ex/fr the features of s held by a clean sample other than a and b. */
+/* Appends the side's clean features and its unsampled fragments to ex / fr. */
 static void clean_of(uint64_t *ex, size_t *n_ex, uint64_t *fr, size_t *n_fr,
-                     const strain_certs__side *s, const strain_certs__side *other)
+                     const strain_certs__side *s)
 {
     for (size_t i = 0; i < s->n_exact; i++) {
-        uint32_t c = s->exact_clean[i];
-        c -= c > 0 && s->clean && s->id > 0;
-        c -= c > 0 && other->clean && other->id > 0 &&
-             find(other->exact, other->n_exact, s->exact[i]) != SIZE_MAX;
-        if (c > 0) {
+        if (s->exact_clean[i]) {
             ex[(*n_ex)++] = s->exact[i];
         }
     }
     for (size_t i = 0; i < s->n_frag; i++) {
-        uint32_t c = s->frag_clean[i];
-        c -= c > 0 && s->clean && s->id > 0;
-        c -= c > 0 && other->clean && other->id > 0 &&
-             find(other->frag, other->n_frag, s->frag[i]) != SIZE_MAX;
-        if (c > 0) {
+        if (s->frag_clean[i]) {
             fr[(*n_fr)++] = s->frag[i];
         }
     }
-    memcpy(fr + *n_fr, s->unsampled, s->n_unsampled * sizeof(uint64_t));
-    *n_fr += s->n_unsampled;
+    if (s->n_unsampled > 0) {
+        memcpy(fr + *n_fr, s->unsampled, s->n_unsampled * sizeof(uint64_t));
+        *n_fr += s->n_unsampled;
+    }
 }
 
 int strain_certs__similarity(double *out, strain_ctx *ctx, const strain_certs__side *a,
@@ -264,8 +321,8 @@ int strain_certs__similarity(double *out, strain_ctx *ctx, const strain_certs__s
         err = strain__fail(ctx, STRAIN_ENOMEM, "out of memory");
         goto done;
     }
-    clean_of(ex, &n_ex, fr, &n_fr, a, b);
-    clean_of(ex, &n_ex, fr, &n_fr, b, a);
+    clean_of(ex, &n_ex, fr, &n_fr, a);
+    clean_of(ex, &n_ex, fr, &n_fr, b);
     STRAIN_TRY(strain_engine__hash_genome(&clean, ctx, ex, n_ex, fr, n_fr));
     STRAIN_TRY(strain_genome_discount(&da, ctx, a->g, clean));
     STRAIN_TRY(strain_genome_discount(&db, ctx, b->g, clean));
@@ -284,17 +341,39 @@ done:
 double strain_certs_code_similarity(int64_t a, int64_t b, void *payload)
 {
     strain_store *st = payload;
+    strain_store_sample *m = NULL;
+    strain_genome *ga = NULL, *gb = NULL;
     strain_certs__side *x = NULL, *y = NULL;
+    int64_t own[2];
+    size_t n_own = 0;
     double r = 0;
     int err;
     if (st == NULL || a <= 0 || b <= 0) {
         return STRAIN_EINVAL;
     }
-    STRAIN_TRY(strain_certs__side_load(&x, NULL, st, a));
-    STRAIN_TRY(strain_certs__side_load(&y, NULL, st, b));
+    /* the two samples' own holding does not make their code clean */
+    for (int i = 0; i < 2; i++) {
+        STRAIN_TRY(strain_store_get_sample_by_id(st, &m, i == 0 ? a : b));
+        if (m->label.clean == 1) {
+            own[n_own++] = i == 0 ? a : b;
+        }
+        strain_store_sample_free(m);
+        m = NULL;
+    }
+    if (n_own == 2 && own[0] > own[1]) {
+        int64_t t = own[0];
+        own[0] = own[1];
+        own[1] = t;
+    }
+    STRAIN_TRY(load_genome(&ga, NULL, st, a));
+    STRAIN_TRY(load_genome(&gb, NULL, st, b));
+    STRAIN_TRY(strain_certs__side_genome(&x, NULL, st, ga, own, n_own));
+    STRAIN_TRY(strain_certs__side_genome(&y, NULL, st, gb, own, n_own));
     STRAIN_TRY(strain_certs__similarity(&r, NULL, x, y));
 done:
     strain_certs__side_free(x);
     strain_certs__side_free(y);
+    strain_genome_free(ga);
+    strain_genome_free(gb);
     return err < 0 ? (double)err : r;
 }

@@ -211,9 +211,11 @@ typedef struct judge_env {
     strain_ctx *ctx;
     strain_store *st;
     const strain_certs__side *target; /* engine similarity: the judged file */
-    strain_certs__side **peer_side;   /* parallel to the peers, loaded lazily */
-    bool *peer_dead;                  /* no genome stored: not comparable */
-    size_t *budget;                   /* comparisons left in this call, NULL = no bound */
+    const int64_t *own;               /* the certificate's clean software, sorted ids */
+    size_t n_own;
+    strain_certs__side **peer_side; /* parallel to the peers, loaded lazily */
+    bool *peer_dead;                /* no genome stored: not comparable */
+    size_t *budget;                 /* comparisons left in this call, NULL = no bound */
 } judge_env;
 
 /* *out the similarity of the judged file and peer k; *skip when they cannot be compared. */
@@ -235,7 +237,7 @@ static int sim_peer(double *out, bool *skip, judge_env *j, int64_t target_id, si
         return STRAIN_OK;
     }
     if (j->peer_side[k] == NULL) {
-        err = strain_certs__side_load(&j->peer_side[k], j->ctx, j->st, peer);
+        err = strain_certs__side_load(&j->peer_side[k], j->ctx, j->st, peer, j->own, j->n_own);
         if (err == STRAIN_ENOTFOUND) {
             j->peer_dead[k] = *skip = true; /* stored without features */
             return STRAIN_OK;
@@ -271,12 +273,15 @@ static int judge(strain_certs_findings *f, judge_env *j, const strain_store_cert
     for (size_t k = 0; k < n_peers; k++) {
         n_vendor += peers[k].id != target_id;
     }
-    for (size_t k = 0; k < n_peers && n_cmp < STRAIN_CERTS_MAX_UNRELATED_PEERS; k++) {
+    /* At most the first STRAIN_CERTS_MAX_UNRELATED_PEERS peers are looked at (compared or
+     * passed over), so at most that many genomes are held per certificate. */
+    for (size_t k = 0, seen = 0; k < n_peers && seen < STRAIN_CERTS_MAX_UNRELATED_PEERS; k++) {
         double s = 0.0;
         bool skip = false;
         if (peers[k].id == target_id) {
             continue;
         }
+        seen++;
         if (j->budget != NULL && *j->budget == 0) {
             f->skipped++; /* cut short: say nothing rather than half a verdict */
             return STRAIN_OK;
@@ -323,6 +328,29 @@ static int judge(strain_certs_findings *f, judge_env *j, const strain_store_cert
     }
 done:
     return err;
+}
+
+/* The clean software among a certificate's valid samples (its code is the vendor's, not a
+ * runtime's), ascending ids: malloc'd, caller frees. */
+static int own_clean(int64_t **out, size_t *out_n, const strain_vec *all)
+{
+    int64_t *v = malloc((all->len + 1) * sizeof(*v));
+    size_t n = 0;
+    if (v == NULL) {
+        return STRAIN_ENOMEM;
+    }
+    for (size_t i = 0; i < all->len; i++) {
+        const vrec *r = STRAIN_VEC_AT(all, vrec, i);
+        if (r->clean) {
+            v[n++] = r->id;
+        }
+    }
+    if (n > 1) {
+        qsort(v, n, sizeof(*v), cmp_i64);
+    }
+    *out = v;
+    *out_n = n;
+    return STRAIN_OK;
 }
 
 /* The vendor software among a certificate's valid samples, in ascending id order. */
@@ -393,7 +421,7 @@ int strain_certs_unrelated(strain_certs_findings **out, strain_ctx *ctx, strain_
     cert_ids ci = {NULL, STRAIN_VEC_INIT(strain_store_cert), false};
     strain_vec all = STRAIN_VEC_INIT(vrec);
     strain_vec peers = STRAIN_VEC_INIT(vrec);
-    judge_env j = {sim, payload, ctx, st, NULL, NULL, NULL, NULL};
+    judge_env j = {sim, payload, ctx, st, NULL, NULL, 0, NULL, NULL, NULL};
     int err;
     if (out == NULL || st == NULL || sim == NULL || sample_id <= 0) {
         return STRAIN_EINVAL;
@@ -434,20 +462,27 @@ int strain_certs__unrelated_db(strain_certs_findings *f, strain_ctx *ctx, strain
     strain_vec all = STRAIN_VEC_INIT(vrec);
     strain_vec peers = STRAIN_VEC_INIT(vrec);
     strain_certs__side *t = NULL;
-    judge_env j = {NULL, NULL, ctx, st, NULL, NULL, NULL, budget};
+    judge_env j = {NULL, NULL, ctx, st, NULL, NULL, 0, NULL, NULL, budget};
+    int64_t *own = NULL;
     int err;
     STRAIN_TRY(strain_store_cert_links(st, c->id, collect_valid, &all));
     STRAIN_TRY(vendor_peers(&peers, &all));
     if (peers.len == 0) {
         goto done; /* no vendor software: nothing to be unlike */
     }
+    STRAIN_TRY(own_clean(&own, &j.n_own, &all));
+    j.own = own;
     STRAIN_TRY(env_alloc(&j, peers.len));
     for (size_t i = 0; i < all.len; i++) {
         const vrec *r = STRAIN_VEC_AT(&all, vrec, i);
         if (r->clean || (only_sample > 0 && r->id != only_sample)) {
             continue;
         }
-        err = strain_certs__side_load(&t, ctx, st, r->id);
+        if (*budget == 0) {
+            f->skipped++; /* not even loaded: the pass is out of comparisons */
+            continue;
+        }
+        err = strain_certs__side_load(&t, ctx, st, r->id, j.own, j.n_own);
         if (err == STRAIN_ENOTFOUND) {
             continue; /* stored without a genome */
         }
@@ -464,6 +499,7 @@ int strain_certs__unrelated_db(strain_certs_findings *f, strain_ctx *ctx, strain
 done:
     strain_certs__side_free(t);
     env_release(&j, peers.len);
+    free(own);
     strain_vec_free(&all);
     strain_vec_free(&peers);
     return err;
@@ -499,8 +535,9 @@ int strain_certs__unrelated_report(strain_certs_findings *f, strain_ctx *ctx, st
     strain_vec all = STRAIN_VEC_INIT(vrec);
     strain_vec peers = STRAIN_VEC_INIT(vrec);
     strain_certs__side *t = NULL;
-    judge_env j = {NULL, NULL, ctx, st, NULL, NULL, NULL, NULL};
+    judge_env j = {NULL, NULL, ctx, st, NULL, NULL, 0, NULL, NULL, NULL};
     const strain_sig_info *info = NULL;
+    int64_t *own = NULL;
     int64_t self_id = 0;
     bool self_clean = false;
     int err;
@@ -527,25 +564,32 @@ int strain_certs__unrelated_report(strain_certs_findings *f, strain_ctx *ctx, st
         }
     }
     err = STRAIN_OK;
-    if (ci.items.len == 0) {
-        goto done;
-    }
-    STRAIN_TRY(strain_certs__side_genome(&t, ctx, st, g, self_id, false));
-    if (!strain_certs__side_has_code(t)) {
-        goto done;
-    }
-    j.target = t;
     for (size_t i = 0; i < ci.items.len; i++) {
         const strain_store_cert *c = STRAIN_VEC_AT(&ci.items, strain_store_cert, i);
         all.len = peers.len = 0;
         STRAIN_TRY(strain_store_cert_links(st, c->id, collect_valid, &all));
         STRAIN_TRY(vendor_peers(&peers, &all));
+        if (peers.len == 0) {
+            continue;
+        }
+        free(own);
+        own = NULL;
+        STRAIN_TRY(own_clean(&own, &j.n_own, &all));
+        j.own = own;
+        strain_certs__side_free(t);
+        t = NULL;
+        STRAIN_TRY(strain_certs__side_genome(&t, ctx, st, g, own, j.n_own));
+        if (!strain_certs__side_has_code(t)) {
+            break; /* no native code: nothing to judge */
+        }
+        j.target = t;
         STRAIN_TRY(env_alloc(&j, peers.len));
         err = judge(f, &j, c, self_id, peers.items, peers.len, threshold);
         env_release(&j, peers.len);
         STRAIN_TRY(err);
     }
 done:
+    free(own);
     strain_certs__side_free(t);
     strain_vec_free(&ci.items);
     strain_vec_free(&all);

@@ -190,6 +190,11 @@
  * under a minute for large programs. Files reached after it are counted as skipped and
  * reported, never silently cleared. */
 #define STRAIN_CERTS_MAX_UNRELATED_COMPARISONS 2048u
+/* Whether a feature held by a certificate's own clean software is also held by other clean
+ * samples is read from its postings; a feature in more samples than this is common code (a
+ * runtime linked everywhere) and counts as clean without reading them. 4096 postings are
+ * ~100 KB, read once per file judged. */
+#define STRAIN_CERTS_MAX_UNRELATED_DF 4096u
 /* Indicators and the info report (info branch) */
 /* An indicator list past 10,000 distinct values of one kind is a string table or junk, not
  * something an analyst reads; the report says it was cut. */

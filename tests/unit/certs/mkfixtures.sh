@@ -4,7 +4,7 @@
 # run first, not duplicated): root -> intermediate -> leaves "vendor" (Vendor Corp, the
 # certificate to be "stolen"), "leaf" (Strain Test Signer) and "short". Here: programs with
 # clearly different code, signed with those leaves by osslsigncode:
-#   vendor_tool1/2.exe  two clean vendor tools sharing a vendor library   (vendor)
+#   vendor_tool1/2/3.exe  clean vendor tools sharing a vendor library     (vendor)
 #   actor_x.exe         an actor's user-mode sample                       (vendor)
 #   driver.sys          a kernel driver (native subsystem, ntoskrnl import, no CRT) (vendor)
 #   clean_other.exe     a clean program of another vendor                 (short)
@@ -52,7 +52,7 @@ int vendor_parse_kv(const char *line, char *k, char *v, size_t cap)
     return 0;
 }
 X
-for i in 1 2; do
+for i in 1 2 3; do
   cat > vendor_tool$i.c <<X
 #include <stdio.h>
 unsigned vendor_crc(const unsigned char *p, unsigned long long n);
@@ -195,6 +195,7 @@ sign() { # out in leaf
 }
 sign s_vendor_tool1.exe vendor_tool1.exe vendor
 sign s_vendor_tool2.exe vendor_tool2.exe vendor
+sign s_vendor_tool3.exe vendor_tool3.exe vendor
 sign s_actor_x.exe actor_x.exe vendor
 sign s_driver.sys driver.sys vendor
 sign s_clean_other.exe clean_other.exe short

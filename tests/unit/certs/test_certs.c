@@ -1240,6 +1240,24 @@ static void test_unrelated_engine(void **state)
     assert_int_equal(pick(&x, fs, STRAIN_CERTS_UNRELATED, vendor), 0);
     strain_certs_findings_free(fs);
     db_close(&bare);
+
+    /* Several clean tools of the vendor hold its library: it is still the vendor's code, not
+     * clean code to leave out (only clean samples the certificate does not sign make code
+     * clean), so a new tool of the vendor stays alike and the relay stays unrelated. */
+    db_open(&d, "luckymouse_many.db");
+    snprintf(p, sizeof(p), "%s/runtime.exe", fx);
+    add_file(&d, p, NULL, "runtime.exe", NULL, NULL, 1, NULL, NULL);
+    t1 = add(&d, "s_vendor_tool1.exe", NULL, NULL, 1, NULL);
+    int64_t t3 = add(&d, "s_vendor_tool3.exe", NULL, NULL, 1, NULL);
+    ap = add(&d, "s_actor_proxy.exe", "APT-LM", "proxy", 0, NULL);
+    assert_int_equal(report_unrelated(&d, "s_vendor_tool2.exe", true, thr, &best), 0);
+    assert_int_equal(strain_certs_findings_db(&fs, d.ctx, d.st), 0);
+    assert_int_equal(pick(&x, fs, STRAIN_CERTS_UNRELATED, vendor), 1);
+    assert_int_equal(x.f[0]->n_samples, 3);
+    assert_true(has_id(x.f[0], t1) && has_id(x.f[0], t3) && has_id(x.f[0], ap));
+    assert_non_null(strstr(x.f[0]->text, "shares nothing with the 2 samples"));
+    strain_certs_findings_free(fs);
+    db_close(&d);
     free(vendor);
 }
 
