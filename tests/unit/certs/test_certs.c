@@ -21,6 +21,7 @@
 #include <strain/store.h>
 
 #include "helpers.h"
+#include "util/limits.h" /* the bounds test_unrelated_caps reaches */
 
 static char fx[1024];
 
@@ -1261,6 +1262,129 @@ static void test_unrelated_engine(void **state)
     free(vendor);
 }
 
+/* Genome blob of a fixture (as `strain add` stores it); caller frees. */
+static uint8_t *fx_genome(db *d, const char *file, size_t *len)
+{
+    char p[1200];
+    size_t n = 0;
+    strain_binary *b = NULL;
+    strain_genome *g = NULL;
+    uint8_t *blob = NULL;
+    snprintf(p, sizeof(p), "%s/%s", fx, file);
+    uint8_t *data = th_read_file(p, &n);
+    assert_non_null(data);
+    assert_int_equal(strain_binary_parse(&b, d->ctx, data, n), 0);
+    assert_int_equal(strain_genome_build(&g, d->ctx, b, NULL), 0);
+    assert_int_equal(strain_genome_serialize(&blob, len, d->ctx, g), 0);
+    strain_genome_free(g);
+    strain_binary_free(b);
+    free(data);
+    return blob;
+}
+
+/* A similarity for the bound on peers: counts its calls, finds nothing alike (the samples
+ * of test_unrelated_caps are built to share no code; the count is what is tested). */
+static double never_alike(int64_t a, int64_t b, void *payload)
+{
+    (void)a;
+    (void)b;
+    ++*(int *)payload;
+    return 0.0;
+}
+
+/* The bounds: one file is compared with at most STRAIN_CERTS_MAX_UNRELATED_PEERS of the
+ * vendor's software (and says so), and a database-wide pass stops after
+ * STRAIN_CERTS_MAX_UNRELATED_COMPARISONS comparisons, counting the files left unjudged
+ * (reported by `strain certs list`), never clearing them. Samples are stored directly with
+ * the vendor's real signature record and the fixtures' genomes (the bytes behind them do not
+ * matter to the findings). */
+static void test_unrelated_caps(void **state)
+{
+    (void)state;
+    db d;
+    char p[1200], ca[1200], name[64];
+    size_t n = 0, len_peer = 0, len_target = 0;
+    strain_binary *sb = NULL;
+    strain_sig_report *rep = NULL;
+    strain_certs_findings *fs = NULL;
+    found x;
+    const size_t n_peers = STRAIN_CERTS_MAX_UNRELATED_PEERS + 8;
+    /* one target more than the budget allows to judge fully */
+    const size_t n_targets =
+        STRAIN_CERTS_MAX_UNRELATED_COMPARISONS / STRAIN_CERTS_MAX_UNRELATED_PEERS + 1;
+    char *vendor = fx_text("vendor.sha1");
+    db_open(&d, "caps.db");
+    snprintf(p, sizeof(p), "%s/s_vendor_tool1.exe", fx);
+    snprintf(ca, sizeof(ca), "%s/root.crt", fx);
+    uint8_t *data = th_read_file(p, &n);
+    assert_int_equal(strain_binary_parse(&sb, d.ctx, data, n), 0);
+    strain_sig_opts o = {ca, NULL, 0};
+    assert_int_equal(strain_sig_verify(&rep, d.ctx, sb, &o), 0);
+    assert_int_equal(strain_sig_report_info(rep)->signatures[0].verdict, STRAIN_SIG_VALID);
+    uint8_t *peer_g = fx_genome(&d, "runtime.exe", &len_peer);
+    uint8_t *target_g = fx_genome(&d, "s_driver.sys", &len_target);
+    int64_t first_target = 0;
+    assert_int_equal(strain_store_begin(d.st), 0);
+    for (size_t i = 0; i < n_peers + n_targets; i++) {
+        bool peer = i < n_peers;
+        strain_store_sample s;
+        int64_t id = 0;
+        memset(&s, 0, sizeof(s));
+        snprintf(name, sizeof(name), "%s-%zu", peer ? "peer" : "target", i);
+        assert_int_equal(strain_hash_sha256(s.sha256, name, strlen(name)), 0);
+        s.size = 1;
+        s.file_name = name;
+        s.label.actor = peer ? NULL : "APT-C";
+        s.label.family = peer ? NULL : "C";
+        s.label.clean = peer ? 1 : 0;
+        assert_int_equal(strain_store_put_sample(d.st, &id, &s), 0);
+        strain_store_features feat = {1, peer ? peer_g : target_g, peer ? len_peer : len_target,
+                                      NULL, 0};
+        assert_int_equal(strain_store_put_features(d.st, id, &feat), 0);
+        assert_true(strain_certs_record(d.st, id, rep, false) > 0);
+        if (!peer && first_target == 0) {
+            first_target = id;
+        }
+    }
+    assert_int_equal(strain_store_commit(d.st), 0);
+
+    /* One file: the first 32 of the 40 peers, and the text says so. */
+    int calls = 0;
+    assert_int_equal(
+        strain_certs_unrelated(&fs, d.ctx, d.st, first_target, never_alike, &calls, 0.1), 0);
+    assert_int_equal(calls, STRAIN_CERTS_MAX_UNRELATED_PEERS);
+    assert_int_equal(pick(&x, fs, STRAIN_CERTS_UNRELATED, vendor), 1);
+    assert_int_equal(x.f[0]->n_samples, STRAIN_CERTS_MAX_UNRELATED_PEERS + 1);
+    char want[96];
+    snprintf(want, sizeof(want), "the first %u of the %zu samples",
+             STRAIN_CERTS_MAX_UNRELATED_PEERS, n_peers);
+    assert_non_null(strstr(x.f[0]->text, want));
+    strain_certs_findings_free(fs);
+
+    /* The database: the engine's similarity (runtime vs driver code: nothing shared) judges
+     * as many targets as the budget allows; the last is counted, not cleared. */
+    assert_int_equal(strain_certs_findings_db(&fs, d.ctx, d.st), 0);
+    size_t n_un = 0;
+    for (size_t i = 0; i < strain_certs_findings_count(fs); i++) {
+        const strain_certs_finding *f = strain_certs_findings_get(fs, i);
+        n_un += f->kind == STRAIN_CERTS_UNRELATED && strcmp(f->cert_sha1, vendor) == 0;
+    }
+    assert_int_equal(n_un, n_targets - 1);
+    assert_int_equal(strain_certs_findings_skipped(fs), 1);
+    strain_certs_findings_free(fs);
+    db_close(&d);
+    char *out = NULL;
+    assert_int_equal(th_run(&out, "'%s' certs list --db '%s' 2>&1 >/dev/null", bin(), d.path), 0);
+    assert_non_null(strstr(out, "unrelated-code check not made for 1 signed file"));
+    free(out);
+    free(peer_g);
+    free(target_g);
+    strain_sig_report_free(rep);
+    strain_binary_free(sb);
+    free(data);
+    free(vendor);
+}
+
 int main(void)
 {
     /* clang-format off */
@@ -1277,6 +1401,7 @@ int main(void)
         cmocka_unit_test(test_report),
         cmocka_unit_test(test_unrelated_genomes),
         cmocka_unit_test(test_unrelated_engine),
+        cmocka_unit_test(test_unrelated_caps),
     };
     /* clang-format on */
     return cmocka_run_group_tests(tests, setup, NULL);
