@@ -37,6 +37,9 @@
 #include "util/err.h"
 #include "util/limits.h"
 
+/* Features whose postings one lookup reads (see mark_clean). */
+#define AMBIGUOUS_BATCH 256u
+
 /* One side of comparisons: a genome, its indexed features and how many clean samples hold
  * each (sorted by hash, per kind). */
 struct strain_certs__side {
@@ -158,18 +161,23 @@ static int mark_clean(strain_certs__side *s, strain_ctx *ctx, strain_store *st, 
             amb[n_amb++] = k[i];
         }
     }
-    if (n_amb > 0) {
-        STRAIN_TRY(strain_store_lookup(st, &p, &np, amb, n_amb, STRAIN_CERTS_MAX_UNRELATED_DF));
-    }
-    for (size_t i = 0; i < np; i++) {
-        size_t x = p[i].kind == STRAIN_KIND_FUNC_EXACT ? find(s->exact, s->n_exact, p[i].hash)
-                   : p[i].kind == STRAIN_KIND_FRAGMENT ? find(s->frag, s->n_frag, p[i].hash)
-                                                       : SIZE_MAX;
-        if (x == SIZE_MAX) {
-            continue;
+    /* in batches, so that at most AMBIGUOUS_BATCH x STRAIN_CERTS_MAX_UNRELATED_DF postings
+     * are held at once */
+    for (size_t b = 0; b < n_amb; b += AMBIGUOUS_BATCH) {
+        size_t nb = n_amb - b < AMBIGUOUS_BATCH ? n_amb - b : AMBIGUOUS_BATCH;
+        free(p);
+        p = NULL;
+        STRAIN_TRY(strain_store_lookup(st, &p, &np, amb + b, nb, STRAIN_CERTS_MAX_UNRELATED_DF));
+        for (size_t i = 0; i < np; i++) {
+            size_t x = p[i].kind == STRAIN_KIND_FUNC_EXACT ? find(s->exact, s->n_exact, p[i].hash)
+                       : p[i].kind == STRAIN_KIND_FRAGMENT ? find(s->frag, s->n_frag, p[i].hash)
+                                                           : SIZE_MAX;
+            if (x == SIZE_MAX) {
+                continue;
+            }
+            x += p[i].kind == STRAIN_KIND_FRAGMENT ? s->n_exact : 0;
+            inside[x] += has_id(own, n_own, p[i].sample_id);
         }
-        x += p[i].kind == STRAIN_KIND_FRAGMENT ? s->n_exact : 0;
-        inside[x] += has_id(own, n_own, p[i].sample_id);
     }
     for (size_t i = 0; i < n; i++) {
         /* ambiguous features whose postings were not read (too common) have inside 0 */

@@ -192,9 +192,9 @@
 #define STRAIN_CERTS_MAX_UNRELATED_COMPARISONS 2048u
 /* Whether a feature held by a certificate's own clean software is also held by other clean
  * samples is read from its postings; a feature in more samples than this is common code (a
- * runtime linked everywhere) and counts as clean without reading them. 4096 postings are
- * ~100 KB, read once per file judged. */
-#define STRAIN_CERTS_MAX_UNRELATED_DF 4096u
+ * runtime linked everywhere) and counts as clean without reading them. Read 256 features at
+ * a time, at most 256 x 1024 postings (6 MB) are held at once. */
+#define STRAIN_CERTS_MAX_UNRELATED_DF 1024u
 /* Indicators and the info report (info branch) */
 /* An indicator list past 10,000 distinct values of one kind is a string table or junk, not
  * something an analyst reads; the report says it was cut. */
