@@ -6,7 +6,9 @@
 # second tool (same certificate, same vendor library, never added) must not. Fixtures are
 # built by tests/unit/certs/mkfixtures.sh (openssl PKI, mingw-w64, osslsigncode); the
 # signatures' validity is checked with osslsigncode, certificate and file identities with
-# openssl and sha256sum.
+# openssl and sha256sum. Then the same with real programs of the public corpus signed with
+# the fixture vendor certificate: 7-Zip 4.0.2 as the vendor's clean software, 7-Zip 5.2.0 as
+# its next release (no finding), a secp256k1 Node module as the actor's file (finding).
 set -euo pipefail
 : "${STRAIN_BIN:?}" "${STRAIN_SOURCE_DIR:?}"
 for t in x86_64-w64-mingw32-gcc osslsigncode openssl; do
@@ -67,4 +69,51 @@ assert [s["verdict"] for s in q["signatures"]] == ["untrusted-root"], q["signatu
 assert un == [], un
 print("ok: unrelated-code for the relay (best %.3f), none for the vendor's second tool"
       % certs[vendor]["findings"][[f["kind"] for f in certs[vendor]["findings"]].index("unrelated-code")]["best_similarity"])
+PY
+
+# Real programs (MSVC x64 builds from the public corpus), located by their manifest SHA-256.
+manifest=${STRAIN_SHARED_DIR:-}/corpus/public.tsv
+corpus_file() { # family version path_in_tarball
+  local row sha actor f
+  row=$(awk -F'\t' -v f="$1" -v v="$2" -v p="$3" '$1 == f && $4 == v && $5 == p' "$manifest")
+  [[ -n "$row" ]] || return 1
+  actor=$(cut -f2 <<<"$row")
+  sha=$(cut -f6 <<<"$row")
+  for f in "${STRAIN_CORPUS_DIR:-/nonexistent}/$actor/$1/$2"/*; do
+    [[ -f "$f" && "$(sha256sum "$f" | cut -d' ' -f1)" == "$sha" ]] && { echo "$f"; return 0; }
+  done
+  return 1
+}
+if ! z4=$(corpus_file 7za 4.0.2 package/win/x64/7za.exe) ||
+   ! z5=$(corpus_file 7za 5.2.0 package/win/x64/7za.exe) ||
+   ! sk=$(corpus_file secp256k1 4.0.2 package/prebuilds/win32-x64/node.napi.node); then
+  [[ "${STRAIN_REQUIRE_CORPUS:-0}" == 1 ]] && { echo "corpus files missing"; exit 1; }
+  echo "corpus not fetched: real-program part skipped"
+  exit 0
+fi
+for x in "$z4:s7z4.exe" "$z5:s7z5.exe" "$sk:ssecp.node"; do
+  osslsigncode sign -certs vendor.chain.pem -key vendor.key -h sha256 -in "${x%%:*}" \
+    -out "${x##*:}" >/dev/null
+done
+db2=$tmp/real.db
+"$STRAIN_BIN" add --quiet --db "$db2" --ca root.crt --clean s7z4.exe
+"$STRAIN_BIN" add --quiet --db "$db2" --ca root.crt --actor APT-LM --family loader ssecp.node
+"$STRAIN_BIN" certs list --db "$db2" --json > "$tmp/list2.json"
+"$STRAIN_BIN" query --db "$db2" --ca root.crt --json s7z5.exe ssecp.node > "$tmp/q2.json"
+/usr/bin/python3 - "$tmp" "$(cat vendor.sha1)" <<'PY'
+import json, sys
+tmp, vendor = sys.argv[1:3]
+certs = {c["sha1"]: c for c in json.load(open(tmp + "/list2.json"))}
+un = [f for f in certs[vendor]["findings"] if f["kind"] == "unrelated-code"]
+assert len(un) == 1 and len(un[0]["sample_ids"]) == 2, certs[vendor]["findings"]
+q = {r["file"]: r for r in json.load(open(tmp + "/q2.json"))}
+def kinds(name):
+    r = q[name]
+    assert [s["verdict"] for s in r["signatures"]] == ["valid"], r["signatures"]
+    return [f for f in r["certificate_findings"] if f["kind"] == "unrelated-code"]
+assert kinds("s7z5.exe") == [], kinds("s7z5.exe")
+k = kinds("ssecp.node")
+assert len(k) == 1 and k[0]["sha1"] == vendor, k
+print("ok: real programs: unrelated-code for the module (best %.4f), none for 7-Zip 5.2.0"
+      % k[0]["best_similarity"])
 PY
