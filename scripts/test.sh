@@ -11,6 +11,8 @@ scripts/deps.sh
 export STRAIN_SHARED_DIR=${STRAIN_SHARED_DIR:-$root/../shared}
 STRAIN_CORPUS_DIR=$(scripts/corpus.sh)
 export STRAIN_CORPUS_DIR STRAIN_REQUIRE_CORPUS=1
+STRAIN_CLEAN_DIR=$(scripts/clean-set.sh)
+export STRAIN_CLEAN_DIR
 # Authenticode ground truth: Debian's signed EFI images listed in signed.tsv.
 export STRAIN_SIGNED_DIR=${STRAIN_SIGNED_DIR:-${STRAIN_CORPUS_CACHE:-$HOME/.cache/strain-corpus}/signed}
 sh "$STRAIN_SHARED_DIR/corpus/fetch-debian-signed.sh" "$STRAIN_SHARED_DIR/corpus/signed.tsv" \
