@@ -19,7 +19,7 @@ sh "$STRAIN_SHARED_DIR/corpus/fetch-debian-signed.sh" "$STRAIN_SHARED_DIR/corpus
    "$STRAIN_SIGNED_DIR" >&2
 
 common=(-DSTRAIN_WERROR=ON -DSTRAIN_CORPUS_DIR="$STRAIN_CORPUS_DIR"
-        -DSTRAIN_SHARED_DIR="$STRAIN_SHARED_DIR")
+        -DSTRAIN_SHARED_DIR="$STRAIN_SHARED_DIR" -DSTRAIN_CLEAN_DIR="$STRAIN_CLEAN_DIR")
 for preset in dev asan fuzz; do
   cmake --preset "$preset" "${common[@]}" >/dev/null
   cmake --build --preset "$preset"
