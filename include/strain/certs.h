@@ -100,9 +100,9 @@ STRAIN_API const strain_certs_finding *strain_certs_findings_get(const strain_ce
 /* NULL-safe. */
 STRAIN_API void strain_certs_findings_free(strain_certs_findings *f);
 /*
- * Files whose unrelated-code check was not made because the set's comparison budget
- * (STRAIN_CERTS_MAX_UNRELATED_COMPARISONS, src/util/limits.h) ran out: no finding is said
- * about them either way. 0 for NULL.
+ * Files whose unrelated-code check was not made because the set's work budget
+ * (STRAIN_CERTS_MAX_UNRELATED_COMPARISONS genomes loaded plus comparisons made,
+ * src/util/limits.h) ran out: no finding is said about them either way. 0 for NULL.
  */
 STRAIN_API size_t strain_certs_findings_skipped(const strain_certs_findings *f);
 

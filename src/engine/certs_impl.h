@@ -73,8 +73,8 @@ int strain_certs__similarity(double *out, strain_ctx *ctx, const strain_certs__s
 /*
  * Appends the unrelated-code findings of certificate c (engine similarity, default
  * threshold) for every file it validly signs that is not labelled clean, or only for
- * only_sample when > 0. *budget is the comparisons left for the whole call; a file reached
- * when it is spent counts in f->skipped.
+ * only_sample when > 0. *budget is the work left for the whole call (genomes loaded plus
+ * comparisons made); a file reached when it is spent counts in f->skipped.
  */
 int strain_certs__unrelated_db(strain_certs_findings *f, strain_ctx *ctx, strain_store *st,
                                const strain_store_cert *c, int64_t only_sample, size_t *budget);

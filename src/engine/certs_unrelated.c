@@ -215,15 +215,31 @@ typedef struct judge_env {
     size_t n_own;
     strain_certs__side **peer_side; /* parallel to the peers, loaded lazily */
     bool *peer_dead;                /* no genome stored: not comparable */
-    size_t *budget;                 /* comparisons left in this call, NULL = no bound */
+    size_t *budget;                 /* work left in this call (see spend), NULL = no bound */
 } judge_env;
 
-/* *out the similarity of the judged file and peer k; *skip when they cannot be compared. */
-static int sim_peer(double *out, bool *skip, judge_env *j, int64_t target_id, size_t k,
+/* Takes one unit of a database pass's work: a genome loaded or a comparison made (both cost
+ * about the same: a genome is read and its features looked up, or two are discounted and
+ * compared). False when none is left. */
+static bool spend(size_t *budget)
+{
+    if (budget == NULL) {
+        return true;
+    }
+    if (*budget == 0) {
+        return false;
+    }
+    (*budget)--;
+    return true;
+}
+
+/* *out the similarity of the judged file and peer k; *skip when they cannot be compared,
+ * *spent when the pass's work budget ran out first. */
+static int sim_peer(double *out, bool *skip, bool *spent, judge_env *j, int64_t target_id, size_t k,
                     int64_t peer)
 {
     int err;
-    *skip = false;
+    *skip = *spent = false;
     if (j->cb != NULL) {
         double s = j->cb(target_id, peer, j->payload);
         if (s < 0) {
@@ -237,6 +253,10 @@ static int sim_peer(double *out, bool *skip, judge_env *j, int64_t target_id, si
         return STRAIN_OK;
     }
     if (j->peer_side[k] == NULL) {
+        if (!spend(j->budget)) {
+            *spent = true;
+            return STRAIN_OK;
+        }
         err = strain_certs__side_load(&j->peer_side[k], j->ctx, j->st, peer, j->own, j->n_own);
         if (err == STRAIN_ENOTFOUND) {
             j->peer_dead[k] = *skip = true; /* stored without features */
@@ -251,6 +271,10 @@ static int sim_peer(double *out, bool *skip, judge_env *j, int64_t target_id, si
         /* managed or code-less software, or another architecture (the x86 and x64 builds
          * of one program share no machine code): nothing to be like */
         *skip = true;
+        return STRAIN_OK;
+    }
+    if (!spend(j->budget)) {
+        *spent = true;
         return STRAIN_OK;
     }
     return strain_certs__similarity(out, j->ctx, j->target, j->peer_side[k]);
@@ -277,22 +301,19 @@ static int judge(strain_certs_findings *f, judge_env *j, const strain_store_cert
      * passed over), so at most that many genomes are held per certificate. */
     for (size_t k = 0, seen = 0; k < n_peers && seen < STRAIN_CERTS_MAX_UNRELATED_PEERS; k++) {
         double s = 0.0;
-        bool skip = false;
+        bool skip = false, spent = false;
         if (peers[k].id == target_id) {
             continue;
         }
         seen++;
-        if (j->budget != NULL && *j->budget == 0) {
+        STRAIN_TRY(sim_peer(&s, &skip, &spent, j, target_id, k, peers[k].id));
+        if (spent) {
             f->skipped++; /* cut short: say nothing rather than half a verdict */
             return STRAIN_OK;
         }
-        STRAIN_TRY(sim_peer(&s, &skip, j, target_id, k, peers[k].id));
         if (skip) {
             n_vendor--;
             continue;
-        }
-        if (j->budget != NULL) {
-            (*j->budget)--;
         }
         ids[n_cmp++] = peers[k].id;
         best = s > best ? s : best;
@@ -478,8 +499,8 @@ int strain_certs__unrelated_db(strain_certs_findings *f, strain_ctx *ctx, strain
         if (r->clean || (only_sample > 0 && r->id != only_sample)) {
             continue;
         }
-        if (*budget == 0) {
-            f->skipped++; /* not even loaded: the pass is out of comparisons */
+        if (!spend(budget)) {
+            f->skipped++; /* not even loaded: the pass is out of work */
             continue;
         }
         err = strain_certs__side_load(&t, ctx, st, r->id, j.own, j.n_own);

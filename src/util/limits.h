@@ -186,9 +186,9 @@
  * programs (7za 4.0.2 vs 5.2.0, ~2,400 functions each, debug build: load, discount,
  * compare), so 32 bound a query's extra cost below a second. */
 #define STRAIN_CERTS_MAX_UNRELATED_PEERS 32u
-/* Comparisons one database-wide pass (`strain certs list`) makes in all: 2048 x ~24 ms is
- * under a minute for large programs. Files reached after it are counted as skipped and
- * reported, never silently cleared. */
+/* Work one database-wide pass (`strain certs list`) does in all, in genomes loaded plus
+ * comparisons made (each a few to ~24 ms for large programs): under a minute. Files reached
+ * after it are counted as skipped and reported, never silently cleared. */
 #define STRAIN_CERTS_MAX_UNRELATED_COMPARISONS 2048u
 /* Whether a feature held by a certificate's own clean software is also held by other clean
  * samples is read from its postings; a feature in more samples than this is common code (a
