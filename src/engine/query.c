@@ -37,11 +37,9 @@
 /* Share of the query's weight MaxScore may leave unread before scores are made exact from
  * the stored genomes (a score is then off by at most this much). */
 #define VERIFY_UNREAD 0.02
-/* df family counts are exact for features in at most this many samples (the store counts
- * them over the postings). Beyond it the feature is taken to be in min(F, samples) families:
- * the lowest weight it could have. That is right for common code (a runtime linked by
- * thousands of samples); it under-weighs code unique to one family of more than this many
- * samples (documented in docs/attribution.md). */
+/* For a store that counts families over the postings: exact counts up to this many samples,
+ * beyond it the feature is taken to be in min(F, samples) families (the lowest weight it
+ * could have). The SQLite store maintains the counts (schema 4) and is exact for all. */
 #define FAMILY_SCAN_MAX 64u
 
 static uint64_t mix(uint64_t x)

@@ -456,6 +456,18 @@ static int sq_check(void *be)
         "d.hash HAVING count(p.sample_id) != d.n_samples OR coalesce(sum(sm.clean), 0) != "
         "d.n_clean",
         NULL, "document frequency check"));
+    STRAIN_TRY(check_rows(
+        s,
+        "SELECT 'feature ' || kind || ':' || hash || ' family ' || family || ' counts ' || n || "
+        "', postings say ' || m FROM (SELECT f.kind, f.hash, f.family, f.n_samples AS n, "
+        "(SELECT count(*) FROM postings p JOIN samples sm ON sm.id = p.sample_id WHERE p.kind "
+        "= f.kind AND p.hash = f.hash AND sm.clean = 0 AND sm.family = f.family) AS m FROM "
+        "feature_families f) WHERE n != m UNION ALL SELECT 'feature ' || d.kind || ':' || "
+        "d.hash || ' counts ' || d.n_families || ' families, postings say ' || count(DISTINCT "
+        "sm.family) FROM feature_df d LEFT JOIN postings p ON p.kind = d.kind AND p.hash = "
+        "d.hash LEFT JOIN samples sm ON sm.id = p.sample_id AND sm.clean = 0 GROUP BY d.kind, "
+        "d.hash HAVING count(DISTINCT sm.family) != d.n_families",
+        NULL, "family count check"));
 done:
     return err;
 }
