@@ -131,9 +131,10 @@ STRAIN_API int strain_hunt_run(strain_hunt_stats *stats, strain_hunt *h, strain_
  * first, and a sample's evidence is the share of the seed's code it was seen holding. The
  * score formula bounds what a sample sharing little of a seed can score (docs/hunt.md), so
  * the most common features' posting lists are left unread once no unseen sample could still
- * reach --min-score, and only samples whose evidence can reach the bound are verified: their
- * stored genomes are loaded one at a time, discounted and compared with every seed exactly
- * as strain_hunt_match does (same scores as a streaming hunt over the same files).
+ * reach --min-score, and only (seed, sample) pairs whose evidence can reach the bound are
+ * verified: the sample's stored genome is loaded (one at a time), discounted and compared with
+ * the seed exactly as strain_hunt_match does (same scores as a streaming hunt over the same
+ * files).
  */
 typedef struct strain_hunt_db_opts {
     double min_score; /* 0 => STRAIN_HUNT_DEFAULT_MIN_SCORE */
@@ -148,7 +149,8 @@ typedef struct strain_hunt_db_stats {
     uint64_t keys_read;  /* of which the posting lists were read */
     uint64_t postings;   /* postings read */
     uint64_t candidates; /* samples met in the postings (summed over seeds) */
-    uint64_t verified;   /* distinct genomes loaded and compared with the seeds */
+    uint64_t verified;   /* stored genomes loaded and compared */
+    uint64_t compared;   /* (seed, sample) comparisons made */
     uint64_t hits;       /* hit callbacks made */
     double seconds;      /* wall time */
 } strain_hunt_db_stats;

@@ -153,9 +153,10 @@ static int hunt_db_run(strain_hunt *h, hunt_cli *c, const char *db, double min_s
         fprintf(stderr,
                 "strain: hunt: %s: %" PRIu64 " samples (%" PRIu64 " clean), %" PRIu64
                 " features, %" PRIu64 " read (%" PRIu64 " postings), %" PRIu64
-                " candidates, %" PRIu64 " verified, %" PRIu64 " hits in %.2f s\n",
+                " candidates, %" PRIu64 " samples verified (%" PRIu64 " comparisons), %" PRIu64
+                " hits in %.2f s\n",
                 ce.path, st.samples, st.clean, st.keys, st.keys_read, st.postings, st.candidates,
-                st.verified, st.hits, st.seconds);
+                st.verified, st.compared, st.hits, st.seconds);
     }
     cli_engine_close(&ce);
     return rc;

@@ -55,6 +55,11 @@ typedef struct hd_hit {
     size_t n_matches;
 } hd_hit;
 
+typedef struct hd_pair {
+    int64_t id;
+    size_t seed;
+} hd_pair;
+
 typedef struct hd_state {
     strain_hunt *h;
     strain_ctx *ctx;
@@ -63,7 +68,7 @@ typedef struct hd_state {
     strain_hunt_db_stats stats;
     int64_t *clean_ids; /* sorted */
     size_t n_clean;
-    int64_t *verify; /* samples to verify (all seeds), may repeat until sorted */
+    hd_pair *verify; /* (sample, seed) pairs to verify */
     size_t n_verify, cap_verify;
     hd_hit *hits;
     size_t n_hits, cap_hits;
@@ -429,25 +434,26 @@ static size_t fill_batch(strain_store_key *batch, size_t cap, const hd_key *keys
     return nb;
 }
 
-static int push_verify(hd_state *s, int64_t id)
+static int push_verify(hd_state *s, int64_t id, size_t seed)
 {
     if (s->n_verify == s->cap_verify) {
         size_t nc = s->cap_verify ? 2 * s->cap_verify : 256;
-        int64_t *r = realloc(s->verify, nc * sizeof(*r));
+        hd_pair *r = realloc(s->verify, nc * sizeof(*r));
         if (r == NULL) {
             return strain__fail(s->ctx, STRAIN_ENOMEM, "out of memory");
         }
         s->verify = r;
         s->cap_verify = nc;
     }
-    s->verify[s->n_verify++] = id;
+    s->verify[s->n_verify++] = (hd_pair){id, seed};
     return STRAIN_OK;
 }
 
 #define HD_BATCH_KEYS 256u
 
-static int gather_seed(hd_state *s, const strain_genome *g)
+static int gather_seed(hd_state *s, size_t seed)
 {
+    const strain_genome *g = s->h->seeds[seed].prepared;
     hd_key *keys = NULL;
     size_t nk = 0;
     strain_store_key *sk = NULL, *batch = NULL;
@@ -546,7 +552,7 @@ static int gather_seed(hd_state *s, const strain_genome *g)
     for (size_t i = 0; i < m.n; i++) {
         const hd_cand *c = &m.v[i];
         if (evidence(c->ex + rem_ex, c->fr + rem_fr, bytes, frags) >= phi) {
-            STRAIN_TRY(push_verify(s, c->id));
+            STRAIN_TRY(push_verify(s, c->id, seed));
         }
     }
     err = STRAIN_OK;
@@ -592,29 +598,43 @@ static int cmp_hit(const void *a, const void *b)
     return x->id < y->id ? -1 : x->id > y->id;
 }
 
+static int cmp_pair(const void *a, const void *b)
+{
+    const hd_pair *x = a, *y = b;
+    if (x->id != y->id) {
+        return x->id < y->id ? -1 : 1;
+    }
+    return x->seed < y->seed ? -1 : x->seed > y->seed;
+}
+
+/* Each nominated sample's genome is loaded once and compared with every seed, not only with
+ * the seeds that nominated it: a sample's kinship to a seed through near-identical functions
+ * alone (MinHash pairs, not indexed: STRAIN_ENGINE_BANDS) is invisible to the postings, and
+ * the comparisons are cheap beside loading the genome. */
 static int verify_all(hd_state *s)
 {
     strain_genome *g = NULL;
     int err = STRAIN_OK;
-    if (s->n_verify > 0) {
-        qsort(s->verify, s->n_verify, sizeof(int64_t), cmp_i64);
+    if (s->n_verify == 0) {
+        return STRAIN_OK;
     }
-    for (size_t i = 0; i < s->n_verify; i++) {
-        if (i > 0 && s->verify[i] == s->verify[i - 1]) {
-            continue;
+    qsort(s->verify, s->n_verify, sizeof(*s->verify), cmp_pair);
+    for (size_t i = 0; i < s->n_verify;) {
+        size_t j = i;
+        while (j < s->n_verify && s->verify[j].id == s->verify[i].id) {
+            j++;
         }
-        STRAIN_TRY(load_genome(s, &g, s->verify[i]));
-        if (g == NULL) {
-            continue;
-        }
-        s->stats.verified++;
-        if (!(strain_genome_get_info(g)->flags & STRAIN_GENOME_NO_CODE)) {
-            s->cur_id = s->verify[i];
-            err = strain_hunt_match(s->h, s->ctx, g, s->min_score, NULL, NULL, NULL, on_match, s);
-            STRAIN_TRY(err);
+        STRAIN_TRY(load_genome(s, &g, s->verify[i].id));
+        if (g != NULL && !(strain_genome_get_info(g)->flags & STRAIN_GENOME_NO_CODE)) {
+            s->stats.verified++;
+            s->stats.compared += s->h->n_seeds;
+            s->cur_id = s->verify[i].id;
+            STRAIN_TRY(strain_hunt_match(s->h, s->ctx, g, s->min_score, NULL, NULL, NULL, on_match,
+                                         s));
         }
         strain_genome_free(g);
         g = NULL;
+        i = j;
     }
     err = STRAIN_OK;
 done:
@@ -684,7 +704,7 @@ int strain_hunt_db(strain_hunt_db_stats *stats, strain_hunt *h, strain_ctx *ctx,
     STRAIN_TRY(add_clean_samples(&s));
     STRAIN_TRY(strain_hunt__prepare(h, ctx));
     for (size_t i = 0; i < h->n_seeds; i++) {
-        STRAIN_TRY(gather_seed(&s, h->seeds[i].prepared));
+        STRAIN_TRY(gather_seed(&s, i));
     }
     STRAIN_TRY(verify_all(&s));
     STRAIN_TRY(report(&s, opts));
