@@ -6,6 +6,7 @@
  * a time (the clustering keeps its own copy of each).
  */
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -97,8 +98,10 @@ int strain_cluster_add_store(strain_cluster *c, strain_ctx *ctx, strain_store *s
         free(blob);
         blob = NULL;
         if (err < 0) {
-            err = strain__fail(ctx, STRAIN_ESTORE, "sample %" PRId64 ": stored genome unreadable",
-                               x->id);
+            char why[256]; /* the context's message is rewritten below: copy it first */
+            snprintf(why, sizeof(why), "%s", strain_ctx_errmsg(ctx));
+            err = strain__fail(ctx, STRAIN_ESTORE,
+                               "sample %" PRId64 ": stored genome unreadable (%s)", x->id, why);
             goto done;
         }
         if (!(strain_genome_get_info(g)->flags & STRAIN_GENOME_NO_CODE)) {

@@ -20,6 +20,7 @@
  * could add) reaches phi are verified, one stored genome at a time.
  */
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -139,9 +140,10 @@ static int load_genome(hd_state *s, strain_genome **out, int64_t id)
     }
     err = strain_genome_deserialize(out, s->ctx, blob, len);
     if (err < 0) {
-        err =
-            strain__fail(s->ctx, STRAIN_ESTORE, "sample %" PRId64 ": stored genome unreadable: %s",
-                         id, strain_ctx_errmsg(s->ctx));
+        char why[256]; /* the context's message is rewritten below: copy it first */
+        snprintf(why, sizeof(why), "%s", strain_ctx_errmsg(s->ctx));
+        err = strain__fail(s->ctx, STRAIN_ESTORE,
+                           "sample %" PRId64 ": stored genome unreadable (%s)", id, why);
     }
 done:
     free(blob);
@@ -629,8 +631,8 @@ static int verify_all(hd_state *s)
             s->stats.verified++;
             s->stats.compared += s->h->n_seeds;
             s->cur_id = s->verify[i].id;
-            STRAIN_TRY(strain_hunt_match(s->h, s->ctx, g, s->min_score, NULL, NULL, NULL, on_match,
-                                         s));
+            STRAIN_TRY(
+                strain_hunt_match(s->h, s->ctx, g, s->min_score, NULL, NULL, NULL, on_match, s));
         }
         strain_genome_free(g);
         g = NULL;
