@@ -7,12 +7,15 @@
  * Why an evidence bound is sound. strain_compare's score is 80 x func + 20 x fragment
  * Jaccard, with func = sum(sim x (size_a + size_b)) / (total_a + total_b) over the matched
  * pairs. A pair's sizes differ by at most 2x (exact pairs share a normalised CFG; sketch
- * pairs are refused past 2x), so func <= 3 x cov_a / total_a, and the Jaccard is at most the
- * share of the seed's fragments the sample holds. A sample scoring S therefore holds at least
- * S / 260 of the seed's code (by bytes of functions, or by fragments). The index sees exact
- * function hashes and one fragment in four (STRAIN_ENGINE_FRAGMENT_MOD); near-identical
- * (sketch-matched) functions show only through their fragments, so the evidence floor is
- * halved again: phi = S / 520 of the seed's function bytes or of its indexed fragments.
+ * pairs are refused past 2x), so func <= 3 x cov_a / total_a = 3c, c the share of the seed's
+ * function bytes matched, and the Jaccard is at most f, the share of the seed's fragments the
+ * sample holds. So S <= 240c + 20f <= 260 max(c, f): a sample scoring S holds at least
+ * phi = S / 260 of the seed's code, by function bytes or by fragments. (The exact maximum of
+ * func is 3c / (1 + 2c), which puts the floor higher, 0.146 instead of 0.115 at S = 30: that
+ * slack absorbs the sampling noise of the fragment share, estimated from the one fragment in
+ * four the index holds, STRAIN_ENGINE_FRAGMENT_MOD.) What the index cannot see: functions
+ * matched by MinHash only (near-identical, not indexed: STRAIN_ENGINE_BANDS) show only through
+ * their fragments.
  *
  * The search is MaxScore-like: features are read rarest first; once the features left
  * unread could not give an unseen sample phi, the rest (the common ones, with the longest
@@ -33,8 +36,8 @@
 #include "util/err.h"
 #include "util/limits.h"
 
-/* phi = min_score / EVIDENCE_DIV: 260 from the score formula (see above), x 2 for sampling. */
-#define EVIDENCE_DIV 520.0
+/* phi = min_score / EVIDENCE_DIV (see above). */
+#define EVIDENCE_DIV 260.0
 
 typedef struct hd_key {
     uint32_t kind;
