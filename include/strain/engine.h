@@ -101,9 +101,12 @@ typedef struct strain_query_options {
 typedef struct strain_query_label {
     const char *name;
     const char *actor; /* for a family: its actor (NULL for an actor entry) */
-    double score;      /* 0..1: weighted share of the query's code found in this label */
+    double score;      /* 0..1: share and mass of the query's rare code found in this label,
+                        * combined (docs/attribution.md) */
     double confidence; /* 0..1, calibrated: see strain_engine_confidence() */
     size_t n_samples;  /* reference samples of the label among the candidates */
+    double share;      /* 0..1: weighted share of the query's features found in this label */
+    double evidence;   /* matched weight in units of one function held by one family only */
 } strain_query_label;
 
 /* A nearest reference sample. */
@@ -114,6 +117,8 @@ typedef struct strain_query_neighbor {
     const char *family;
     const char *file_name;
     double score; /* 0..1, as for labels, for this sample alone */
+    double share;
+    double evidence;
 } strain_query_neighbor;
 
 /* A function of the query matched in a reference sample. */
@@ -163,6 +168,7 @@ typedef struct strain_query_result {
     size_t n_db_samples;
     size_t n_db_families;
     double unread_share; /* share of the query's weight whose postings MaxScore skipped */
+    double total_weight; /* the query's summed feature weight: scores are shares of it */
     /* Authenticode of the queried file (a signed PE; NULL otherwise), and the certificate
      * findings about its signers: abused-list matches and what the database knows of each
      * signer (stolen, multi-actor, multi-family, driver-and-actor). Owned by the result;

@@ -281,9 +281,12 @@ static int sq_open(void **out, strain_ctx *ctx, const char *path, unsigned flags
                                           ? "PRAGMA synchronous = FULL"
                                           : "PRAGMA synchronous = NORMAL"));
     /* 64 MiB of page cache (allocated as used): the postings b-tree's inner pages for a
-     * 100k-sample corpus fit, so a lookup costs about one leaf read. */
+     * 100k-sample corpus fit, so a lookup costs about one leaf read. Reads through a memory
+     * map (up to 1 GiB; writes still go through the WAL): a query's thousands of posting and
+     * df reads no longer copy each page with pread (measured: 20 leveldown queries against
+     * the public-corpus index, 1.67 -> 1.44 CPU s). */
     STRAIN_TRY(strain_sqlite__exec(s, "PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536;"
-                                      "PRAGMA temp_store = MEMORY"));
+                                      "PRAGMA temp_store = MEMORY; PRAGMA mmap_size = 1073741824"));
     STRAIN_TRY(strain_sqlite__migrate(s, strain_sqlite__schema_latest()));
     *out = s;
     s = NULL;
