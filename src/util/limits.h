@@ -119,6 +119,13 @@
 /* Seeds per hunt: every sample is compared with each; 10,000 seeds already makes a hunt over a
  * large collection take days, the reference database (strain query) is the tool past that. */
 #define STRAIN_HUNT_MAX_SEEDS 10000u
+/* Retrohunt (hunt_db.c): function and fragment hashes of the database's clean samples held
+ * for the discount: 16M hashes is 128 MiB, thousands of clean programs; past it the clean set
+ * belongs in a purpose-built discount, and the hunt says so (ELIMIT) rather than swap. */
+#define STRAIN_HUNT_DB_CLEAN_HASHES 16000000u
+/* Postings requested in one lookup batch (24-32 bytes each: ~32 MiB). A single feature held by
+ * more samples is still read, alone. */
+#define STRAIN_HUNT_DB_BATCH_POSTINGS 1000000u
 
 /* Cluster LSH: samples sharing one band bucket are all paired; a bucket this large is code
  * every sample shares (a runtime the df discount missed) and pairing it would be all-pairs
