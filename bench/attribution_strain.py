@@ -44,33 +44,25 @@ def _build(strain_bin, rows, tmp):
     return db, time.time() - t0, clean
 
 
-# The clean set: goodware built with MSVC and a static C runtime, shipped inside Python's
-# packaging tools (pip's distlib launchers, setuptools' cli/gui launchers, distutils'
-# wininst stubs). Their runtime code is what unrelated node modules built with MSVC share;
-# added with `strain add --clean`, it stops counting as evidence. Found in any Python
-# installation that has them (STRAIN_CLEAN_GLOB overrides); none found = no clean set.
-CLEAN_GLOBS = [
-    "~/.pyenv/versions/*/lib/python*/site-packages/pip/_vendor/distlib/[tw]32.exe",
-    "~/.pyenv/versions/*/lib/python*/site-packages/pip/_vendor/distlib/[tw]64.exe",
-    "~/.pyenv/versions/*/lib/python*/site-packages/setuptools/*-32.exe",
-    "~/.pyenv/versions/*/lib/python*/site-packages/setuptools/*-64.exe",
-    "~/.pyenv/versions/*/lib/python*/distutils/command/wininst-14.0*.exe",
-    "/usr/lib/python3*/site-packages/pip/_vendor/distlib/[tw]*.exe",
-    "/usr/local/lib/python3*/site-packages/pip/_vendor/distlib/[tw]*.exe",
-]
+# The clean set: goodware that links the runtimes the corpus links (the MSVC static C/C++
+# runtime of every Visual Studio from 2013 to 2026, node-addon-api and N-API glue, glibc
+# start-up code), none of it from a corpus family: scripts/clean.tsv lists it, and
+# scripts/clean-set.sh fetches it into $STRAIN_CLEAN_DIR (default
+# ~/.cache/strain-corpus/clean). Added with `strain add --clean`, its code stops counting as
+# evidence. An empty or missing directory means no clean set.
+def clean_dir():
+    d = os.environ.get("STRAIN_CLEAN_DIR")
+    if not d:
+        cache = os.environ.get("STRAIN_CORPUS_CACHE", os.path.expanduser("~/.cache/strain-corpus"))
+        d = os.path.join(cache, "clean")
+    return d
 
 
 def clean_files():
-    import glob
-    pats = os.environ.get("STRAIN_CLEAN_GLOB")
-    pats = pats.split(":") if pats else CLEAN_GLOBS
-    files = {}
-    for pat in pats:
-        for f in sorted(glob.glob(os.path.expanduser(pat))):
-            with open(f, "rb") as fh:
-                import hashlib
-                files.setdefault(hashlib.sha256(fh.read()).hexdigest(), f)
-    return sorted(files.values())
+    out = []
+    for root, _, names in os.walk(clean_dir()):
+        out.extend(os.path.join(root, n) for n in names)
+    return sorted(out)
 
 
 def _without(strain_bin, db, tmp, drop):
@@ -187,8 +179,8 @@ def run(strain_bin, rows, tmp, threshold=None):
     return res
 
 
-EDGES = [0.0, 0.02, 0.05, 0.08, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9,
-         1.0]
+EDGES = [0.0, 0.02, 0.05, 0.08, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9,
+         0.95, 0.97, 0.98, 0.99, 1.0]
 
 
 def calibration_table(pairs, max_false=0.05, min_n=10):

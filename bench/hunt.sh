@@ -2,6 +2,8 @@
 # Hunt throughput over the public corpus beside the yara CLI scanning the same files with a
 # rule strain generated (keccak, two versions, secp256k1 excluded). Both use 2 threads
 # (the machine's cores). Prints a Markdown table row per tool; wall and CPU (user + sys) time.
+# The retrohunt (`hunt --db`) runs against a database of the same corpus indexed first (its
+# indexing time is printed apart): its MB/s is the corpus size over its time, for comparison.
 # usage: bench/hunt.sh [STRAIN_BIN] [CORPUS_DIR]
 set -euo pipefail
 B="${1:-build/dev/strain}"
@@ -29,3 +31,11 @@ echo "| --- | ---: | ---: | ---: | ---: | ---: |"
 run "strain hunt (1 seed, genomes + compare, 2 threads)" "$B" hunt "$K/3.0.0/node.napi.node" \
     --in "$C" --threads 2 --json
 run "yara -p 2 (generated rule, $(grep -c "\$f" "$T/rule.yar") hex strings)" yara -r -p 2 "$T/rule.yar" "$C"
+DB="$T/corpus.db"
+/usr/bin/time -f "%e" -o "$T/itime" bash -c 'for d in "$2"/*/*; do
+    "$1" add --db "$3" --quiet -j2 --actor "$(basename "$(dirname "$d")")" --family "$(basename "$d")" "$d"
+done' _ "$B" "$C" "$DB"
+run "strain hunt --db (1 seed, retrohunt of the indexed corpus)" "$B" hunt "$K/3.0.0/node.napi.node" \
+    --db "$DB" --json
+echo
+echo "indexing the corpus for the retrohunt (strain add -j2, per family): $(cat "$T/itime") s"

@@ -27,13 +27,11 @@ awk -F'\t' -v corpus="$corpus" -v holdout="$holdout" -v out="$work" '
   }' "$shared/corpus/public.tsv"
 echo "== building the reference database ($(wc -l < "$work/reference.tsv") samples)" >&2
 build/release/strain import --db "$work/strain.db" "$work/reference.tsv"
-# The clean set: MSVC-built goodware with a static C runtime (Python packaging launchers),
-# when this machine has any; their runtime code then stops counting as evidence.
-clean=$(/usr/bin/python3 -c 'import sys; sys.path.insert(0, "bench"); import attribution_strain as a; print("\n".join(a.clean_files()))')
-if [[ -n "$clean" ]]; then
-    mapfile -t cleanfiles <<< "$clean"
-    build/release/strain add --db "$work/strain.db" --clean --quiet "${cleanfiles[@]}"
-fi
+# The clean set: goodware from other npm packages that links the same runtimes (MSVC static
+# C/C++ runtimes, N-API glue): its code stops counting as evidence.
+clean=$(scripts/clean-set.sh)
+mapfile -t cleanfiles < <(find "$clean" -type f | sort)
+build/release/strain add --db "$work/strain.db" --clean --quiet "${cleanfiles[@]}"
 build/release/strain db stats --db "$work/strain.db"
 echo "== attributing $(wc -l < "$work/holdout.txt") held-out files" >&2
 mapfile -t queries < "$work/holdout.txt"

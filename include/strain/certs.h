@@ -7,7 +7,7 @@
  *   - one certificate across several actors or families (shared or sold certificate);
  *   - a signed kernel driver whose certificate also signs an actor's user-mode samples;
  *   - a valid signature on code sharing nothing with the signer's other signed software in
- *     the database (the engine supplies the code similarity);
+ *     the database (genome comparison with the code of clean samples left out);
  *   - a signature by a certificate on the imported abused list.
  *
  * "Signs" means: the certificate is the signer (leaf) of a signature whose cryptography holds
@@ -21,6 +21,7 @@
 #ifndef STRAIN_CERTS_H
 #define STRAIN_CERTS_H
 
+#include "code.h"
 #include "sig.h"
 #include "store.h"
 
@@ -98,17 +99,26 @@ STRAIN_API const strain_certs_finding *strain_certs_findings_get(const strain_ce
                                                                  size_t i);
 /* NULL-safe. */
 STRAIN_API void strain_certs_findings_free(strain_certs_findings *f);
+/*
+ * Files whose unrelated-code check was not made because the set's work budget
+ * (STRAIN_CERTS_MAX_UNRELATED_COMPARISONS genomes loaded plus comparisons made,
+ * src/util/limits.h) ran out: no finding is said about them either way. 0 for NULL.
+ */
+STRAIN_API size_t strain_certs_findings_skipped(const strain_certs_findings *f);
 
 /*
  * Findings over the whole database (abused, stolen, multi-actor, multi-family,
- * driver-and-actor), ordered by certificate id then kind. The caller frees *out.
+ * driver-and-actor, unrelated-code), ordered by certificate id then kind (unrelated-code:
+ * one finding per file, ascending file id). Unrelated-code findings use the engine's
+ * similarity (strain_certs_code_similarity) and STRAIN_CERTS_UNRELATED_THRESHOLD; the
+ * comparisons are capped (see strain_certs_findings_skipped). The caller frees *out.
  */
 STRAIN_API int strain_certs_findings_db(strain_certs_findings **out, strain_ctx *ctx,
                                         strain_store *st);
 
 /*
  * Findings concerning one stored sample: those of every certificate that signs it, plus its
- * abused-list matches. For `strain query` / `strain info` reports. The caller frees *out.
+ * abused-list matches and its own unrelated-code finding. The caller frees *out.
  */
 STRAIN_API int strain_certs_findings_sample(strain_certs_findings **out, strain_ctx *ctx,
                                             strain_store *st, int64_t sample_id);
@@ -133,21 +143,60 @@ STRAIN_API int strain_certs_match_report(strain_certs_findings **out, strain_ctx
 
 /*
  * Code similarity between two stored samples in [0, 1] (1 = same code), or a negative error.
- * The engine supplies it (genome comparison).
  */
 typedef double (*strain_certs_similarity_cb)(int64_t a, int64_t b, void *payload);
 
 /*
+ * The engine's similarity, to pass to strain_certs_unrelated() with the store as payload:
+ * strain_compare() of the two stored genomes after code held by a clean sample other than
+ * the two (runtimes, SDKs, goodware added with `strain add --clean`) is left out of both,
+ * functions by exact hash and fragments by value; raw figures between unrelated programs
+ * built with one toolchain are high because of the runtime they share. score / 100.
+ * STRAIN_ENOTFOUND (as a double) when a sample has no stored genome. The database findings
+ * and strain_certs_unrelated_report() use the same comparison, but leave out only code held
+ * by clean samples the certificate does not sign (the vendor's own clean tools hold its
+ * library: that is its code, not a runtime's). One thread per store.
+ */
+STRAIN_API double strain_certs_code_similarity(int64_t a, int64_t b, void *payload);
+
+/*
+ * Below this engine similarity a file shares nothing with the vendor's software. Measured
+ * (tests/unit/certs, tests/integration/test_certs_unrelated.sh): a vendor's two tools
+ * sharing a small library 0.92 once the runtime is left out, 7-Zip 4.0.2 and 5.2.0 (x64)
+ * 0.40; an actor's relay and the vendor's tool 0.00, a secp256k1 module and 7-Zip 0.0005.
+ */
+#define STRAIN_CERTS_UNRELATED_THRESHOLD 0.10
+
+/*
  * The LuckyMouse pattern for one stored sample: for each certificate validly signing it
- * (verdict "valid": a trusted vendor signature), the other samples that certificate validly
- * signs are compared with it through sim; when there is at least one and none reaches
- * threshold, an STRAIN_CERTS_UNRELATED finding lists them (best_similarity = the highest
- * score). The caller frees *out.
+ * (verdict "valid": a trusted vendor signature), the vendor's software that certificate
+ * validly signs (samples not attributed to an actor: clean or unlabelled; not the actor's
+ * other samples, which must not clear each other) is compared with it through sim, at most
+ * 32 of them (STRAIN_CERTS_MAX_UNRELATED_PEERS, src/util/limits.h), lowest ids first,
+ * stopping at the first that reaches threshold. When at least one was compared and none
+ * reached it, a STRAIN_CERTS_UNRELATED finding lists the sample and those compared
+ * (best_similarity = the highest score). A sample labelled clean gets none (the analyst's
+ * label stands). The database findings and strain_certs_unrelated_report() do the same with
+ * the engine's similarity, and also pass over peers of another architecture or without
+ * native code (nothing to compare). The caller frees *out.
  */
 STRAIN_API int strain_certs_unrelated(strain_certs_findings **out, strain_ctx *ctx,
                                       strain_store *st, int64_t sample_id,
                                       strain_certs_similarity_cb sim, void *payload,
                                       double threshold);
+
+/*
+ * The same for a file being queried, stored or not: g is its genome, rep its verified
+ * signatures, sha256 its SHA-256 (may be NULL; when the file is stored, it is not compared
+ * with itself, and a file stored as clean gets nothing). Each signature with verdict valid
+ * whose signer is in the store is judged with the engine's similarity (as
+ * strain_certs_code_similarity) against that certificate's vendor software. A file with no
+ * native code (none, or .NET) is not judged. The caller frees *out.
+ */
+STRAIN_API int strain_certs_unrelated_report(strain_certs_findings **out, strain_ctx *ctx,
+                                             strain_store *st, const strain_sig_report *rep,
+                                             const strain_genome *g, const char *sha256,
+                                             double threshold);
 
 #ifdef __cplusplus
 }

@@ -12,6 +12,7 @@
 #define STRAIN_CLUSTER_H
 
 #include "code.h"
+#include "store.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -49,6 +50,17 @@ STRAIN_API int strain_cluster_add_features(strain_cluster *c, strain_ctx *ctx,
                                            const uint64_t *features, size_t n, const char *name,
                                            const char *label, const char *actor,
                                            uint32_t timestamp);
+
+/*
+ * Adds every sample of a reference database (strain/store.h) that has a stored genome and
+ * is not clean (`strain add --clean` samples are reference goodware, not members of a
+ * family): name = its recorded file name (its sha256 when none), label = its family, actor
+ * = its actor, timestamp = its PE compile time. Genomes are loaded one at a time and copied
+ * into c. st is borrowed (one thread at a time). *out_added (may be NULL) receives the
+ * number of samples added; samples without code are skipped. Not thread-safe for one c.
+ */
+STRAIN_API int strain_cluster_add_store(strain_cluster *c, strain_ctx *ctx, strain_store *st,
+                                        size_t *out_added);
 
 typedef struct strain_cluster_edge {
     size_t a, b; /* sample indexes, a < b */

@@ -55,6 +55,15 @@ STRAIN_API int strain_engine_open(strain_engine **out, strain_ctx *ctx, strain_s
 STRAIN_API void strain_engine_free(strain_engine *e);
 
 /*
+ * The trust store the engine verifies Authenticode chains against when it adds or queries
+ * signed files: ca_file is a PEM file of trusted certificates (`--ca FILE`), NULL the system
+ * bundle (the default, loaded on the first signed file). Loaded now: STRAIN_EIO when
+ * unreadable, the engine's previous store then stays. Not thread-safe against adds/queries
+ * on the same engine.
+ */
+STRAIN_API int strain_engine_set_trust(strain_engine *e, const char *ca_file);
+
+/*
  * Stores a prepared item with its labels, genome and postings (replacing what an earlier add
  * of the same bytes stored). Atomic on its own, or part of the caller's open transaction.
  * *out_id (may be NULL) receives the sample id.
@@ -101,9 +110,12 @@ typedef struct strain_query_options {
 typedef struct strain_query_label {
     const char *name;
     const char *actor; /* for a family: its actor (NULL for an actor entry) */
-    double score;      /* 0..1: weighted share of the query's code found in this label */
+    double score;      /* 0..1: share and mass of the query's rare code found in this label,
+                        * combined (docs/attribution.md) */
     double confidence; /* 0..1, calibrated: see strain_engine_confidence() */
     size_t n_samples;  /* reference samples of the label among the candidates */
+    double share;      /* 0..1: weighted share of the query's features found in this label */
+    double evidence;   /* matched weight in units of one function held by one family only */
 } strain_query_label;
 
 /* A nearest reference sample. */
@@ -114,6 +126,8 @@ typedef struct strain_query_neighbor {
     const char *family;
     const char *file_name;
     double score; /* 0..1, as for labels, for this sample alone */
+    double share;
+    double evidence;
 } strain_query_neighbor;
 
 /* A function of the query matched in a reference sample. */
@@ -163,6 +177,7 @@ typedef struct strain_query_result {
     size_t n_db_samples;
     size_t n_db_families;
     double unread_share; /* share of the query's weight whose postings MaxScore skipped */
+    double total_weight; /* the query's summed feature weight: scores are shares of it */
     /* Authenticode of the queried file (a signed PE; NULL otherwise), and the certificate
      * findings about its signers: abused-list matches and what the database knows of each
      * signer (stolen, multi-actor, multi-family, driver-and-actor). Owned by the result;

@@ -16,6 +16,7 @@
 
 #include "code.h"
 #include "input.h"
+#include "store.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -34,6 +35,12 @@ typedef struct strain_hunt_hit {
     size_t n_matches;         /* matched function pairs */
     double coverage;          /* share of the file's counted code in matched functions, 0..1 */
     double seed_coverage;     /* share of the seed's counted code matched, 0..1 */
+    /* Retrohunt (strain_hunt_db) only; 0 / NULL in a streaming hunt. path is then the stored
+     * file name, or the sha256 when none was recorded. */
+    int64_t sample_id;
+    const char *file_name; /* as recorded by `strain add` (may be NULL) */
+    const char *actor;     /* labels (may be NULL) */
+    const char *family;
 } strain_hunt_hit;
 
 /* Called for each hit. Return < 0 to stop the hunt. */
@@ -110,6 +117,55 @@ STRAIN_API int strain_hunt_match(strain_hunt *h, strain_ctx *ctx, const strain_g
 STRAIN_API int strain_hunt_run(strain_hunt_stats *stats, strain_hunt *h, strain_ctx *ctx,
                                const char *const *paths, size_t n_paths,
                                const strain_hunt_opts *opts);
+
+/*
+ * Retrohunt: the same hunt against the reference database (strain/store.h) instead of files.
+ *
+ * Clean samples of the database (`strain add --clean`) join the hunt's clean genomes, so
+ * their code counts for nothing, as --clean FILE does in a streaming hunt. Call this on a
+ * hunt that has not been prepared yet (no strain_hunt_match or strain_hunt_run before) when
+ * the database holds clean samples.
+ *
+ * Candidates come from the posting index, not from a scan: each seed's features (function
+ * exact hashes and sampled fragments, the features `strain add` indexes) are looked up rarest
+ * first, and a sample's evidence is the share of the seed's code it was seen holding. The
+ * score formula bounds what a sample sharing little of a seed can score (docs/hunt.md), so
+ * the most common features' posting lists are left unread once no unseen sample could still
+ * reach --min-score, and only (seed, sample) pairs whose evidence can reach the bound are
+ * verified: the sample's stored genome is loaded (one at a time), discounted and compared with
+ * the seed exactly as strain_hunt_match does (same scores as a streaming hunt over the same
+ * files).
+ */
+typedef struct strain_hunt_db_opts {
+    double min_score; /* 0 => STRAIN_HUNT_DEFAULT_MIN_SCORE */
+    strain_hunt_hit_cb on_hit;
+    void *payload;
+} strain_hunt_db_opts;
+
+typedef struct strain_hunt_db_stats {
+    uint64_t samples;    /* in the database */
+    uint64_t clean;      /* clean samples whose code was discounted */
+    uint64_t keys;       /* distinct seed features held by some sample (over all seeds) */
+    uint64_t keys_read;  /* of which the posting lists were read */
+    uint64_t postings;   /* postings read */
+    uint64_t candidates; /* samples met in the postings (summed over seeds) */
+    uint64_t verified;   /* stored genomes loaded and compared */
+    uint64_t compared;   /* (seed, sample) comparisons made */
+    uint64_t hits;       /* hit callbacks made */
+    double seconds;      /* wall time */
+} strain_hunt_db_stats;
+
+/*
+ * Runs the retrohunt. st is borrowed (one thread at a time, see strain/store.h); the hits are
+ * reported after the search, ordered by seed, then score (best first), then sample id; each
+ * hit and its strings are borrowed for the callback. Memory: the candidates' evidence (a few
+ * words each), one posting batch (STRAIN_HUNT_DB_BATCH_POSTINGS) and one genome at a time,
+ * plus the hashes of the clean samples (capped by STRAIN_HUNT_DB_CLEAN_HASHES). stats may be
+ * NULL. Returns 0, or a negative error (EINVAL without seeds, ESTORE for a damaged database,
+ * a callback's stop value). Not thread-safe for one hunt.
+ */
+STRAIN_API int strain_hunt_db(strain_hunt_db_stats *stats, strain_hunt *h, strain_ctx *ctx,
+                              strain_store *st, const strain_hunt_db_opts *opts);
 
 #ifdef __cplusplus
 }

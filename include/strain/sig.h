@@ -39,7 +39,9 @@ typedef enum strain_sig_ts_kind {
 typedef enum strain_sig_ts_status {
     STRAIN_SIG_TS_VALID = 0,         /* own signature ok, bound to its signature, TSA trusted */
     STRAIN_SIG_TS_UNBOUND = 1,       /* imprint / messageDigest is not over this signature */
-    STRAIN_SIG_TS_BAD_SIGNATURE = 2, /* the timestamp's own signature does not verify */
+    STRAIN_SIG_TS_BAD_SIGNATURE = 2, /* the timestamp's own signature does not verify, or
+                                      * (RFC 3161) its ESS signingCertificate(V2) attribute
+                                      * does not name the TSA certificate it carries */
     STRAIN_SIG_TS_UNTRUSTED = 3,     /* the TSA chain does not verify against the store */
     STRAIN_SIG_TS_MALFORMED = 4,
 } strain_sig_ts_status;

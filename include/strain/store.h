@@ -119,7 +119,9 @@ typedef struct strain_store_df {
     uint32_t n_samples;    /* samples holding it */
     uint32_t n_clean;      /* of which clean */
     uint32_t n_families;   /* distinct non-empty families among the non-clean ones */
-    bool families_counted; /* false when n_samples exceeded the caller's family_scan_max */
+    bool families_counted; /* true: the SQLite store maintains family counts (schema 4), so
+                            * they are exact whatever family_scan_max is; a store that has to
+                            * count over postings may leave it false past family_scan_max */
 } strain_store_df;
 
 /* Filter for strain_store_list(); NULL/KEEP fields do not filter. */
@@ -260,8 +262,9 @@ STRAIN_API int strain_store_lookup(strain_store *st, strain_store_posting **out,
 
 /*
  * Document frequencies of a batch: out[i] describes keys[i] (out has n_keys entries).
- * n_samples/n_clean are maintained counters (constant cost); n_families is counted over the
- * postings only for features held by at most family_scan_max samples.
+ * n_samples/n_clean/n_families are maintained counters (constant cost per key in the SQLite
+ * store). family_scan_max bounds the work of a store that would count families over the
+ * postings (families_counted false beyond it); the SQLite store never needs to.
  */
 STRAIN_API int strain_store_df_get(strain_store *st, strain_store_df *out,
                                    const strain_store_key *keys, size_t n_keys,

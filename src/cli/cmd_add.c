@@ -9,18 +9,24 @@
 
 #include "ingest_cli.h"
 
-enum { OPT_DB = 256, OPT_ACTOR, OPT_FAMILY, OPT_TAG, OPT_CLEAN, OPT_QUIET };
+enum { OPT_DB = 256, OPT_ACTOR, OPT_FAMILY, OPT_TAG, OPT_CLEAN, OPT_QUIET, OPT_CA };
 
 static const struct option add_opts[] = {
-    {"db", required_argument, NULL, OPT_DB},         {"actor", required_argument, NULL, OPT_ACTOR},
-    {"family", required_argument, NULL, OPT_FAMILY}, {"tag", required_argument, NULL, OPT_TAG},
-    {"clean", no_argument, NULL, OPT_CLEAN},         {"quiet", no_argument, NULL, OPT_QUIET},
-    {"jobs", required_argument, NULL, 'j'},          {NULL, 0, NULL, 0},
+    {"db", required_argument, NULL, OPT_DB},
+    {"actor", required_argument, NULL, OPT_ACTOR},
+    {"family", required_argument, NULL, OPT_FAMILY},
+    {"tag", required_argument, NULL, OPT_TAG},
+    {"clean", no_argument, NULL, OPT_CLEAN},
+    {"quiet", no_argument, NULL, OPT_QUIET},
+    {"jobs", required_argument, NULL, 'j'},
+    {"ca", required_argument, NULL, OPT_CA},
+    {NULL, 0, NULL, 0},
 };
 
 static int add_run(int argc, char **argv)
 {
     const char *db = NULL;
+    const char *ca = NULL;
     const char *tags[STRAIN_STORE_MAX_TAGS];
     strain_store_label label = {NULL, NULL, tags, 0, false, 0};
     unsigned threads = 0;
@@ -40,6 +46,7 @@ static int add_run(int argc, char **argv)
             break;
         case OPT_CLEAN: label.clean = 1; break;
         case OPT_QUIET: quiet = true; break;
+        case OPT_CA: ca = optarg; break;
         case 'j':
             if (cli_parse_threads(&threads, "add", optarg) != CLI_EXIT_OK) {
                 return CLI_EXIT_USAGE;
@@ -64,7 +71,7 @@ static int add_run(int argc, char **argv)
         e[i].path = argv[optind + (int)i];
         e[i].label = label;
     }
-    int rc = cli_ingest("add", db, e, n, threads, quiet);
+    int rc = cli_ingest("add", db, e, n, threads, quiet, ca);
     free(e);
     return rc;
 }
@@ -72,10 +79,11 @@ static int add_run(int argc, char **argv)
 const cli_command cli_cmd_add = {
     "add",
     "index reference samples with their actor and family",
-    "usage: strain add --actor A --family F [--tag T]... [--db PATH] [-j N] PATH...\n"
-    "       strain add --clean [--db PATH] PATH...\n"
+    "usage: strain add --actor A --family F [--tag T]... [--db PATH] [-j N] [--ca FILE] PATH...\n"
+    "       strain add --clean [--db PATH] [--ca FILE] PATH...\n"
     "Files, directories and archives are walked; every sample found is analysed (on N\n"
     "threads, default all cores) and stored with the labels. --clean marks goodware or\n"
-    "library reference code: its genotypes stop counting as evidence.\n",
+    "library reference code: its genotypes stop counting as evidence. --ca FILE: PEM\n"
+    "certificates trusted for Authenticode chains (default: the system bundle).\n",
     add_run,
 };

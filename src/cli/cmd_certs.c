@@ -206,6 +206,9 @@ static json_t *finding_json(const strain_certs_finding *f)
         json_object_set_new(j, "source", jstr(f->source));
         json_object_set_new(j, "note", jstr(f->note));
     }
+    if (j != NULL && f->kind == STRAIN_CERTS_UNRELATED) {
+        json_object_set_new(j, "best_similarity", json_real(f->best_similarity));
+    }
     return j;
 }
 
@@ -313,6 +316,13 @@ static int do_list(strain_store *st, strain_ctx *ctx, const char *path, const ch
         json_decref(t.samples);
         names_free(&t.families);
         names_free(&t.actors);
+    }
+    size_t skipped = strain_certs_findings_skipped(fs);
+    if (skipped > 0) {
+        /* the unrelated-code check is capped; never let a cut look like a clean bill */
+        cli_error("certs: note: unrelated-code check not made for %zu signed file%s "
+                  "(comparison cap reached)",
+                  skipped, skipped == 1 ? "" : "s");
     }
     if (json) {
         rc = cli_print_json("certs", one != NULL ? json_incref(json_array_get(arr, 0)) : json_incref(arr));

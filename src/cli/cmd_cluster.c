@@ -4,6 +4,8 @@
  * average linkage). Output: a table of groups with a lineage view (members ordered by PE
  * compile timestamp, each with its strongest link to an earlier member), --json, and
  * --dot FILE (Graphviz) with --svg/--png FILE rendered by running `dot`.
+ * `strain cluster --db [PATH]` clusters the reference database's samples (their stored
+ * genomes, named by their labels) instead of files.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -16,6 +18,7 @@
 #include <strain/cluster.h>
 
 #include "cli.h"
+#include "engine_cli.h"
 
 #define CL_MAX_LABELS 1000000 /* manifest rows read: far above any labelled collection */
 
@@ -316,6 +319,8 @@ static int cluster_run(int argc, char **argv)
     int rc = CLI_EXIT_OK;
     strain_ctx *ctx = NULL;
     char tmpdot[64] = "";
+    bool use_db = false, db_next = false;
+    const char *db = NULL;
     if (paths == NULL) {
         return CLI_EXIT_ERROR;
     }
@@ -341,6 +346,9 @@ static int cluster_run(int argc, char **argv)
                     goto done;
                 }
             }
+        } else if (strcmp(a, "--db") == 0) {
+            use_db = db_next = true;
+            continue;
         } else if (strcmp(a, "--json") == 0) {
             json = true;
         } else if (strcmp(a, "--single") == 0) {
@@ -348,12 +356,20 @@ static int cluster_run(int argc, char **argv)
         } else if (a[0] == '-' && a[1] != '\0') {
             rc = cli_usage_error("cluster", "unknown option '%s'", a);
             goto done;
+        } else if (db_next) {
+            db = a; /* --db's optional PATH */
         } else {
             paths[np++] = a;
         }
+        db_next = false;
     }
-    if (np == 0) {
-        rc = cli_usage_error("cluster", "at least one PATH is required");
+    if (use_db && (np > 0 || labels != NULL)) {
+        rc = cli_usage_error("cluster", "--db takes the labels from the database: no PATH or "
+                                        "--labels with it");
+        goto done;
+    }
+    if (np == 0 && !use_db) {
+        rc = cli_usage_error("cluster", "at least one PATH (or --db) is required");
         goto done;
     }
     if (strain_ctx_new(&ctx) < 0 || strain_cluster_new(&st.c, ctx, &o) < 0) {
@@ -364,7 +380,26 @@ static int cluster_run(int argc, char **argv)
         rc = CLI_EXIT_INPUT;
         goto done;
     }
-    int werr = strain_input_walk(ctx, paths, np, NULL, on_sample, &st);
+    int werr = 0;
+    if (use_db) {
+        cli_engine ce;
+        size_t added = 0;
+        if ((rc = cli_engine_open(&ce, "cluster", db, false)) != CLI_EXIT_OK) {
+            goto done;
+        }
+        int err = strain_cluster_add_store(st.c, ce.ctx, ce.st, &added);
+        if (err < 0) {
+            cli_error("cluster: %s: %s (%s)", ce.path, strain_strerror(err),
+                      strain_ctx_errmsg(ce.ctx));
+            rc = CLI_EXIT_ERROR;
+        }
+        cli_engine_close(&ce);
+        if (rc != CLI_EXIT_OK) {
+            goto done;
+        }
+    } else {
+        werr = strain_input_walk(ctx, paths, np, NULL, on_sample, &st);
+    }
     if (werr < 0) {
         cli_error("cluster: %s", strain_ctx_errmsg(ctx));
         rc = CLI_EXIT_ERROR;
@@ -419,7 +454,9 @@ const cli_command cli_cmd_cluster = {
     .name = "cluster",
     .summary = "group samples into families by shared code",
     .usage = "usage: strain cluster PATH... [--labels MANIFEST.tsv] [--threshold N] [--single]\n"
-             "                      [--json] [--dot FILE] [--svg FILE] [--png FILE]\n\n"
+             "                      [--json] [--dot FILE] [--svg FILE] [--png FILE]\n"
+             "       strain cluster --db [PATH] [--threshold N] [--single] [--json] [--dot FILE]\n"
+             "                      [--svg FILE] [--png FILE]\n\n"
              "Computes the code genotypes of every file under PATH (directories and archives\n"
              "are walked) and groups them without comparing all pairs: MinHash signatures of\n"
              "each file's code fragments (fragments in more than 10% of the files are library\n"
@@ -429,6 +466,9 @@ const cli_command cli_cmd_cluster = {
              "tab-separated path, actor, family) and listed in lineage order (PE compile date,\n"
              "each member with its strongest link to an earlier one). Quality: mean intra-group\n"
              "score, separation, and the adjusted Rand index when labels are known.\n"
-             "--dot FILE writes Graphviz; --svg/--png FILE render it with `dot`.\n",
+             "--dot FILE writes Graphviz; --svg/--png FILE render it with `dot`.\n"
+             "--db [PATH]: cluster the reference database's samples (PATH, else $STRAIN_DB,\n"
+             "else the default location) from their stored genomes, labelled with their\n"
+             "actor and family; clean samples are left out.\n",
     .run = cluster_run,
 };

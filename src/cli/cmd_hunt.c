@@ -3,6 +3,8 @@
  * every file whose code resembles a seed (score, matched functions, share of the file's code,
  * seed, path). Nothing is indexed; all cores are used (strain/hunt.h). A progress line is
  * drawn on stderr when it is a terminal.
+ * `strain hunt SEED... --db [PATH]`: the same against the reference database (retrohunt,
+ * strain_hunt_db): the sample's sha256, labels and recorded file name replace the path.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -14,9 +16,11 @@
 #include <strain/hunt.h>
 
 #include "code_load.h"
+#include "engine_cli.h"
 
 typedef struct hunt_cli {
     bool json;
+    bool db;
     bool progress;
     double t0;
     double last_draw;
@@ -42,7 +46,10 @@ static int on_hit(const strain_hunt_hit *hit, void *payload)
     clear_progress(c);
     if (c->json) {
         json_t *o = json_object();
-        json_object_set_new(o, "path", json_string(hit->path));
+        json_object_set_new(o, "path",
+                            !c->db           ? json_string(hit->path)
+                            : hit->file_name ? json_string(hit->file_name)
+                                             : json_null());
         json_object_set_new(o, "member",
                             hit->archive_path ? json_string(hit->archive_path) : json_null());
         json_object_set_new(o, "sha256", hit->sha256 ? json_string(hit->sha256) : json_null());
@@ -51,9 +58,17 @@ static int on_hit(const strain_hunt_hit *hit, void *payload)
         json_object_set_new(o, "functions", json_integer((json_int_t)hit->n_matches));
         json_object_set_new(o, "coverage", json_real(hit->coverage));
         json_object_set_new(o, "seed_coverage", json_real(hit->seed_coverage));
+        if (c->db) {
+            json_object_set_new(o, "actor", hit->actor ? json_string(hit->actor) : json_null());
+            json_object_set_new(o, "family", hit->family ? json_string(hit->family) : json_null());
+        }
         json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
         fputc('\n', stdout);
         json_decref(o);
+    } else if (c->db) {
+        printf("%6.1f %6zu %5.1f%%  %s  %.16s  %s/%s  %s\n", hit->score, hit->n_matches,
+               100 * hit->coverage, hit->seed_name, hit->sha256, hit->actor ? hit->actor : "-",
+               hit->family ? hit->family : "-", hit->file_name ? hit->file_name : "-");
     } else {
         printf("%6.1f %6zu %5.1f%%  %s  %s%s%s\n", hit->score, hit->n_matches, 100 * hit->coverage,
                hit->seed_name, hit->path, hit->archive_path ? " " : "",
@@ -116,6 +131,37 @@ static int parse_num(const char *v, double lo, double hi, double *out)
     return 0;
 }
 
+/* Retrohunt: the seeds against the database (--db PATH, $STRAIN_DB or the default). */
+static int hunt_db_run(strain_hunt *h, hunt_cli *c, const char *db, double min_score)
+{
+    cli_engine ce;
+    int rc = cli_engine_open(&ce, "hunt", db, false);
+    if (rc != CLI_EXIT_OK) {
+        return rc;
+    }
+    if (!c->json) {
+        printf("%6s %6s %6s  %s  %-16s  %s  %s\n", "score", "funcs", "share", "seed", "sha256",
+               "actor/family", "file");
+    }
+    strain_hunt_db_opts o = {min_score, on_hit, c};
+    strain_hunt_db_stats st;
+    int err = strain_hunt_db(&st, h, ce.ctx, ce.st, &o);
+    if (err < 0) {
+        cli_error("hunt: %s: %s (%s)", ce.path, strain_strerror(err), strain_ctx_errmsg(ce.ctx));
+        rc = CLI_EXIT_ERROR;
+    } else {
+        fprintf(stderr,
+                "strain: hunt: %s: %" PRIu64 " samples (%" PRIu64 " clean), %" PRIu64
+                " features, %" PRIu64 " read (%" PRIu64 " postings), %" PRIu64
+                " candidates, %" PRIu64 " samples verified (%" PRIu64 " comparisons), %" PRIu64
+                " hits in %.2f s\n",
+                ce.path, st.samples, st.clean, st.keys, st.keys_read, st.postings, st.candidates,
+                st.verified, st.compared, st.hits, st.seconds);
+    }
+    cli_engine_close(&ce);
+    return rc;
+}
+
 static int hunt_run(int argc, char **argv)
 {
     cli_code_opts co;
@@ -129,7 +175,9 @@ static int hunt_run(int argc, char **argv)
     const char **cleans = calloc((size_t)argc, sizeof(char *));
     size_t ns = 0, ni = 0, nc = 0;
     double common = 0;
-    int mode = 0; /* 0 seeds, 1 --in, 2 --clean */
+    int mode = 0; /* 0 seeds, 1 --in, 2 --clean, 3 right after --db */
+    bool use_db = false;
+    const char *db = NULL;
     int rc = CLI_EXIT_OK;
     strain_ctx *ctx = NULL;
     strain_hunt *h = NULL;
@@ -144,6 +192,9 @@ static int hunt_run(int argc, char **argv)
         bool has_val = i + 1 < argc;
         if (strcmp(a, "--in") == 0) {
             mode = 1;
+        } else if (strcmp(a, "--db") == 0) {
+            use_db = true;
+            mode = 3;
         } else if (strcmp(a, "--clean") == 0) {
             mode = 2;
         } else if (strcmp(a, "--json") == 0) {
@@ -178,6 +229,9 @@ static int hunt_run(int argc, char **argv)
         } else if (a[0] == '-' && a[1] != '\0') {
             rc = cli_usage_error("hunt", "unknown option '%s'", a);
             goto done;
+        } else if (mode == 3) {
+            db = a; /* --db's optional PATH; what follows are seeds again */
+            mode = 0;
         } else if (mode == 0) {
             seeds[ns++] = a;
         } else if (mode == 1) {
@@ -186,8 +240,17 @@ static int hunt_run(int argc, char **argv)
             cleans[nc++] = a;
         }
     }
-    if (ns == 0 || ni == 0) {
-        rc = cli_usage_error("hunt", "at least one SEED and one --in PATH are required");
+    if (use_db && ni > 0) {
+        rc = cli_usage_error("hunt", "--in and --db are exclusive");
+        goto done;
+    }
+    if (use_db && ho.code.ignore_pdata) {
+        /* stored genomes were built with the default analysis: seeds must be too */
+        rc = cli_usage_error("hunt", "--ignore-pdata cannot be used with --db");
+        goto done;
+    }
+    if (ns == 0 || (ni == 0 && !use_db)) {
+        rc = cli_usage_error("hunt", "at least one SEED and one --in PATH (or --db) are required");
         goto done;
     }
     co.code = ho.code;
@@ -201,6 +264,11 @@ static int hunt_run(int argc, char **argv)
         goto done;
     }
     strain_hunt_set_common(h, ctx, (unsigned)common);
+    if (use_db) {
+        c.db = true;
+        rc = hunt_db_run(h, &c, db, ho.min_score);
+        goto done;
+    }
     c.progress = isatty(STDERR_FILENO) != 0;
     c.t0 = now_s();
     ho.on_hit = on_hit;
@@ -238,7 +306,9 @@ const cli_command cli_cmd_hunt = {
     .name = "hunt",
     .summary = "find files whose code resembles seed samples, without indexing",
     .usage = "usage: strain hunt SEED... --in PATH... [--min-score N] [--json] [--threads N]\n"
-             "                   [--clean FILE...] [--common N] [--password P] [--no-archives]\n\n"
+             "                   [--clean FILE...] [--common N] [--password P] [--no-archives]\n"
+             "       strain hunt SEED... --db [PATH] [--min-score N] [--json] [--clean FILE...]\n"
+             "                   [--common N]\n\n"
              "Streams over files, directories and archives under PATH (nothing is stored),\n"
              "computes each file's code genotypes on all cores and compares them with the\n"
              "genotypes of every SEED. Prints one line per (file, seed) scoring at least\n"
@@ -247,6 +317,10 @@ const cli_command cli_cmd_hunt = {
              "--clean FILE...: code of these files (e.g. an empty program built with the same\n"
              "compiler) counts for nothing. --common N: code present in N or more seeds is\n"
              "library code (use with seeds of different families). A summary and, on a\n"
-             "terminal, a progress line go to stderr. Exit 1 if some input could not be read.\n",
+             "terminal, a progress line go to stderr. Exit 1 if some input could not be read.\n"
+             "--db [PATH]: retrohunt the reference database instead (PATH, else $STRAIN_DB,\n"
+             "else the default location); candidates come from its index, each is verified\n"
+             "against its stored genome; clean samples' code counts for nothing. Lines give\n"
+             "the sample's sha256, actor/family and recorded file name, by seed and score.\n",
     .run = hunt_run,
 };

@@ -167,7 +167,7 @@ static int import_run(int argc, char **argv)
     memset(&m, 0, sizeof(m));
     int rc = read_manifest(&m, argv[optind]);
     if (rc != CLI_EXIT_ERROR) {
-        int r2 = cli_ingest("import", db, m.e, m.n, threads, quiet);
+        int r2 = cli_ingest("import", db, m.e, m.n, threads, quiet, NULL);
         rc = r2 != CLI_EXIT_OK ? r2 : rc;
     } else {
         cli_error("out of memory");

@@ -9,7 +9,7 @@
 
 #include "engine_cli.h"
 
-enum { OPT_DB = 256, OPT_JSON, OPT_EXPLAIN, OPT_ALL, OPT_THRESHOLD };
+enum { OPT_DB = 256, OPT_JSON, OPT_EXPLAIN, OPT_ALL, OPT_THRESHOLD, OPT_CA };
 
 static const struct option query_opts[] = {
     {"db", required_argument, NULL, OPT_DB},
@@ -18,6 +18,7 @@ static const struct option query_opts[] = {
     {"all", no_argument, NULL, OPT_ALL},
     {"threshold", required_argument, NULL, OPT_THRESHOLD},
     {"neighbors", required_argument, NULL, 'k'},
+    {"ca", required_argument, NULL, OPT_CA},
     {NULL, 0, NULL, 0},
 };
 
@@ -74,6 +75,7 @@ static int on_sample(const strain_sample *s, int err, const char *errmsg, void *
 static int query_run(int argc, char **argv)
 {
     const char *db = NULL;
+    const char *ca = NULL;
     qrun q;
     cli_engine ce;
     int c;
@@ -83,6 +85,7 @@ static int query_run(int argc, char **argv)
         char *end = NULL;
         switch (c) {
         case OPT_DB: db = optarg; break;
+        case OPT_CA: ca = optarg; break;
         case OPT_JSON: q.json = true; break;
         case OPT_EXPLAIN: q.explain = true; break;
         case OPT_ALL: q.o.all = true; break;
@@ -109,6 +112,10 @@ static int query_run(int argc, char **argv)
     if (rc != CLI_EXIT_OK) {
         return rc;
     }
+    if ((rc = cli_engine_trust(&ce, "query", ca)) != CLI_EXIT_OK) {
+        cli_engine_close(&ce);
+        return rc;
+    }
     q.ce = &ce;
     int err = strain_input_walk(ce.ctx, (const char *const *)&argv[optind], (size_t)(argc - optind),
                                 NULL, on_sample, &q);
@@ -126,11 +133,13 @@ const cli_command cli_cmd_query = {
     "query",
     "attribute files to the actors and families of the reference database",
     "usage: strain query [--db PATH] [--json] [--explain] [--all] [--threshold S] [-k N] "
-    "FILE...\n"
+    "[--ca FILE] FILE...\n"
     "Per file: the verdict (actor, family, score, calibrated confidence; \"unknown\" below the\n"
     "threshold), ranked actors and families, the N nearest reference samples and the\n"
     "evidence (matched functions, rare shared fragments). --all also lists matches below the\n"
     "threshold; --explain shows the top matched functions as normalised disassembly side by\n"
-    "side; --json prints an array of objects (docs/query-schema.md).\n",
+    "side; --json prints an array of objects (docs/query-schema.md). Signed files: their\n"
+    "signatures and certificate findings (docs/certs.md); --ca FILE trusts the PEM\n"
+    "certificates in FILE for Authenticode chains instead of the system bundle.\n",
     query_run,
 };

@@ -35,6 +35,17 @@ int cli_engine_open(cli_engine *out, const char *cmd, const char *db, bool write
     return CLI_EXIT_OK;
 }
 
+int cli_engine_trust(cli_engine *ce, const char *cmd, const char *ca)
+{
+    if (ca == NULL) {
+        return CLI_EXIT_OK;
+    }
+    if (strain_engine_set_trust(ce->eng, ca) < 0) {
+        return cli_usage_error(cmd, "--ca %s: %s", ca, strain_ctx_errmsg(ce->ctx));
+    }
+    return CLI_EXIT_OK;
+}
+
 void cli_engine_close(cli_engine *ce)
 {
     strain_engine_free(ce->eng);

@@ -18,6 +18,9 @@ typedef struct cli_engine {
  * CLI exit status. */
 int cli_engine_open(cli_engine *out, const char *cmd, const char *db, bool write);
 void cli_engine_close(cli_engine *ce);
+/* --ca FILE: the engine's trust store for Authenticode chains (NULL: nothing to do). Prints
+ * errors; returns a CLI exit status. */
+int cli_engine_trust(cli_engine *ce, const char *cmd, const char *ca);
 /* Parses a thread count ("-j N"). */
 int cli_parse_threads(unsigned *out, const char *cmd, const char *v);
 

@@ -37,11 +37,15 @@ static void on_error(const char *msg, void *payload)
 }
 
 int cli_ingest(const char *cmd, const char *db, const strain_ingest_entry *entries, size_t n,
-               unsigned threads, bool quiet)
+               unsigned threads, bool quiet, const char *ca)
 {
     cli_engine ce;
     int rc = cli_engine_open(&ce, cmd, db, true);
     if (rc != CLI_EXIT_OK) {
+        return rc;
+    }
+    if ((rc = cli_engine_trust(&ce, cmd, ca)) != CLI_EXIT_OK) {
+        cli_engine_close(&ce);
         return rc;
     }
     prog p = {cmd, !quiet && isatty(STDERR_FILENO)};

@@ -5,6 +5,8 @@
  * spans several actors or families, or signs a kernel driver and an actor's user-mode code;
  * every certificate is also matched against the imported abused list. Per-certificate work
  * reads that certificate's links only, so a sample's findings cost a few indexed queries.
+ * The unrelated-code findings (certs_unrelated.c) join them per certificate; they compare
+ * genomes, so they alone are capped (STRAIN_CERTS_MAX_UNRELATED_COMPARISONS).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +15,7 @@
 
 #include "engine/certs_impl.h"
 #include "util/err.h"
+#include "util/limits.h"
 
 const char *strain_certs_kind_name(strain_certs_kind k)
 {
@@ -30,6 +33,11 @@ const char *strain_certs_kind_name(strain_certs_kind k)
 size_t strain_certs_findings_count(const strain_certs_findings *f)
 {
     return f != NULL ? f->items.len : 0;
+}
+
+size_t strain_certs_findings_skipped(const strain_certs_findings *f)
+{
+    return f != NULL ? f->skipped : 0;
 }
 
 const strain_certs_finding *strain_certs_findings_get(const strain_certs_findings *f, size_t i)
@@ -370,14 +378,14 @@ static int collect_cert(const strain_store_cert *c, void *payload)
     return cl->oom ? STRAIN_ENOMEM : 0;
 }
 
-/* Findings of the given certificates; only_sample > 0 keeps those whose evidence holds it. */
 /* Findings of every stored certificate (only_sample 0, rep NULL), of those linked to a stored
  * sample (only_sample > 0, keeping the findings whose evidence holds it), or of those signing
  * the signatures of rep (found in the store by thumbprint; abused findings left to
  * strain_certs_match_report, which also covers certificates not in the store). */
-static int run(strain_certs_findings **out, strain_store *st, int64_t only_sample,
+static int run(strain_certs_findings **out, strain_ctx *ctx, strain_store *st, int64_t only_sample,
                const strain_sig_report *rep)
 {
+    size_t budget = STRAIN_CERTS_MAX_UNRELATED_COMPARISONS;
     strain_certs_findings *f = NULL;
     cert_list cl = {NULL, STRAIN_VEC_INIT(strain_store_cert), false};
     abused_list al = {NULL, STRAIN_VEC_INIT(abused_rec), false};
@@ -423,6 +431,9 @@ static int run(strain_certs_findings **out, strain_store *st, int64_t only_sampl
         ls.items.len = 0;
         STRAIN_TRY(strain_store_cert_links(st, c->id, collect_link, &ls));
         STRAIN_TRY(cert_findings(f, c, ls.items.items, ls.items.len, rep != NULL ? &none : &al));
+        if (rep == NULL) { /* a report's file is judged by strain_certs_unrelated_report */
+            STRAIN_TRY(strain_certs__unrelated_db(f, ctx, st, c, only_sample, &budget));
+        }
         if (only_sample <= 0) {
             continue;
         }
@@ -452,26 +463,24 @@ done:
 
 int strain_certs_findings_db(strain_certs_findings **out, strain_ctx *ctx, strain_store *st)
 {
-    (void)ctx; /* store errors are reported in the store's context */
-    return run(out, st, 0, NULL);
+    /* store errors are reported in the store's context, genome errors in ctx */
+    return run(out, ctx, st, 0, NULL);
 }
 
 int strain_certs_findings_sample(strain_certs_findings **out, strain_ctx *ctx, strain_store *st,
                                  int64_t sample_id)
 {
-    (void)ctx;
     if (sample_id <= 0) {
         return STRAIN_EINVAL;
     }
-    return run(out, st, sample_id, NULL);
+    return run(out, ctx, st, sample_id, NULL);
 }
 
 int strain_certs_findings_report(strain_certs_findings **out, strain_ctx *ctx, strain_store *st,
                                  const strain_sig_report *rep)
 {
-    (void)ctx;
     if (rep == NULL) {
         return STRAIN_EINVAL;
     }
-    return run(out, st, 0, rep);
+    return run(out, ctx, st, 0, rep);
 }

@@ -6,6 +6,7 @@
 #define STRAIN_ENGINE_CERTS_IMPL_H
 
 #include <strain/certs.h>
+#include <strain/code.h>
 
 #include "util/arena.h"
 #include "util/vec.h"
@@ -34,6 +35,7 @@ int strain_certs__parse_list(strain_ctx *ctx, const uint8_t *data, size_t len, c
 struct strain_certs_findings {
     strain_arena arena;
     strain_vec items; /* strain_certs_finding */
+    size_t skipped;   /* files whose unrelated-code check the comparison cap cut short */
 };
 
 /* Helpers shared by certs_findings.c and certs_unrelated.c. */
@@ -46,5 +48,39 @@ int strain_certs__add(strain_certs_findings *f, strain_certs_finding **out, stra
 /* Fills an ABUSED finding's list fields and text from entry a. */
 int strain_certs__abused_fill(strain_certs_findings *f, strain_certs_finding *x,
                               const strain_store_abused *a);
+
+/*
+ * Code similarity for the unrelated-code finding (certs_similarity.c). A side is one file's
+ * genome with its indexed features, each marked clean when a clean sample outside an "own"
+ * set holds it (own: the clean software whose code is the vendor's, sorted ids). Similarity
+ * drops both sides' clean code, then runs strain_compare (score / 100).
+ */
+typedef struct strain_certs__side strain_certs__side;
+/* A stored sample's side (genome read from the store); STRAIN_ENOTFOUND when none stored. */
+int strain_certs__side_load(strain_certs__side **out, strain_ctx *ctx, strain_store *st, int64_t id,
+                            const int64_t *own, size_t n_own);
+/* A side over g (borrowed: must outlive the side). */
+int strain_certs__side_genome(strain_certs__side **out, strain_ctx *ctx, strain_store *st,
+                              const strain_genome *g, const int64_t *own, size_t n_own);
+void strain_certs__side_free(strain_certs__side *s);
+/* False for a genome with no native code to judge (none, or managed code only). */
+bool strain_certs__side_has_code(const strain_certs__side *s);
+/* Both genomes are of one architecture (machine code is only comparable within one). */
+bool strain_certs__side_same_arch(const strain_certs__side *a, const strain_certs__side *b);
+int strain_certs__similarity(double *out, strain_ctx *ctx, const strain_certs__side *a,
+                             const strain_certs__side *b);
+
+/*
+ * Appends the unrelated-code findings of certificate c (engine similarity, default
+ * threshold) for every file it validly signs that is not labelled clean, or only for
+ * only_sample when > 0. *budget is the work left for the whole call (genomes loaded plus
+ * comparisons made); a file reached when it is spent counts in f->skipped.
+ */
+int strain_certs__unrelated_db(strain_certs_findings *f, strain_ctx *ctx, strain_store *st,
+                               const strain_store_cert *c, int64_t only_sample, size_t *budget);
+/* strain_certs_unrelated_report() appending to an existing set (the query's findings). */
+int strain_certs__unrelated_report(strain_certs_findings *f, strain_ctx *ctx, strain_store *st,
+                                   const strain_sig_report *rep, const strain_genome *g,
+                                   const char *sha256, double threshold);
 
 #endif

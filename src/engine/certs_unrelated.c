@@ -5,15 +5,18 @@
  *   - the LuckyMouse pattern: a valid, trusted vendor signature on code that shares nothing
  *     with everything else that certificate signed. A legitimately signed vendor tool shares
  *     libraries, runtime and style with the vendor's other tools; a stolen certificate's
- *     malware does not. How alike two samples' code is belongs to the engine (genomes), so
- *     it is a callback here.
+ *     malware does not. The similarity is a callback (strain_certs_unrelated) or the
+ *     engine's own genome comparison with clean code left out (certs_similarity.c), for a
+ *     stored sample (the database findings) or a file being queried.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "engine/certs_impl.h"
 #include "util/err.h"
+#include "util/limits.h"
 
 typedef struct entry {
     strain_store_abused a; /* strings in the findings' arena */
@@ -160,32 +163,252 @@ done:
     return err;
 }
 
-/* Links of one certificate: ids of samples it validly signs, and whether target is one. */
-typedef struct valid_links {
-    int64_t target;
-    bool target_valid;
-    strain_vec others; /* int64_t */
-    bool oom;
-} valid_links;
+/*
+ * The LuckyMouse pattern. For one certificate, the samples it validly signs ("valid": the
+ * chain reaches a trusted root, so this is a vendor's real signature) split into the
+ * vendor's software (not attributed to an actor: clean or unlabelled) and the rest. A file
+ * validly signed by it, not labelled clean, is compared with the vendor's software; when it
+ * reaches the threshold with none, the finding names the file and the software compared.
+ * The actor's other samples are not peers: an actor signing several related implants with
+ * one stolen certificate must not clear them by their likeness to each other.
+ */
+
+/* A sample a certificate validly signs, as the pattern sees it. */
+typedef struct vrec {
+    int64_t id;
+    bool clean;
+    bool vendor; /* not attributed to an actor */
+} vrec;
 
 static int collect_valid(const strain_store_cert_link *l, const strain_store_sample *s,
                          void *payload)
 {
-    valid_links *vl = payload;
+    strain_vec *v = payload;
     if (!l->has_info || !l->signer || strcmp(l->verdict, "valid") != 0) {
         return 0;
     }
-    if (s->id == vl->target) {
-        vl->target_valid = true;
-        return 0;
-    }
-    int64_t *x = strain_vec_push(&vl->others);
+    vrec *x = strain_vec_push(v);
     if (x == NULL) {
-        vl->oom = true;
         return STRAIN_ENOMEM;
     }
-    *x = s->id;
+    x->id = s->id;
+    x->clean = s->label.clean == 1;
+    x->vendor = x->clean || s->label.actor == NULL || s->label.actor[0] == '\0';
     return 0;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* How one file is compared with a peer: the caller's callback over stored ids, or the
+ * engine's similarity over loaded genomes (peers loaded once per certificate). */
+typedef struct judge_env {
+    strain_certs_similarity_cb cb;
+    void *payload;
+    strain_ctx *ctx;
+    strain_store *st;
+    const strain_certs__side *target; /* engine similarity: the judged file */
+    const int64_t *own;               /* the certificate's clean software, sorted ids */
+    size_t n_own;
+    strain_certs__side **peer_side; /* parallel to the peers, loaded lazily */
+    bool *peer_dead;                /* no genome stored: not comparable */
+    size_t *budget;                 /* work left in this call (see spend), NULL = no bound */
+} judge_env;
+
+/* Takes one unit of a database pass's work: a genome loaded or a comparison made (both cost
+ * about the same: a genome is read and its features looked up, or two are discounted and
+ * compared). False when none is left. */
+static bool spend(size_t *budget)
+{
+    if (budget == NULL) {
+        return true;
+    }
+    if (*budget == 0) {
+        return false;
+    }
+    (*budget)--;
+    return true;
+}
+
+/* *out the similarity of the judged file and peer k; *skip when they cannot be compared,
+ * *spent when the pass's work budget ran out first. */
+static int sim_peer(double *out, bool *skip, bool *spent, judge_env *j, int64_t target_id, size_t k,
+                    int64_t peer)
+{
+    int err;
+    *skip = *spent = false;
+    if (j->cb != NULL) {
+        double s = j->cb(target_id, peer, j->payload);
+        if (s < 0) {
+            return (int)s;
+        }
+        *out = s;
+        return STRAIN_OK;
+    }
+    if (j->peer_dead[k]) {
+        *skip = true;
+        return STRAIN_OK;
+    }
+    if (j->peer_side[k] == NULL) {
+        if (!spend(j->budget)) {
+            *spent = true;
+            return STRAIN_OK;
+        }
+        err = strain_certs__side_load(&j->peer_side[k], j->ctx, j->st, peer, j->own, j->n_own);
+        if (err == STRAIN_ENOTFOUND) {
+            j->peer_dead[k] = *skip = true; /* stored without features */
+            return STRAIN_OK;
+        }
+        if (err < 0) {
+            return err;
+        }
+    }
+    if (!strain_certs__side_has_code(j->peer_side[k]) ||
+        !strain_certs__side_same_arch(j->peer_side[k], j->target)) {
+        /* managed or code-less software, or another architecture (the x86 and x64 builds
+         * of one program share no machine code): nothing to be like */
+        *skip = true;
+        return STRAIN_OK;
+    }
+    if (!spend(j->budget)) {
+        *spent = true;
+        return STRAIN_OK;
+    }
+    return strain_certs__similarity(out, j->ctx, j->target, j->peer_side[k]);
+}
+
+/* Compares one file (target_id 0: not stored) with the certificate's vendor software
+ * (peers, ascending ids) and appends the finding when nothing reaches threshold. */
+static int judge(strain_certs_findings *f, judge_env *j, const strain_store_cert *c,
+                 int64_t target_id, const vrec *peers, size_t n_peers, double threshold)
+{
+    int64_t *ids =
+        strain_arena_array(&f->arena, STRAIN_CERTS_MAX_UNRELATED_PEERS + 1, sizeof(*ids));
+    size_t n_cmp = 0, n_vendor = 0;
+    double best = 0.0;
+    strain_certs_finding *x = NULL;
+    int err = STRAIN_OK;
+    if (ids == NULL) {
+        return STRAIN_ENOMEM;
+    }
+    for (size_t k = 0; k < n_peers; k++) {
+        n_vendor += peers[k].id != target_id;
+    }
+    /* At most the first STRAIN_CERTS_MAX_UNRELATED_PEERS peers are looked at (compared or
+     * passed over), so at most that many genomes are held per certificate. */
+    for (size_t k = 0, seen = 0; k < n_peers && seen < STRAIN_CERTS_MAX_UNRELATED_PEERS; k++) {
+        double s = 0.0;
+        bool skip = false, spent = false;
+        if (peers[k].id == target_id) {
+            continue;
+        }
+        seen++;
+        STRAIN_TRY(sim_peer(&s, &skip, &spent, j, target_id, k, peers[k].id));
+        if (spent) {
+            f->skipped++; /* cut short: say nothing rather than half a verdict */
+            return STRAIN_OK;
+        }
+        if (skip) {
+            n_vendor--;
+            continue;
+        }
+        ids[n_cmp++] = peers[k].id;
+        best = s > best ? s : best;
+        if (best >= threshold) {
+            return STRAIN_OK; /* like the vendor's software */
+        }
+    }
+    if (n_cmp == 0) {
+        return STRAIN_OK; /* nothing of the vendor to compare with */
+    }
+    if (target_id > 0) {
+        ids[n_cmp++] = target_id;
+    }
+    qsort(ids, n_cmp, sizeof(*ids), cmp_i64);
+    STRAIN_TRY(strain_certs__add(f, &x, STRAIN_CERTS_UNRELATED, c));
+    x->sample_ids = ids;
+    x->n_samples = n_cmp;
+    x->best_similarity = best;
+    size_t n_peer = n_cmp - (target_id > 0);
+    char of[64];
+    snprintf(of, sizeof(of), "the %zu", n_peer);
+    if (n_peer < n_vendor) {
+        snprintf(of, sizeof(of), "the first %zu of the %zu", n_peer, n_vendor);
+        n_peer = n_vendor;
+    }
+    x->text = strain_arena_printf(&f->arena,
+                                  "valid signature, but the code shares nothing with %s "
+                                  "sample%s of vendor software this certificate signs (best "
+                                  "similarity %.2f < %.2f, clean code left out)",
+                                  of, n_peer == 1 ? "" : "s", best, threshold);
+    if (x->text == NULL) {
+        err = STRAIN_ENOMEM;
+    }
+done:
+    return err;
+}
+
+/* The clean software among a certificate's valid samples (its code is the vendor's, not a
+ * runtime's), ascending ids: malloc'd, caller frees. */
+static int own_clean(int64_t **out, size_t *out_n, const strain_vec *all)
+{
+    int64_t *v = malloc((all->len + 1) * sizeof(*v));
+    size_t n = 0;
+    if (v == NULL) {
+        return STRAIN_ENOMEM;
+    }
+    for (size_t i = 0; i < all->len; i++) {
+        const vrec *r = STRAIN_VEC_AT(all, vrec, i);
+        if (r->clean) {
+            v[n++] = r->id;
+        }
+    }
+    if (n > 1) {
+        qsort(v, n, sizeof(*v), cmp_i64);
+    }
+    *out = v;
+    *out_n = n;
+    return STRAIN_OK;
+}
+
+/* The vendor software among a certificate's valid samples, in ascending id order. */
+static int vendor_peers(strain_vec *out, const strain_vec *all)
+{
+    for (size_t i = 0; i < all->len; i++) {
+        const vrec *r = STRAIN_VEC_AT(all, vrec, i);
+        if (r->vendor) {
+            vrec *x = strain_vec_push(out);
+            if (x == NULL) {
+                return STRAIN_ENOMEM;
+            }
+            *x = *r;
+        }
+    }
+    if (out->len > 1) {
+        qsort(out->items, out->len, sizeof(vrec), cmp_i64); /* id is the first member */
+    }
+    return STRAIN_OK;
+}
+
+static void env_release(judge_env *j, size_t n)
+{
+    for (size_t i = 0; j->peer_side != NULL && i < n; i++) {
+        strain_certs__side_free(j->peer_side[i]);
+    }
+    free(j->peer_side);
+    free(j->peer_dead);
+    j->peer_side = NULL;
+    j->peer_dead = NULL;
+}
+
+static int env_alloc(judge_env *j, size_t n)
+{
+    j->peer_side = calloc(n + 1, sizeof(*j->peer_side));
+    j->peer_dead = calloc(n + 1, sizeof(*j->peer_dead));
+    return j->peer_side != NULL && j->peer_dead != NULL ? STRAIN_OK : STRAIN_ENOMEM;
 }
 
 typedef struct cert_ids {
@@ -217,9 +440,10 @@ int strain_certs_unrelated(strain_certs_findings **out, strain_ctx *ctx, strain_
 {
     strain_certs_findings *f = NULL;
     cert_ids ci = {NULL, STRAIN_VEC_INIT(strain_store_cert), false};
-    valid_links vl = {sample_id, false, STRAIN_VEC_INIT(int64_t), false};
+    strain_vec all = STRAIN_VEC_INIT(vrec);
+    strain_vec peers = STRAIN_VEC_INIT(vrec);
+    judge_env j = {sim, payload, ctx, st, NULL, NULL, 0, NULL, NULL, NULL};
     int err;
-    (void)ctx;
     if (out == NULL || st == NULL || sim == NULL || sample_id <= 0) {
         return STRAIN_EINVAL;
     }
@@ -228,65 +452,186 @@ int strain_certs_unrelated(strain_certs_findings **out, strain_ctx *ctx, strain_
     STRAIN_TRY(strain_store_sample_certs(st, sample_id, collect_cert, &ci));
     for (size_t i = 0; i < ci.items.len; i++) {
         const strain_store_cert *c = STRAIN_VEC_AT(&ci.items, strain_store_cert, i);
-        strain_certs_finding *x = NULL;
-        double best = 0.0;
-        vl.target_valid = false;
-        vl.others.len = 0;
-        STRAIN_TRY(strain_store_cert_links(st, c->id, collect_valid, &vl));
-        if (!vl.target_valid || vl.others.len == 0) {
-            continue;
-        }
-        for (size_t k = 0; k < vl.others.len; k++) {
-            double s = sim(sample_id, *STRAIN_VEC_AT(&vl.others, int64_t, k), payload);
-            if (s < 0) {
-                err = (int)s;
-                goto done;
+        const vrec *self = NULL;
+        all.len = peers.len = 0;
+        STRAIN_TRY(strain_store_cert_links(st, c->id, collect_valid, &all));
+        for (size_t k = 0; k < all.len && self == NULL; k++) {
+            if (STRAIN_VEC_AT(&all, vrec, k)->id == sample_id) {
+                self = STRAIN_VEC_AT(&all, vrec, k);
             }
-            best = s > best ? s : best;
         }
-        if (best >= threshold) {
-            continue;
+        if (self == NULL || self->clean) {
+            continue; /* not validly signed by c, or labelled clean: the label stands */
         }
-        int64_t *ids = strain_arena_array(&f->arena, vl.others.len + 1, sizeof(*ids));
-        if (ids == NULL) {
-            err = STRAIN_ENOMEM;
-            goto done;
-        }
-        /* Evidence in ascending id order: the sample among the others. */
-        size_t n = 0;
-        bool placed = false;
-        for (size_t k = 0; k < vl.others.len; k++) {
-            int64_t o = *STRAIN_VEC_AT(&vl.others, int64_t, k);
-            if (!placed && sample_id < o) {
-                ids[n++] = sample_id;
-                placed = true;
-            }
-            ids[n++] = o;
-        }
-        if (!placed) {
-            ids[n++] = sample_id;
-        }
-        STRAIN_TRY(strain_certs__add(f, &x, STRAIN_CERTS_UNRELATED, c));
-        x->sample_ids = ids;
-        x->n_samples = n;
-        x->best_similarity = best;
-        x->text =
-            strain_arena_printf(&f->arena,
-                                "valid signature, but the code shares nothing with the %zu "
-                                "other sample%s this certificate signs (best similarity "
-                                "%.2f < %.2f)",
-                                vl.others.len, vl.others.len == 1 ? "" : "s", best, threshold);
-        if (x->text == NULL) {
-            err = STRAIN_ENOMEM;
-            goto done;
-        }
+        STRAIN_TRY(vendor_peers(&peers, &all));
+        STRAIN_TRY(judge(f, &j, c, sample_id, peers.items, peers.len, threshold));
     }
     *out = f;
     f = NULL;
     err = STRAIN_OK;
 done:
     strain_vec_free(&ci.items);
-    strain_vec_free(&vl.others);
+    strain_vec_free(&all);
+    strain_vec_free(&peers);
+    strain_certs_findings_free(f);
+    return err;
+}
+
+int strain_certs__unrelated_db(strain_certs_findings *f, strain_ctx *ctx, strain_store *st,
+                               const strain_store_cert *c, int64_t only_sample, size_t *budget)
+{
+    strain_vec all = STRAIN_VEC_INIT(vrec);
+    strain_vec peers = STRAIN_VEC_INIT(vrec);
+    strain_certs__side *t = NULL;
+    judge_env j = {NULL, NULL, ctx, st, NULL, NULL, 0, NULL, NULL, budget};
+    int64_t *own = NULL;
+    int err;
+    STRAIN_TRY(strain_store_cert_links(st, c->id, collect_valid, &all));
+    STRAIN_TRY(vendor_peers(&peers, &all));
+    if (peers.len == 0) {
+        goto done; /* no vendor software: nothing to be unlike */
+    }
+    STRAIN_TRY(own_clean(&own, &j.n_own, &all));
+    j.own = own;
+    STRAIN_TRY(env_alloc(&j, peers.len));
+    for (size_t i = 0; i < all.len; i++) {
+        const vrec *r = STRAIN_VEC_AT(&all, vrec, i);
+        if (r->clean || (only_sample > 0 && r->id != only_sample)) {
+            continue;
+        }
+        if (!spend(budget)) {
+            f->skipped++; /* not even loaded: the pass is out of work */
+            continue;
+        }
+        err = strain_certs__side_load(&t, ctx, st, r->id, j.own, j.n_own);
+        if (err == STRAIN_ENOTFOUND) {
+            continue; /* stored without a genome */
+        }
+        STRAIN_TRY(err);
+        if (strain_certs__side_has_code(t)) {
+            j.target = t;
+            STRAIN_TRY(
+                judge(f, &j, c, r->id, peers.items, peers.len, STRAIN_CERTS_UNRELATED_THRESHOLD));
+        }
+        strain_certs__side_free(t);
+        t = NULL;
+    }
+    err = STRAIN_OK;
+done:
+    strain_certs__side_free(t);
+    env_release(&j, peers.len);
+    free(own);
+    strain_vec_free(&all);
+    strain_vec_free(&peers);
+    return err;
+}
+
+/* The stored record of the queried file, when it is in the database. */
+static int stored_self(strain_store *st, const char *sha256, int64_t *id, bool *clean)
+{
+    strain_store_sample *s = NULL;
+    *id = 0;
+    *clean = false;
+    if (sha256 == NULL) {
+        return STRAIN_OK;
+    }
+    int err = strain_store_get_sample(st, &s, sha256);
+    if (err == STRAIN_ENOTFOUND) {
+        return STRAIN_OK;
+    }
+    if (err < 0) {
+        return err;
+    }
+    *id = s->id;
+    *clean = s->label.clean == 1;
+    strain_store_sample_free(s);
+    return STRAIN_OK;
+}
+
+int strain_certs__unrelated_report(strain_certs_findings *f, strain_ctx *ctx, strain_store *st,
+                                   const strain_sig_report *rep, const strain_genome *g,
+                                   const char *sha256, double threshold)
+{
+    cert_ids ci = {f, STRAIN_VEC_INIT(strain_store_cert), false};
+    strain_vec all = STRAIN_VEC_INIT(vrec);
+    strain_vec peers = STRAIN_VEC_INIT(vrec);
+    strain_certs__side *t = NULL;
+    judge_env j = {NULL, NULL, ctx, st, NULL, NULL, 0, NULL, NULL, NULL};
+    const strain_sig_info *info = NULL;
+    int64_t *own = NULL;
+    int64_t self_id = 0;
+    bool self_clean = false;
+    int err;
+    STRAIN_TRY(stored_self(st, sha256, &self_id, &self_clean));
+    if (self_clean) {
+        goto done; /* labelled clean by the analyst: the label stands */
+    }
+    info = strain_sig_report_info(rep);
+    for (size_t i = 0; i < info->n_signatures; i++) {
+        const strain_sig_signature *sg = &info->signatures[i];
+        bool dup = false;
+        if (sg->signer == NULL || sg->verdict != STRAIN_SIG_VALID) {
+            continue; /* not a trusted vendor signature over this file */
+        }
+        for (size_t k = 0; k < ci.items.len && !dup; k++) {
+            dup = strcmp(STRAIN_VEC_AT(&ci.items, strain_store_cert, k)->sha256,
+                         sg->signer->sha256) == 0;
+        }
+        if (!dup) {
+            err = strain_store_get_cert(st, sg->signer->sha256, collect_cert, &ci);
+            if (err < 0 && err != STRAIN_ENOTFOUND) {
+                goto done;
+            }
+        }
+    }
+    err = STRAIN_OK;
+    for (size_t i = 0; i < ci.items.len; i++) {
+        const strain_store_cert *c = STRAIN_VEC_AT(&ci.items, strain_store_cert, i);
+        all.len = peers.len = 0;
+        STRAIN_TRY(strain_store_cert_links(st, c->id, collect_valid, &all));
+        STRAIN_TRY(vendor_peers(&peers, &all));
+        if (peers.len == 0) {
+            continue;
+        }
+        free(own);
+        own = NULL;
+        STRAIN_TRY(own_clean(&own, &j.n_own, &all));
+        j.own = own;
+        strain_certs__side_free(t);
+        t = NULL;
+        STRAIN_TRY(strain_certs__side_genome(&t, ctx, st, g, own, j.n_own));
+        if (!strain_certs__side_has_code(t)) {
+            break; /* no native code: nothing to judge */
+        }
+        j.target = t;
+        STRAIN_TRY(env_alloc(&j, peers.len));
+        err = judge(f, &j, c, self_id, peers.items, peers.len, threshold);
+        env_release(&j, peers.len);
+        STRAIN_TRY(err);
+    }
+done:
+    free(own);
+    strain_certs__side_free(t);
+    strain_vec_free(&ci.items);
+    strain_vec_free(&all);
+    strain_vec_free(&peers);
+    return err;
+}
+
+int strain_certs_unrelated_report(strain_certs_findings **out, strain_ctx *ctx, strain_store *st,
+                                  const strain_sig_report *rep, const strain_genome *g,
+                                  const char *sha256, double threshold)
+{
+    strain_certs_findings *f = NULL;
+    int err;
+    if (out == NULL || st == NULL || rep == NULL || g == NULL) {
+        return STRAIN_EINVAL;
+    }
+    STRAIN_TRY(strain_certs__findings_new(&f));
+    STRAIN_TRY(strain_certs__unrelated_report(f, ctx, st, rep, g, sha256, threshold));
+    *out = f;
+    f = NULL;
+done:
     strain_certs_findings_free(f);
     return err;
 }

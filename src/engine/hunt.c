@@ -18,25 +18,9 @@
 #include <strain/hunt.h>
 
 #include "engine_impl.h"
+#include "hunt_impl.h"
 #include "util/err.h"
 #include "util/limits.h"
-
-typedef struct hunt_seed {
-    strain_genome *raw;
-    strain_genome *prepared; /* discounted; == raw when there is nothing to discount */
-    char *name;
-} hunt_seed;
-
-struct strain_hunt {
-    hunt_seed *seeds;
-    size_t n_seeds;
-    strain_genome **clean;
-    size_t n_clean;
-    unsigned common;
-    strain_genome *discount; /* clean + common code, NULL when none */
-    bool prepared;
-    pthread_mutex_t lock;
-};
 
 int strain_hunt_new(strain_hunt **out, strain_ctx *ctx)
 {
@@ -116,16 +100,25 @@ int strain_hunt_add_clean(strain_hunt *h, strain_ctx *ctx, const strain_genome *
     if (h->prepared) {
         return strain__fail(ctx, STRAIN_EINVAL, "hunt already started: clean set is fixed");
     }
+    strain_genome *copy = NULL;
+    int err = strain_engine__genome_copy(&copy, ctx, g);
+    return err < 0 ? err : strain_hunt__add_clean_owned(h, ctx, copy);
+}
+
+int strain_hunt__add_clean_owned(strain_hunt *h, strain_ctx *ctx, strain_genome *g)
+{
+    if (h->prepared) {
+        strain_genome_free(g);
+        return strain__fail(ctx, STRAIN_EINVAL, "hunt already started: clean set is fixed");
+    }
     strain_genome **nc = realloc(h->clean, (h->n_clean + 1) * sizeof(*nc));
     if (nc == NULL) {
+        strain_genome_free(g);
         return strain__fail(ctx, STRAIN_ENOMEM, "out of memory");
     }
     h->clean = nc;
-    int err = strain_engine__genome_copy(&h->clean[h->n_clean], ctx, g);
-    if (err == 0) {
-        h->n_clean++;
-    }
-    return err;
+    h->clean[h->n_clean++] = g;
+    return 0;
 }
 
 int strain_hunt_set_common(strain_hunt *h, strain_ctx *ctx, unsigned n)
@@ -212,7 +205,7 @@ done:
     return err;
 }
 
-static int ensure_prepared(strain_hunt *h, strain_ctx *ctx)
+int strain_hunt__prepare(strain_hunt *h, strain_ctx *ctx)
 {
     pthread_mutex_lock(&h->lock);
     int err = h->prepared ? 0 : prepare(h, ctx);
@@ -229,7 +222,7 @@ int strain_hunt_match(strain_hunt *h, strain_ctx *ctx, const strain_genome *g, d
     if (h == NULL || g == NULL) {
         return strain__fail(ctx, STRAIN_EINVAL, "no hunt or genome");
     }
-    STRAIN_TRY(ensure_prepared(h, ctx));
+    STRAIN_TRY(strain_hunt__prepare(h, ctx));
     if (h->discount != NULL) {
         STRAIN_TRY(strain_genome_discount(&d, ctx, g, h->discount));
         g = d;
@@ -444,7 +437,7 @@ int strain_hunt_run(strain_hunt_stats *stats, strain_hunt *h, strain_ctx *ctx,
     if (h->n_seeds == 0) {
         return strain__fail(ctx, STRAIN_EINVAL, "a hunt needs at least one seed");
     }
-    int err = ensure_prepared(h, ctx);
+    int err = strain_hunt__prepare(h, ctx);
     if (err < 0) {
         return err;
     }

@@ -35,6 +35,21 @@ void strain_engine_free(strain_engine *e)
     free(e);
 }
 
+int strain_engine_set_trust(strain_engine *e, const char *ca_file)
+{
+    strain_sig_store *t = NULL;
+    if (e == NULL) {
+        return STRAIN_EINVAL;
+    }
+    int err = strain_sig_store_new(&t, e->ctx, ca_file);
+    if (err < 0) {
+        return err;
+    }
+    strain_sig_store_free(e->trust);
+    e->trust = t;
+    return STRAIN_OK;
+}
+
 /*
  * Stores the certificates of a signed PE with the sample, so that certificate intelligence
  * (which certificate signs which families, stolen-certificate findings) covers every

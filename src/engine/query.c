@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/certs_impl.h"
 #include "query_impl.h"
 #include "util/err.h"
 
@@ -36,11 +37,9 @@
 /* Share of the query's weight MaxScore may leave unread before scores are made exact from
  * the stored genomes (a score is then off by at most this much). */
 #define VERIFY_UNREAD 0.02
-/* df family counts are exact for features in at most this many samples (the store counts
- * them over the postings). Beyond it the feature is taken to be in min(F, samples) families:
- * the lowest weight it could have. That is right for common code (a runtime linked by
- * thousands of samples); it under-weighs code unique to one family of more than this many
- * samples (documented in docs/attribution.md). */
+/* For a store that counts families over the postings: exact counts up to this many samples,
+ * beyond it the feature is taken to be in min(F, samples) families (the lowest weight it
+ * could have). The SQLite store maintains the counts (schema 4) and is exact for all. */
 #define FAMILY_SCAN_MAX 64u
 
 static uint64_t mix(uint64_t x)
@@ -146,6 +145,7 @@ static int weigh(qstate *q, double F)
     }
     STRAIN_TRY(strain_store_df_get(q->e->st, df, sk, q->n_keys, FAMILY_SCAN_MAX));
     double idf_max = log(1.0 + (F - 0.5) / 1.5);
+    q->unit = strain_engine__kind_factor(STRAIN_KIND_FUNC_EXACT) * idf_max * idf_max;
     q->total_w = 0;
     for (size_t i = 0; i < q->n_keys; i++) {
         qkey *x = &q->keys[i];
@@ -180,6 +180,35 @@ done:
     free(sk);
     free(df);
     return err;
+}
+
+double strain_engine__score(const qstate *q, double matched_w)
+{
+    if (q->total_w <= 0 || matched_w <= 0) {
+        return 0;
+    }
+    double share = matched_w / q->total_w;
+    share = share > 1 ? 1 : share;
+    double mass = q->unit > 0 ? matched_w / q->unit : 0;
+    return 1.0 - (1.0 - share) * exp(-mass / STRAIN_ENGINE_EVIDENCE_K);
+}
+
+double strain_engine__weight_for_score(const qstate *q, double s)
+{
+    double lo = 0;
+    double hi = q->total_w;
+    if (hi <= 0 || strain_engine__score(q, hi) < s) {
+        return hi;
+    }
+    for (int i = 0; i < 60; i++) { /* the score is increasing: bisect */
+        double mid = (lo + hi) / 2;
+        if (strain_engine__score(q, mid) >= s) {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    return lo;
 }
 
 static int cand_slot(qstate *q, int64_t id, size_t *out)
@@ -252,8 +281,8 @@ static int cmp_dbl_desc(const void *a, const void *b)
 }
 
 /* The next up-to-LOOKUP_BATCH features in weight order; their weight leaves *remaining. */
-static size_t fill_batch(strain_store_key *batch, qkey *const *order, size_t n_order,
-                         size_t *next, double *remaining)
+static size_t fill_batch(strain_store_key *batch, qkey *const *order, size_t n_order, size_t *next,
+                         double *remaining)
 {
     size_t nb = 0;
     while (*next < n_order && nb < LOOKUP_BATCH) {
@@ -437,7 +466,8 @@ static int verify(qstate *q, cand *c, bool exact)
     int err;
     STRAIN_TRY(strain_store_get_sample_by_id(q->e->st, &c->meta, c->id));
     if (!exact) {
-        c->score = q->total_w > 0 ? c->acc / q->total_w : 0;
+        c->matched = c->acc;
+        c->score = strain_engine__score(q, c->matched);
         return STRAIN_OK;
     }
     STRAIN_TRY(strain_engine__load_genome(q, c));
@@ -460,7 +490,8 @@ static int verify(qstate *q, cand *c, bool exact)
             c->score += q->keys[j].w;
         }
     }
-    c->score = q->total_w > 0 ? c->score / q->total_w : 0;
+    c->matched = c->score;
+    c->score = strain_engine__score(q, c->matched);
 done:
     free(k);
     return err;
@@ -522,7 +553,8 @@ static void spread_discount(qstate *q, size_t verified)
                 sc += q->keys[k].w;
             }
         }
-        c->score = total > 0 ? sc / total : 0;
+        c->matched = sc;
+        c->score = strain_engine__score(q, sc);
     }
 }
 
@@ -548,6 +580,10 @@ static int query_certs(strain_engine *e, strain_query_result *r, const strain_en
     }
     STRAIN_TRY(strain_certs_match_report(&abused, e->ctx, e->st, rep));
     STRAIN_TRY(strain_certs_findings_report(&found, e->ctx, e->st, rep));
+    /* the LuckyMouse pattern: this file's code against the vendor software its valid
+     * signer signs in the database */
+    STRAIN_TRY(strain_certs__unrelated_report(found, e->ctx, e->st, rep, it->genome,
+                                              it->meta.sha256, STRAIN_CERTS_UNRELATED_THRESHOLD));
     r->signatures = rep;
     r->abused_matches = abused;
     r->cert_findings = found;
@@ -599,8 +635,9 @@ int strain_engine_query(strain_query_result **out, strain_engine *e, const strai
     size_t pool = VERIFY_POOL > o.max_neighbors ? VERIFY_POOL : o.max_neighbors;
     /* a sample below half the threshold cannot matter to a verdict; --all reports lower */
     double floor_s = o.all ? 0.01 : thr / 2;
+    double floor_w = strain_engine__weight_for_score(&q, floor_s);
     double remaining = 0;
-    STRAIN_TRY(gather(&q, pool, floor_s * q.total_w, &r->n_keys_looked, &remaining));
+    STRAIN_TRY(gather(&q, pool, floor_w, &r->n_keys_looked, &remaining));
     r->n_candidates = q.n_cands;
 
     if (q.n_cands > 0) { /* qsort(NULL, 0) is undefined */
@@ -610,7 +647,7 @@ int strain_engine_query(strain_query_result **out, strain_engine *e, const strai
      * feature left unread: loading its genome would change nothing */
     verified = 0;
     while (verified < q.n_cands && verified < pool &&
-           q.cands[verified].acc + remaining >= floor_s * q.total_w) {
+           q.cands[verified].acc + remaining >= floor_w) {
         verified++;
     }
     /* When MaxScore left at most VERIFY_UNREAD of the query's weight unread, the postings'
@@ -623,6 +660,7 @@ int strain_engine_query(strain_query_result **out, strain_engine *e, const strai
     }
     r->n_verified = verified;
     spread_discount(&q, verified);
+    r->total_weight = q.total_w;
     if (verified > 0) {
         qsort(q.cands, verified, sizeof(*q.cands), cmp_cand_score);
     }

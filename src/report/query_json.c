@@ -32,6 +32,8 @@ static json_t *labels(const strain_query_label *l, size_t n, bool family)
         json_object_set_new(o, "score", json_real(l[i].score));
         json_object_set_new(o, "confidence", json_real(l[i].confidence));
         json_object_set_new(o, "samples", json_integer((json_int_t)l[i].n_samples));
+        json_object_set_new(o, "share", json_real(l[i].share));
+        json_object_set_new(o, "evidence", json_real(l[i].evidence));
         json_array_append_new(a, o);
     }
     return a;
@@ -50,6 +52,15 @@ static void findings(json_t *a, const strain_certs_findings *fs)
         if (x->kind == STRAIN_CERTS_ABUSED) {
             json_object_set_new(o, "reason", jstr(x->reason));
             json_object_set_new(o, "source", jstr(x->source));
+        }
+        if (x->kind == STRAIN_CERTS_UNRELATED) {
+            /* the vendor software compared (and the file itself when stored) */
+            json_t *ids = json_array();
+            for (size_t k = 0; k < x->n_samples; k++) {
+                json_array_append_new(ids, json_integer((json_int_t)x->sample_ids[k]));
+            }
+            json_object_set_new(o, "sample_ids", ids);
+            json_object_set_new(o, "best_similarity", json_real(x->best_similarity));
         }
         json_array_append_new(a, o);
     }
@@ -108,6 +119,8 @@ int strain_report_query_json(char **out, const strain_query_result *r, const cha
         json_object_set_new(o, "family", jstr(x->family));
         json_object_set_new(o, "file", jstr(x->file_name));
         json_object_set_new(o, "score", json_real(x->score));
+        json_object_set_new(o, "share", json_real(x->share));
+        json_object_set_new(o, "evidence", json_real(x->evidence));
         json_array_append_new(nb, o);
     }
     json_object_set_new(root, "neighbors", nb);
@@ -143,6 +156,7 @@ int strain_report_query_json(char **out, const strain_query_result *r, const cha
     json_object_set_new(st, "candidates", json_integer((json_int_t)r->n_candidates));
     json_object_set_new(st, "verified", json_integer((json_int_t)r->n_verified));
     json_object_set_new(st, "unread_share", json_real(r->unread_share));
+    json_object_set_new(st, "total_weight", json_real(r->total_weight));
     json_object_set_new(st, "db_samples", json_integer((json_int_t)r->n_db_samples));
     json_object_set_new(st, "db_families", json_integer((json_int_t)r->n_db_families));
     json_object_set_new(root, "stats", st);

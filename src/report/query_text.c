@@ -20,9 +20,11 @@ static void labels(FILE *f, const char *title, const strain_query_label *l, size
         fprintf(f, "  (none above the threshold; --all lists lower matches)\n");
     }
     for (size_t i = 0; i < n; i++) {
-        fprintf(f, "  %-28s %s%-16s score %.3f  confidence %.2f  (%zu samples)\n", l[i].name,
-                l[i].actor ? "actor " : "", l[i].actor ? l[i].actor : "", l[i].score,
-                l[i].confidence, l[i].n_samples);
+        fprintf(f,
+                "  %-28s %s%-16s score %.3f  confidence %.2f  (%zu samples; share %.2f, "
+                "%.0f unique-function equivalents)\n",
+                l[i].name, l[i].actor ? "actor " : "", l[i].actor ? l[i].actor : "", l[i].score,
+                l[i].confidence, l[i].n_samples, l[i].share, l[i].evidence);
     }
 }
 

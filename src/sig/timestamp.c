@@ -3,13 +3,15 @@
  * whose messageDigest covers the signer's encryptedDigest) and RFC 3161 tokens
  * (1.3.6.1.4.1.311.3.3.1, a SignedData over a TSTInfo whose messageImprint covers the same
  * bytes). A timestamp counts only when it is bound to this signature, its own signature
- * verifies and the TSA chain is trusted at the time it claims: a token lifted from another
- * file is "unbound" and a re-signed one "bad-signature", and neither moves the time the
- * signer's chain is judged at.
+ * verifies (for a token: under the certificate its ESS signingCertificate attribute names)
+ * and the TSA chain is trusted at the time it claims: a token lifted from another file is
+ * "unbound" and a re-signed one "bad-signature", and neither moves the time the signer's
+ * chain is judged at.
  */
 #include <string.h>
 
 #include <openssl/cms.h>
+#include <openssl/ess.h>
 #include <openssl/objects.h>
 #include <openssl/ts.h>
 
@@ -134,6 +136,56 @@ done:
     return err;
 }
 
+/*
+ * RFC 3161 2.4.1: a token names the TSA certificate it was signed under in a signed ESS
+ * signingCertificate (RFC 2634, SHA-1 ESSCertID) or signingCertificateV2 (RFC 5035)
+ * attribute. The signature only binds the key: without this check another certificate for
+ * the same key (another name, other extensions, same issuer and serial) passes for the one
+ * the TSA signed with. 1 bound, 0 not (attribute missing, malformed or naming another
+ * certificate; *why says which), negative on out of memory.
+ */
+static int ess_bound(CMS_SignerInfo *tsi, X509 *tsa, const char **why)
+{
+    ASN1_STRING *v1 = CMS_signed_get0_data_by_OBJ(
+        tsi, OBJ_nid2obj(NID_id_smime_aa_signingCertificate), -3, V_ASN1_SEQUENCE);
+    ASN1_STRING *v2 = CMS_signed_get0_data_by_OBJ(
+        tsi, OBJ_nid2obj(NID_id_smime_aa_signingCertificateV2), -3, V_ASN1_SEQUENCE);
+    ESS_SIGNING_CERT *ss = NULL;
+    ESS_SIGNING_CERT_V2 *ss2 = NULL;
+    STACK_OF(X509) *chain = NULL;
+    int r = 0;
+    *why = "no ESS signingCertificate attribute names the TSA certificate (RFC 3161 2.4.1)";
+    if (v1 == NULL && v2 == NULL) {
+        goto done;
+    }
+    *why = "ESS signingCertificate attribute unreadable";
+    if (v1 != NULL) {
+        const unsigned char *p = v1->data;
+        if ((ss = d2i_ESS_SIGNING_CERT(NULL, &p, v1->length)) == NULL) {
+            goto done;
+        }
+    }
+    if (v2 != NULL) {
+        const unsigned char *p = v2->data;
+        if ((ss2 = d2i_ESS_SIGNING_CERT_V2(NULL, &p, v2->length)) == NULL) {
+            goto done;
+        }
+    }
+    if ((chain = sk_X509_new_null()) == NULL || !sk_X509_push(chain, tsa)) {
+        r = STRAIN_ENOMEM;
+        goto done;
+    }
+    /* both attributes, when present, must name the signer (first ESSCertID) */
+    r = OSSL_ESS_check_signing_certs(ss, ss2, chain, 1) > 0;
+    *why = r ? "" : "ESS signingCertificate names another certificate than the token's TSA";
+done:
+    ERR_clear_error();
+    sk_X509_free(chain);
+    ESS_SIGNING_CERT_free(ss);
+    ESS_SIGNING_CERT_V2_free(ss2);
+    return r;
+}
+
 /* RFC 3161 tokens are CMS, not PKCS#7: Microsoft's TSA puts attribute certificates in the
  * certificate set, which the PKCS#7 decoder refuses, so the token goes through the CMS API. */
 static int rfc3161(strain_sig_report *r, strain_sig_timestamp *ts, PKCS7 *p7, PKCS7_SIGNER_INFO *si,
@@ -214,6 +266,17 @@ static int rfc3161(strain_sig_report *r, strain_sig_timestamp *ts, PKCS7 *p7, PK
     signers = CMS_get0_signers(cms);
     X509 *tsa = sk_X509_value(signers, 0);
     if ((err = signer_record(r, ts, tsa)) < 0) {
+        goto done;
+    }
+    const char *why = "";
+    int eb = tsa != NULL ? ess_bound(tsi, tsa, &why) : 0;
+    if (eb < 0) {
+        err = eb;
+        goto done;
+    }
+    if (eb == 0) {
+        ts->status = STRAIN_SIG_TS_BAD_SIGNATURE; /* signed, but not under this certificate */
+        ts->detail = tsa != NULL ? why : "no TSA certificate for the token's signer";
         goto done;
     }
     ts->status = STRAIN_SIG_TS_VALID;

@@ -281,9 +281,12 @@ static int sq_open(void **out, strain_ctx *ctx, const char *path, unsigned flags
                                           ? "PRAGMA synchronous = FULL"
                                           : "PRAGMA synchronous = NORMAL"));
     /* 64 MiB of page cache (allocated as used): the postings b-tree's inner pages for a
-     * 100k-sample corpus fit, so a lookup costs about one leaf read. */
+     * 100k-sample corpus fit, so a lookup costs about one leaf read. Reads through a memory
+     * map (up to 1 GiB; writes still go through the WAL): a query's thousands of posting and
+     * df reads no longer copy each page with pread (measured: 20 leveldown queries against
+     * the public-corpus index, 1.67 -> 1.44 CPU s). */
     STRAIN_TRY(strain_sqlite__exec(s, "PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536;"
-                                      "PRAGMA temp_store = MEMORY"));
+                                      "PRAGMA temp_store = MEMORY; PRAGMA mmap_size = 1073741824"));
     STRAIN_TRY(strain_sqlite__migrate(s, strain_sqlite__schema_latest()));
     *out = s;
     s = NULL;
@@ -453,6 +456,18 @@ static int sq_check(void *be)
         "d.hash HAVING count(p.sample_id) != d.n_samples OR coalesce(sum(sm.clean), 0) != "
         "d.n_clean",
         NULL, "document frequency check"));
+    STRAIN_TRY(check_rows(
+        s,
+        "SELECT 'feature ' || kind || ':' || hash || ' family ' || family || ' counts ' || n || "
+        "', postings say ' || m FROM (SELECT f.kind, f.hash, f.family, f.n_samples AS n, "
+        "(SELECT count(*) FROM postings p JOIN samples sm ON sm.id = p.sample_id WHERE p.kind "
+        "= f.kind AND p.hash = f.hash AND sm.clean = 0 AND sm.family = f.family) AS m FROM "
+        "feature_families f) WHERE n != m UNION ALL SELECT 'feature ' || d.kind || ':' || "
+        "d.hash || ' counts ' || d.n_families || ' families, postings say ' || count(DISTINCT "
+        "sm.family) FROM feature_df d LEFT JOIN postings p ON p.kind = d.kind AND p.hash = "
+        "d.hash LEFT JOIN samples sm ON sm.id = p.sample_id AND sm.clean = 0 GROUP BY d.kind, "
+        "d.hash HAVING count(DISTINCT sm.family) != d.n_families",
+        NULL, "family count check"));
 done:
     return err;
 }

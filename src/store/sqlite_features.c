@@ -2,8 +2,9 @@
  * SQLite backend: a sample's features. Postings live in one WITHOUT ROWID table keyed
  * (kind, hash, sample_id), so the lookup of a batch is one index seek per distinct key,
  * walked in key order (store.c sorts the batch) so consecutive seeks touch neighbouring pages.
- * feature_df keeps, per key, how many samples and clean samples hold it, updated in the same
- * transaction as the postings: rarity is then a point read, and a caller can skip the
+ * feature_df keeps, per key, how many samples and clean samples hold it and in how many
+ * families (feature_families holds the per-family counts behind that number), updated in the
+ * same transaction as the postings: rarity is then a point read, and a caller can skip the
  * postings of features too common to matter without reading them.
  *
  * Hashes are u64 in the API and stored as the same 64 bits read as int64 (SQLite integers
@@ -86,18 +87,118 @@ static void get_key(const uint8_t *keys, size_t i, uint32_t *kind, uint64_t *has
     (void)strain_span_u64le(sp, 4, hash);
 }
 
+int strain_sqlite__counted_family(sq *s, char **out, int64_t sample_id)
+{
+    sqlite3_stmt *st;
+    int err = STRAIN_OK;
+    *out = NULL;
+    STRAIN_TRY(strain_sqlite__stmt(
+        s, &st, "SELECT family FROM samples WHERE id = ? AND clean = 0 AND family IS NOT NULL"));
+    sqlite3_bind_int64(st, 1, sample_id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        const char *f = (const char *)sqlite3_column_text(st, 0);
+        if (f != NULL && (*out = strdup(f)) == NULL) {
+            err = strain__fail(s->ctx, STRAIN_ENOMEM, "out of memory");
+        }
+    } else if (rc != SQLITE_DONE) {
+        err = strain_sqlite__fail(s, "reading a sample's family");
+    }
+    sqlite3_reset(st);
+done:
+    return err;
+}
+
+/* One feature's count for family moves by delta (+1/-1); the feature's family count follows
+ * when the family starts or stops holding it. The feature_df row must exist. */
+static int family_step(sq *s, uint32_t kind, uint64_t hash, const char *family, int delta)
+{
+    sqlite3_stmt *st;
+    int err;
+    int rc;
+    int64_t n = -1;
+    if (delta > 0) {
+        STRAIN_TRY(strain_sqlite__stmt(
+            s, &st,
+            "INSERT INTO feature_families(kind, hash, family, n_samples) VALUES(?1, ?2, ?3, 1) "
+            "ON CONFLICT(kind, hash, family) DO UPDATE SET n_samples = n_samples + 1 "
+            "RETURNING n_samples"));
+    } else {
+        STRAIN_TRY(strain_sqlite__stmt(s, &st,
+                                       "UPDATE feature_families SET n_samples = n_samples - 1 "
+                                       "WHERE kind = ?1 AND hash = ?2 AND family = ?3 "
+                                       "RETURNING n_samples"));
+    }
+    sqlite3_bind_int64(st, 1, kind);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)hash);
+    sqlite3_bind_text(st, 3, family, -1, SQLITE_TRANSIENT);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        n = sqlite3_column_int64(st, 0);
+        rc = sqlite3_step(st);
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        return strain_sqlite__fail(s, "updating family counts");
+    }
+    if (n == 0) {
+        STRAIN_TRY(strain_sqlite__stmt(
+            s, &st, "DELETE FROM feature_families WHERE kind = ? AND hash = ? AND family = ?"));
+        sqlite3_bind_int64(st, 1, kind);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)hash);
+        sqlite3_bind_text(st, 3, family, -1, SQLITE_TRANSIENT);
+        STRAIN_TRY(strain_sqlite__step_done(s, st, "updating family counts"));
+    }
+    if ((delta > 0 && n == 1) || (delta < 0 && n == 0)) {
+        STRAIN_TRY(strain_sqlite__stmt(
+            s, &st,
+            "UPDATE feature_df SET n_families = n_families + ?3 WHERE kind = ?1 AND hash = ?2"));
+        sqlite3_bind_int64(st, 1, kind);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)hash);
+        sqlite3_bind_int(st, 3, delta > 0 ? 1 : -1);
+        STRAIN_TRY(strain_sqlite__step_done(s, st, "updating family counts"));
+    }
+done:
+    return err;
+}
+
+int strain_sqlite__refamily(sq *s, int64_t sample_id, const char *family, int delta)
+{
+    uint8_t *keys = NULL;
+    size_t n = 0;
+    int err = STRAIN_OK;
+    if (family == NULL) {
+        return STRAIN_OK;
+    }
+    STRAIN_TRY(load_keys(s, &keys, &n, sample_id));
+    for (size_t i = 0; i < n; i++) {
+        uint32_t kind;
+        uint64_t hash;
+        get_key(keys, i, &kind, &hash);
+        STRAIN_TRY(family_step(s, kind, hash, family, delta));
+    }
+done:
+    free(keys);
+    return err;
+}
+
 int strain_sqlite__drop_features(sq *s, int64_t sample_id, int clean)
 {
     sqlite3_stmt *st;
     uint8_t *keys = NULL;
     size_t n = 0;
     int64_t gone = 0;
+    char *family = NULL;
     int err;
+    STRAIN_TRY(strain_sqlite__counted_family(s, &family, sample_id));
     STRAIN_TRY(load_keys(s, &keys, &n, sample_id));
     for (size_t i = 0; i < n; i++) {
         uint32_t kind;
         uint64_t hash;
         get_key(keys, i, &kind, &hash);
+        if (family != NULL) {
+            STRAIN_TRY(family_step(s, kind, hash, family, -1));
+        }
         STRAIN_TRY(strain_sqlite__stmt(
             s, &st, "DELETE FROM postings WHERE kind = ? AND hash = ? AND sample_id = ?"));
         sqlite3_bind_int64(st, 1, kind);
@@ -131,6 +232,7 @@ int strain_sqlite__drop_features(sq *s, int64_t sample_id, int clean)
     STRAIN_TRY(strain_sqlite__meta_add(s, "postings", -(int64_t)n));
     STRAIN_TRY(strain_sqlite__meta_add(s, "distinct_features", -gone));
 done:
+    free(family);
     free(keys);
     return err;
 }
@@ -187,6 +289,7 @@ static int put_features_op(sq *s, int64_t sample_id, const strain_store_features
     size_t n = 0;
     int64_t fresh = 0;
     int clean = 0;
+    char *family = NULL;
     int err;
     int rc;
     STRAIN_TRY(strain_sqlite__stmt(s, &st, "SELECT clean FROM samples WHERE id = ?"));
@@ -205,6 +308,7 @@ static int put_features_op(sq *s, int64_t sample_id, const strain_store_features
         goto done;
     }
     STRAIN_TRY(strain_sqlite__drop_features(s, sample_id, clean));
+    STRAIN_TRY(strain_sqlite__counted_family(s, &family, sample_id));
     /* n_postings <= STRAIN_STORE_MAX_POSTINGS (store.c), so the sizes below cannot wrap. */
     if (f->n_postings > 0 && ((ix = malloc(f->n_postings * sizeof(*ix))) == NULL ||
                               (keys = malloc(f->n_postings * KEY_BYTES)) == NULL)) {
@@ -254,6 +358,9 @@ static int put_features_op(sq *s, int64_t sample_id, const strain_store_features
             err = strain_sqlite__fail(s, "updating feature counts");
             goto done;
         }
+        if (family != NULL) {
+            STRAIN_TRY(family_step(s, p->kind, p->hash, family, 1));
+        }
     }
     STRAIN_TRY(strain_sqlite__stmt(
         s, &st, "INSERT INTO sample_keys(sample_id, n_postings, keys) VALUES(?, ?, ?)"));
@@ -278,6 +385,7 @@ static int put_features_op(sq *s, int64_t sample_id, const strain_store_features
     STRAIN_TRY(strain_sqlite__meta_add(s, "postings", (int64_t)n));
     STRAIN_TRY(strain_sqlite__meta_add(s, "distinct_features", fresh));
 done:
+    free(family);
     free(ix);
     free(keys);
     return err;
@@ -331,21 +439,25 @@ done:
 }
 
 /* n_samples and n_clean of a key (0, 0 when absent). */
-static int df_counts(sq *s, uint32_t kind, uint64_t hash, int64_t *n_samples, int64_t *n_clean)
+static int df_counts(sq *s, uint32_t kind, uint64_t hash, int64_t *n_samples, int64_t *n_clean,
+                     int64_t *n_families)
 {
     sqlite3_stmt *st;
     int err;
     int rc;
     *n_samples = 0;
     *n_clean = 0;
+    *n_families = 0;
     STRAIN_TRY(strain_sqlite__stmt(
-        s, &st, "SELECT n_samples, n_clean FROM feature_df WHERE kind = ? AND hash = ?"));
+        s, &st,
+        "SELECT n_samples, n_clean, n_families FROM feature_df WHERE kind = ? AND hash = ?"));
     sqlite3_bind_int64(st, 1, kind);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)hash);
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         *n_samples = sqlite3_column_int64(st, 0);
         *n_clean = sqlite3_column_int64(st, 1);
+        *n_families = sqlite3_column_int64(st, 2);
     } else if (rc != SQLITE_DONE) {
         err = strain_sqlite__fail(s, "reading feature counts");
     }
@@ -367,7 +479,8 @@ static int lookup_read(sq *s, strain_store_posting **out, size_t *out_n,
         if (max_df != UINT32_MAX) {
             int64_t ns;
             int64_t nc;
-            STRAIN_TRY(df_counts(s, keys[k].kind, keys[k].hash, &ns, &nc));
+            int64_t nf;
+            STRAIN_TRY(df_counts(s, keys[k].kind, keys[k].hash, &ns, &nc, &nf));
             if (ns == 0 || ns > (int64_t)max_df) {
                 continue;
             }
@@ -430,42 +543,26 @@ int strain_sqlite__lookup(void *be, strain_store_posting **out, size_t *out_n,
     return err;
 }
 
+/* Family counts are maintained (feature_families), so they are exact for every feature
+ * whatever family_scan_max says. */
 static int df_read(sq *s, strain_store_df *out, const strain_store_key *keys, size_t n_keys,
                    uint32_t family_scan_max)
 {
-    sqlite3_stmt *st;
     int err = STRAIN_OK;
+    (void)family_scan_max;
     for (size_t k = 0; k < n_keys; k++) {
         int64_t ns;
         int64_t nc;
+        int64_t nf;
         strain_store_df *d = &out[k];
         memset(d, 0, sizeof(*d));
         d->kind = keys[k].kind;
         d->hash = keys[k].hash;
-        STRAIN_TRY(df_counts(s, keys[k].kind, keys[k].hash, &ns, &nc));
+        STRAIN_TRY(df_counts(s, keys[k].kind, keys[k].hash, &ns, &nc, &nf));
         d->n_samples = ns > UINT32_MAX ? UINT32_MAX : (uint32_t)(ns < 0 ? 0 : ns);
         d->n_clean = nc > UINT32_MAX ? UINT32_MAX : (uint32_t)(nc < 0 ? 0 : nc);
-        if (ns == 0) {
-            d->families_counted = true;
-            continue;
-        }
-        if (ns > (int64_t)family_scan_max) {
-            continue;
-        }
-        STRAIN_TRY(strain_sqlite__stmt(
-            s, &st,
-            "SELECT count(DISTINCT sm.family) FROM postings p JOIN samples sm ON sm.id = "
-            "p.sample_id WHERE p.kind = ? AND p.hash = ? AND sm.clean = 0"));
-        sqlite3_bind_int64(st, 1, keys[k].kind);
-        sqlite3_bind_int64(st, 2, (sqlite3_int64)keys[k].hash);
-        if (sqlite3_step(st) != SQLITE_ROW) {
-            err = strain_sqlite__fail(s, "counting families");
-            sqlite3_reset(st);
-            goto done;
-        }
-        d->n_families = (uint32_t)sqlite3_column_int64(st, 0);
+        d->n_families = nf > UINT32_MAX ? UINT32_MAX : (uint32_t)(nf < 0 ? 0 : nf);
         d->families_counted = true;
-        sqlite3_reset(st);
     }
 done:
     return err;

@@ -88,6 +88,12 @@ int strain_sqlite__df(void *be, strain_store_df *out, const strain_store_key *ke
 int strain_sqlite__drop_features(sq *s, int64_t sample_id, int clean);
 /* Moves a sample's postings between clean and not clean in the per-feature counters. */
 int strain_sqlite__reclean(sq *s, int64_t sample_id, int delta);
+/* The family a sample counts for in the family counts (NULL: clean or unlabelled); *out is
+ * malloc'd, caller frees. */
+int strain_sqlite__counted_family(sq *s, char **out, int64_t sample_id);
+/* Adds (delta 1) or removes (-1) a sample's features from family's counts (family may be
+ * NULL: nothing to do). */
+int strain_sqlite__refamily(sq *s, int64_t sample_id, const char *family, int delta);
 
 /* Certificates (sqlite_certs.c). */
 int strain_sqlite__put_cert(void *be, int64_t *out_id, const strain_store_cert *c);

@@ -47,7 +47,10 @@ static void bind_label_text(sqlite3_stmt *st, int i, const char *v)
 static int apply_label(sq *s, int64_t id, int old_clean, const strain_store_label *l)
 {
     sqlite3_stmt *st;
+    char *old_family = NULL;
+    char *new_family = NULL;
     int err;
+    STRAIN_TRY(strain_sqlite__counted_family(s, &old_family, id));
     STRAIN_TRY(strain_sqlite__stmt(
         s, &st,
         "UPDATE samples SET actor = CASE WHEN ?2 IS NULL THEN actor ELSE nullif(?2, '') END, "
@@ -74,7 +77,16 @@ static int apply_label(sq *s, int64_t id, int old_clean, const strain_store_labe
     if (l->clean != STRAIN_STORE_KEEP && l->clean != old_clean) {
         STRAIN_TRY(strain_sqlite__reclean(s, id, l->clean - old_clean));
     }
+    /* The family this sample counts for (none when clean) may have changed. */
+    STRAIN_TRY(strain_sqlite__counted_family(s, &new_family, id));
+    if ((old_family == NULL) != (new_family == NULL) ||
+        (old_family != NULL && strcmp(old_family, new_family) != 0)) {
+        STRAIN_TRY(strain_sqlite__refamily(s, id, old_family, -1));
+        STRAIN_TRY(strain_sqlite__refamily(s, id, new_family, 1));
+    }
 done:
+    free(old_family);
+    free(new_family);
     return err;
 }
 

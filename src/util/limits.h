@@ -123,6 +123,13 @@
 /* Seeds per hunt: every sample is compared with each; 10,000 seeds already makes a hunt over a
  * large collection take days, the reference database (strain query) is the tool past that. */
 #define STRAIN_HUNT_MAX_SEEDS 10000u
+/* Retrohunt (hunt_db.c): function and fragment hashes of the database's clean samples held
+ * for the discount: 16M hashes is 128 MiB, thousands of clean programs; past it the clean set
+ * belongs in a purpose-built discount, and the hunt says so (ELIMIT) rather than swap. */
+#define STRAIN_HUNT_DB_CLEAN_HASHES 16000000u
+/* Postings requested in one lookup batch (24-32 bytes each: ~32 MiB). A single feature held by
+ * more samples is still read, alone. */
+#define STRAIN_HUNT_DB_BATCH_POSTINGS 1000000u
 
 /* Cluster LSH: samples sharing one band bucket are all paired; a bucket this large is code
  * every sample shares (a runtime the df discount missed) and pairing it would be all-pairs
@@ -184,6 +191,21 @@
 /* One cell: issuer DNs are a few hundred bytes; notes a sentence. Matches the store's
  * STRAIN_STORE_NAME_MAX (1023). */
 #define STRAIN_CERTS_MAX_CELL 1023u
+/* Unrelated-code finding (engine/certs_unrelated.c): one file is compared with at most this
+ * many of the vendor software a certificate signs (lowest ids first). One similar sibling
+ * clears a file, so legitimate files stop early. A comparison costs ~24 ms for two 1 MB
+ * programs (7za 4.0.2 vs 5.2.0, ~2,400 functions each, debug build: load, discount,
+ * compare), so 32 bound a query's extra cost below a second. */
+#define STRAIN_CERTS_MAX_UNRELATED_PEERS 32u
+/* Work one database-wide pass (`strain certs list`) does in all, in genomes loaded plus
+ * comparisons made (each a few to ~24 ms for large programs): under a minute. Files reached
+ * after it are counted as skipped and reported, never silently cleared. */
+#define STRAIN_CERTS_MAX_UNRELATED_COMPARISONS 2048u
+/* Whether a feature held by a certificate's own clean software is also held by other clean
+ * samples is read from its postings; a feature in more samples than this is common code (a
+ * runtime linked everywhere) and counts as clean without reading them. Read 256 features at
+ * a time, at most 256 x 1024 postings (6 MB) are held at once. */
+#define STRAIN_CERTS_MAX_UNRELATED_DF 1024u
 /* Indicators and the info report (info branch) */
 /* An indicator list past 10,000 distinct values of one kind is a string table or junk, not
  * something an analyst reads; the report says it was cut. */

@@ -5,7 +5,8 @@
  * put the labelled sample, strain_certs_record(). Expected findings follow from which
  * certificate signed which labelled file (written down here, not computed by strain);
  * certificate identities are checked against openssl's fingerprints and serials, the driver
- * against python3-pefile, similarity for the LuckyMouse pattern is the ssdeep tool's.
+ * against python3-pefile, similarity for the LuckyMouse pattern is the ssdeep tool's, then
+ * the engine's own (genomes with clean code left out).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,11 +15,13 @@
 #include <jansson.h>
 #include <strain/certs.h>
 #include <strain/code.h>
+#include <strain/engine.h>
 #include <strain/hash.h>
 #include <strain/binary.h>
 #include <strain/store.h>
 
 #include "helpers.h"
+#include "util/limits.h" /* the bounds test_unrelated_caps reaches */
 
 static char fx[1024];
 
@@ -71,8 +74,10 @@ static void db_close(db *d)
     strain_ctx_free(d->ctx);
 }
 
-/* What `strain add` does for a signed file: parse, verify (trusting the fixture root), store
- * the labelled sample, record its certificates. Returns the sample id. */
+/* What `strain add` does for a signed file: the engine stores the labelled sample with its
+ * genome and postings (the unrelated-code finding reads them) and records its certificates,
+ * verified against ca (NULL: the system bundle); then the test records them again itself.
+ * Returns the sample id. */
 static int64_t add_file(db *d, const char *path, const char *ca, const char *name,
                         const char *actor, const char *family, int clean, bool *out_driver,
                         int *out_linked)
@@ -80,31 +85,25 @@ static int64_t add_file(db *d, const char *path, const char *ca, const char *nam
     size_t n = 0;
     strain_binary *bin = NULL;
     strain_sig_report *rep = NULL;
-    strain_store_sample s;
+    strain_engine *e = NULL;
+    strain_engine_item *it = NULL;
     int64_t id = 0;
     uint8_t *data = th_read_file(path, &n);
     assert_non_null(data);
     assert_int_equal(strain_binary_parse(&bin, d->ctx, data, n), 0);
     strain_sig_opts o = {ca, NULL, 0};
     assert_int_equal(strain_sig_verify(&rep, d->ctx, bin, &o), 0);
-    memset(&s, 0, sizeof(s));
-    assert_int_equal(strain_hash_sha256(s.sha256, data, n), 0);
-    s.size = n;
-    s.file_name = name;
-    s.label.actor = actor;
-    s.label.family = family;
-    s.label.clean = clean;
-    assert_int_equal(strain_store_put_sample(d->st, &id, &s), 0);
-    /* The genome, as `strain add` stores it (the engine's similarity reads it back). */
-    strain_genome *g = NULL;
-    uint8_t *blob = NULL;
-    size_t blen = 0;
-    assert_int_equal(strain_genome_build(&g, d->ctx, bin, NULL), 0);
-    assert_int_equal(strain_genome_serialize(&blob, &blen, d->ctx, g), 0);
-    strain_store_features feat = {1, blob, blen, NULL, 0};
-    assert_int_equal(strain_store_put_features(d->st, id, &feat), 0);
-    free(blob);
-    strain_genome_free(g);
+    assert_int_equal(strain_engine_open(&e, d->ctx, d->st), 0);
+    if (ca != NULL) {
+        assert_int_equal(strain_engine_set_trust(e, ca), 0);
+    }
+    assert_int_equal(strain_engine_prepare(&it, d->ctx, data, n, name), 0);
+    strain_store_label label = {actor, family, NULL, 0, false, clean};
+    if (strain_engine_add(e, &id, it, &label) != 0) {
+        fail_msg("add %s: %s", path, strain_ctx_errmsg(d->ctx));
+    }
+    strain_engine_item_free(it);
+    strain_engine_free(e);
     bool drv = strain_binary_get_info(bin)->is_driver;
     int r = strain_certs_record(d->st, id, rep, drv);
     if (r < 0) {
@@ -239,6 +238,19 @@ static void test_findings(void **state)
     assert_int_equal(pick(&x, fs, STRAIN_CERTS_DRIVER_ACTOR, vendor), 1);
     assert_int_equal(x.f[0]->n_samples, 2);
     assert_true(has_id(x.f[0], id_driver) && has_id(x.f[0], id_actor_x));
+    /* The LuckyMouse pattern: APT-X's sample and driver carry a valid Vendor Corp signature
+     * but none of the vendor library the two vendor tools are built from (mkfixtures.sh);
+     * the runtime they share with the tools is held by clean samples and left out. The
+     * tools themselves are labelled clean: never judged. */
+    assert_int_equal(pick(&x, fs, STRAIN_CERTS_UNRELATED, vendor), 2);
+    assert_true(has_id(x.f[0], id_actor_x) != has_id(x.f[1], id_actor_x));
+    assert_true(has_id(x.f[0], id_driver) != has_id(x.f[1], id_driver));
+    for (size_t i = 0; i < 2; i++) {
+        assert_int_equal(x.f[i]->n_samples, 3); /* the file and the two tools */
+        assert_true(has_id(x.f[i], id_tool1) && has_id(x.f[i], id_tool2));
+        assert_true(x.f[i]->best_similarity < STRAIN_CERTS_UNRELATED_THRESHOLD);
+    }
+    assert_int_equal(strain_certs_findings_skipped(fs), 0);
     /* One actor, one family: no multi findings for it. */
     assert_int_equal(pick(&x, fs, STRAIN_CERTS_MULTI_ACTOR, vendor), 0);
     assert_int_equal(pick(&x, fs, STRAIN_CERTS_MULTI_FAMILY, vendor), 0);
@@ -260,22 +272,27 @@ static void test_findings(void **state)
         assert_int_equal(pick(&x, fs, (strain_certs_kind)k, inter), 0);
         assert_int_equal(pick(&x, fs, (strain_certs_kind)k, root), 0);
     }
-    /* Exactly those four findings over the database. */
-    assert_int_equal(strain_certs_findings_count(fs), 4);
+    /* leaf signs only actors' samples: no vendor software to be unlike. */
+    assert_int_equal(pick(&x, fs, STRAIN_CERTS_UNRELATED, leaf), 0);
+    /* Exactly those six findings over the database. */
+    assert_int_equal(strain_certs_findings_count(fs), 6);
     strain_certs_findings_free(fs);
 
-    /* Per sample: the clean other-vendor program has none; APT-X's sample has stolen and
-     * driver-and-actor; APT-Y's has the multi findings of leaf. */
+    /* Per sample: the clean other-vendor program has none; APT-X's sample has stolen,
+     * driver-and-actor and its own unrelated-code; APT-Y's has the multi findings of leaf. */
     assert_int_equal(strain_certs_findings_sample(&fs, d.ctx, d.st, id_clean_other), 0);
     assert_int_equal(strain_certs_findings_count(fs), 0);
     strain_certs_findings_free(fs);
     assert_int_equal(strain_certs_findings_sample(&fs, d.ctx, d.st, id_actor_x), 0);
-    assert_int_equal(strain_certs_findings_count(fs), 2);
+    assert_int_equal(strain_certs_findings_count(fs), 3);
     assert_int_equal(pick(&x, fs, STRAIN_CERTS_STOLEN, vendor), 1);
     assert_int_equal(pick(&x, fs, STRAIN_CERTS_DRIVER_ACTOR, vendor), 1);
+    assert_int_equal(pick(&x, fs, STRAIN_CERTS_UNRELATED, vendor), 1);
+    assert_true(has_id(x.f[0], id_actor_x) && !has_id(x.f[0], id_driver));
     strain_certs_findings_free(fs);
     assert_int_equal(strain_certs_findings_sample(&fs, d.ctx, d.st, id_tool2), 0);
-    assert_int_equal(strain_certs_findings_count(fs), 1); /* stolen; not the driver one */
+    /* stolen; not the driver one, nor the actor's files' unrelated-code */
+    assert_int_equal(strain_certs_findings_count(fs), 1);
     strain_certs_findings_free(fs);
     assert_int_equal(strain_certs_findings_sample(&fs, d.ctx, d.st, id_actor_y), 0);
     assert_int_equal(strain_certs_findings_count(fs), 2);
@@ -399,16 +416,23 @@ static void test_unrelated(void **state)
     /* The vendor tools really are alike to ssdeep, and the driver unlike them. */
     assert_true(ssdeep_sim(id_tool1, id_tool2, &ss) >= 0.3);
     assert_true(ssdeep_sim(id_driver, id_tool1, &ss) == 0.0);
+    ss.calls = 0;
     assert_int_equal(strain_certs_unrelated(&fs, d.ctx, d.st, id_driver, ssdeep_sim, &ss, 0.3), 0);
     assert_int_equal(pick(&x, fs, STRAIN_CERTS_UNRELATED, vendor), 1);
     assert_int_equal(strain_certs_findings_count(fs), 1); /* not for the CA certificates */
-    assert_int_equal(x.f[0]->n_samples, 4);
+    /* the driver and the vendor's software (the two tools); APT-X's other sample is not a
+     * peer: an actor's files must not clear each other */
+    assert_int_equal(x.f[0]->n_samples, 3);
+    assert_true(has_id(x.f[0], id_driver) && has_id(x.f[0], id_tool1) && has_id(x.f[0], id_tool2) &&
+                !has_id(x.f[0], id_actor_x));
+    assert_int_equal(ss.calls, 2);
     assert_true(x.f[0]->best_similarity < 0.3);
     strain_certs_findings_free(fs);
+    /* A tool labelled clean is never judged: the analyst's label stands. */
     ss.calls = 0;
     assert_int_equal(strain_certs_unrelated(&fs, d.ctx, d.st, id_tool1, ssdeep_sim, &ss, 0.3), 0);
     assert_int_equal(strain_certs_findings_count(fs), 0);
-    assert_int_equal(ss.calls, 3); /* tool2, actor_x, driver */
+    assert_int_equal(ss.calls, 0);
     strain_certs_findings_free(fs);
     /* The transplant's signature is not valid: nothing to say. */
     assert_int_equal(strain_certs_unrelated(&fs, d.ctx, d.st, id_transplant, ssdeep_sim, &ss, 0.3),
@@ -570,8 +594,10 @@ static void test_cli(void **state)
     assert_int_equal(json_array_size(json_object_get(c, "actors")), 1);
     assert_string_equal(json_string_value(json_array_get(json_object_get(c, "actors"), 0)),
                         "APT-X");
-    assert_true(has_kind(c, "stolen") && has_kind(c, "driver-and-actor"));
-    assert_int_equal(json_array_size(json_object_get(c, "findings")), 2);
+    assert_true(has_kind(c, "stolen") && has_kind(c, "driver-and-actor") &&
+                has_kind(c, "unrelated-code"));
+    /* stolen, driver-and-actor, unrelated-code for APT-X's sample and for its driver */
+    assert_int_equal(json_array_size(json_object_get(c, "findings")), 4);
     c = cert_by_sha1(arr, shortc);
     assert_int_equal(json_array_size(json_object_get(c, "findings")), 0);
     assert_int_equal(json_integer_value(json_object_get(c, "samples")), 1);
@@ -1097,7 +1123,270 @@ static void test_unrelated_genomes(void **state)
     assert_int_equal(strain_certs_unrelated(&fs, d.ctx, d.st, id_tool1, genome_sim, &d, 0.3), 0);
     assert_int_equal(strain_certs_findings_count(fs), 0);
     strain_certs_findings_free(fs);
+    /* The engine's similarity, through the public callback: the same verdicts. */
+    assert_int_equal(strain_certs_unrelated(&fs, d.ctx, d.st, id_driver,
+                                            strain_certs_code_similarity, d.st,
+                                            STRAIN_CERTS_UNRELATED_THRESHOLD),
+                     0);
+    assert_int_equal(pick(&x, fs, STRAIN_CERTS_UNRELATED, vendor), 1);
+    strain_certs_findings_free(fs);
+    assert_true(strain_certs_code_similarity(id_tool1, id_tool2, d.st) >=
+                STRAIN_CERTS_UNRELATED_THRESHOLD);
     db_close(&d);
+    free(vendor);
+}
+
+/* A file as `strain query` sees it: verified (against the fixture root, or the system bundle
+ * when ca is NULL), its genome built; the unrelated-code findings for it. Returns their
+ * number, *best the first one's best similarity. */
+static size_t report_unrelated(db *d, const char *file, bool fixture_ca, double threshold,
+                               double *best)
+{
+    char p[1200], ca[1200];
+    size_t len = 0;
+    strain_binary *bin = NULL;
+    strain_sig_report *rep = NULL;
+    strain_genome *g = NULL;
+    strain_certs_findings *fs = NULL;
+    char sha[STRAIN_SHA256_HEX];
+    snprintf(p, sizeof(p), "%s/%s", fx, file);
+    snprintf(ca, sizeof(ca), "%s/root.crt", fx);
+    uint8_t *data = th_read_file(p, &len);
+    assert_non_null(data);
+    assert_int_equal(strain_hash_sha256(sha, data, len), 0);
+    assert_int_equal(strain_binary_parse(&bin, d->ctx, data, len), 0);
+    strain_sig_opts o = {fixture_ca ? ca : NULL, NULL, 0};
+    assert_int_equal(strain_sig_verify(&rep, d->ctx, bin, &o), 0);
+    assert_int_equal(strain_genome_build(&g, d->ctx, bin, NULL), 0);
+    assert_int_equal(strain_certs_unrelated_report(&fs, d->ctx, d->st, rep, g, sha, threshold), 0);
+    size_t n = strain_certs_findings_count(fs);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(strain_certs_findings_get(fs, i)->kind, STRAIN_CERTS_UNRELATED);
+    }
+    *best = n > 0 ? strain_certs_findings_get(fs, 0)->best_similarity : -1;
+    strain_certs_findings_free(fs);
+    strain_genome_free(g);
+    strain_sig_report_free(rep);
+    strain_binary_free(bin);
+    free(data);
+    return n;
+}
+
+/* The LuckyMouse pattern end to end with the engine's similarity. The vendor's tool and its
+ * runtime are clean references; an actor's relay program with code of its own, built with
+ * the same toolchain, carries the vendor's valid signature. Raw genome similarity calls the
+ * relay and the tool alike (the C runtime they share); with the clean runtime left out the
+ * relay shares nothing, while the vendor's second tool (never stored) still shares the
+ * vendor library. */
+static void test_unrelated_engine(void **state)
+{
+    (void)state;
+    db d, bare;
+    strain_certs_findings *fs = NULL;
+    found x;
+    double best = 0;
+    char p[1200];
+    char *vendor = fx_text("vendor.sha1");
+    const double thr = STRAIN_CERTS_UNRELATED_THRESHOLD;
+    db_open(&d, "luckymouse.db");
+    snprintf(p, sizeof(p), "%s/runtime.exe", fx);
+    int64_t rt = add_file(&d, p, NULL, "runtime.exe", NULL, NULL, 1, NULL, NULL);
+    int64_t t1 = add(&d, "s_vendor_tool1.exe", NULL, NULL, 1, NULL);
+    int64_t ap = add(&d, "s_actor_proxy.exe", "APT-LM", "proxy", 0, NULL);
+    assert_true(rt > 0);
+
+    double raw = genome_sim(t1, ap, &d);
+    double eng = strain_certs_code_similarity(t1, ap, d.st);
+    print_message("vendor tool vs actor relay: raw %.3f, clean code left out %.3f\n", raw, eng);
+    assert_true(raw >= thr); /* without the discount the finding could never fire */
+    assert_true(eng >= 0 && eng < thr);
+    assert_true(strain_certs_code_similarity(t1, 999999, d.st) == STRAIN_ENOTFOUND);
+
+    /* `strain certs list`: one unrelated-code finding, the relay against the tool. */
+    assert_int_equal(strain_certs_findings_db(&fs, d.ctx, d.st), 0);
+    assert_int_equal(pick(&x, fs, STRAIN_CERTS_UNRELATED, vendor), 1);
+    assert_int_equal(x.f[0]->n_samples, 2);
+    assert_true(has_id(x.f[0], t1) && has_id(x.f[0], ap));
+    assert_true(x.f[0]->best_similarity < thr);
+    assert_non_null(strstr(x.f[0]->text, "shares nothing with the 1 sample"));
+    assert_int_equal(pick(&x, fs, STRAIN_CERTS_STOLEN, vendor), 1);
+    assert_int_equal(strain_certs_findings_count(fs), 2);
+    strain_certs_findings_free(fs);
+
+    /* `strain query`: the relay (stored), APT-X's sample (not stored) raise it; the vendor's
+     * second tool (not stored) does not: it shares the vendor library with the first. */
+    assert_int_equal(report_unrelated(&d, "s_actor_proxy.exe", true, thr, &best), 1);
+    assert_true(best < thr);
+    assert_int_equal(report_unrelated(&d, "s_actor_x.exe", true, thr, &best), 1);
+    assert_int_equal(report_unrelated(&d, "s_vendor_tool2.exe", true, thr, &best), 0);
+    /* Its similarity, read through a threshold no file reaches. */
+    assert_int_equal(report_unrelated(&d, "s_vendor_tool2.exe", true, 1.01, &best), 1);
+    print_message("vendor tool 2 (query) vs vendor tool 1: %.3f\n", best);
+    assert_true(best >= thr);
+    /* Not a trusted signature (fixture root unknown to the system bundle): not judged. */
+    assert_int_equal(report_unrelated(&d, "s_actor_proxy.exe", false, thr, &best), 0);
+    /* Unsigned, or signed by a certificate not in the database: nothing. */
+    assert_int_equal(report_unrelated(&d, "one.exe", true, thr, &best), 0);
+    assert_int_equal(report_unrelated(&d, "valid.exe", true, thr, &best), 0);
+    /* The stored tool, labelled clean, is never judged, even queried. */
+    assert_int_equal(report_unrelated(&d, "s_vendor_tool1.exe", true, 1.01, &best), 0);
+    db_close(&d);
+
+    /* Without the clean runtime, the tool (clean itself, so its own code is not discounted
+     * against it) and the relay share the C runtime: the pattern cannot be seen. */
+    db_open(&bare, "luckymouse_bare.db");
+    add(&bare, "s_vendor_tool1.exe", NULL, NULL, 1, NULL);
+    add(&bare, "s_actor_proxy.exe", "APT-LM", "proxy", 0, NULL);
+    assert_int_equal(strain_certs_findings_db(&fs, bare.ctx, bare.st), 0);
+    assert_int_equal(pick(&x, fs, STRAIN_CERTS_UNRELATED, vendor), 0);
+    strain_certs_findings_free(fs);
+    db_close(&bare);
+
+    /* Several clean tools of the vendor hold its library: it is still the vendor's code, not
+     * clean code to leave out (only clean samples the certificate does not sign make code
+     * clean), so a new tool of the vendor stays alike and the relay stays unrelated. */
+    db_open(&d, "luckymouse_many.db");
+    snprintf(p, sizeof(p), "%s/runtime.exe", fx);
+    add_file(&d, p, NULL, "runtime.exe", NULL, NULL, 1, NULL, NULL);
+    t1 = add(&d, "s_vendor_tool1.exe", NULL, NULL, 1, NULL);
+    int64_t t3 = add(&d, "s_vendor_tool3.exe", NULL, NULL, 1, NULL);
+    ap = add(&d, "s_actor_proxy.exe", "APT-LM", "proxy", 0, NULL);
+    assert_int_equal(report_unrelated(&d, "s_vendor_tool2.exe", true, thr, &best), 0);
+    assert_int_equal(strain_certs_findings_db(&fs, d.ctx, d.st), 0);
+    assert_int_equal(pick(&x, fs, STRAIN_CERTS_UNRELATED, vendor), 1);
+    assert_int_equal(x.f[0]->n_samples, 3);
+    assert_true(has_id(x.f[0], t1) && has_id(x.f[0], t3) && has_id(x.f[0], ap));
+    assert_non_null(strstr(x.f[0]->text, "shares nothing with the 2 samples"));
+    strain_certs_findings_free(fs);
+    db_close(&d);
+    free(vendor);
+}
+
+/* Genome blob of a fixture (as `strain add` stores it); caller frees. */
+static uint8_t *fx_genome(db *d, const char *file, size_t *len)
+{
+    char p[1200];
+    size_t n = 0;
+    strain_binary *b = NULL;
+    strain_genome *g = NULL;
+    uint8_t *blob = NULL;
+    snprintf(p, sizeof(p), "%s/%s", fx, file);
+    uint8_t *data = th_read_file(p, &n);
+    assert_non_null(data);
+    assert_int_equal(strain_binary_parse(&b, d->ctx, data, n), 0);
+    assert_int_equal(strain_genome_build(&g, d->ctx, b, NULL), 0);
+    assert_int_equal(strain_genome_serialize(&blob, len, d->ctx, g), 0);
+    strain_genome_free(g);
+    strain_binary_free(b);
+    free(data);
+    return blob;
+}
+
+/* A similarity for the bound on peers: counts its calls, finds nothing alike (the samples
+ * of test_unrelated_caps are built to share no code; the count is what is tested). */
+static double never_alike(int64_t a, int64_t b, void *payload)
+{
+    (void)a;
+    (void)b;
+    ++*(int *)payload;
+    return 0.0;
+}
+
+/* The bounds: one file is compared with at most STRAIN_CERTS_MAX_UNRELATED_PEERS of the
+ * vendor's software (and says so), and a database-wide pass stops after
+ * STRAIN_CERTS_MAX_UNRELATED_COMPARISONS units of work, counting the files left unjudged
+ * (reported by `strain certs list`), never clearing them. Samples are stored directly with
+ * the vendor's real signature record and the fixtures' genomes (the bytes behind them do not
+ * matter to the findings). */
+static void test_unrelated_caps(void **state)
+{
+    (void)state;
+    db d;
+    char p[1200], ca[1200], name[64];
+    size_t n = 0, len_peer = 0, len_target = 0;
+    strain_binary *sb = NULL;
+    strain_sig_report *rep = NULL;
+    strain_certs_findings *fs = NULL;
+    found x;
+    const size_t n_peers = STRAIN_CERTS_MAX_UNRELATED_PEERS + 8;
+    /* The pass's work is genomes loaded plus comparisons: the first target costs its load,
+     * the 32 peers' loads and 32 comparisons, each later one its load and 32 comparisons.
+     * Four targets more than that budget judges in full. */
+    const size_t per = STRAIN_CERTS_MAX_UNRELATED_PEERS + 1;
+    const size_t judged =
+        1 +
+        (STRAIN_CERTS_MAX_UNRELATED_COMPARISONS - (1 + 2 * STRAIN_CERTS_MAX_UNRELATED_PEERS)) / per;
+    const size_t n_targets = judged + 4;
+    char *vendor = fx_text("vendor.sha1");
+    db_open(&d, "caps.db");
+    snprintf(p, sizeof(p), "%s/s_vendor_tool1.exe", fx);
+    snprintf(ca, sizeof(ca), "%s/root.crt", fx);
+    uint8_t *data = th_read_file(p, &n);
+    assert_int_equal(strain_binary_parse(&sb, d.ctx, data, n), 0);
+    strain_sig_opts o = {ca, NULL, 0};
+    assert_int_equal(strain_sig_verify(&rep, d.ctx, sb, &o), 0);
+    assert_int_equal(strain_sig_report_info(rep)->signatures[0].verdict, STRAIN_SIG_VALID);
+    uint8_t *peer_g = fx_genome(&d, "runtime.exe", &len_peer);
+    uint8_t *target_g = fx_genome(&d, "s_driver.sys", &len_target);
+    int64_t first_target = 0;
+    assert_int_equal(strain_store_begin(d.st), 0);
+    for (size_t i = 0; i < n_peers + n_targets; i++) {
+        bool peer = i < n_peers;
+        strain_store_sample s;
+        int64_t id = 0;
+        memset(&s, 0, sizeof(s));
+        snprintf(name, sizeof(name), "%s-%zu", peer ? "peer" : "target", i);
+        assert_int_equal(strain_hash_sha256(s.sha256, name, strlen(name)), 0);
+        s.size = 1;
+        s.file_name = name;
+        s.label.actor = peer ? NULL : "APT-C";
+        s.label.family = peer ? NULL : "C";
+        s.label.clean = peer ? 1 : 0;
+        assert_int_equal(strain_store_put_sample(d.st, &id, &s), 0);
+        strain_store_features feat = {1, peer ? peer_g : target_g, peer ? len_peer : len_target,
+                                      NULL, 0};
+        assert_int_equal(strain_store_put_features(d.st, id, &feat), 0);
+        assert_true(strain_certs_record(d.st, id, rep, false) > 0);
+        if (!peer && first_target == 0) {
+            first_target = id;
+        }
+    }
+    assert_int_equal(strain_store_commit(d.st), 0);
+
+    /* One file: the first 32 of the 40 peers, and the text says so. */
+    int calls = 0;
+    assert_int_equal(
+        strain_certs_unrelated(&fs, d.ctx, d.st, first_target, never_alike, &calls, 0.1), 0);
+    assert_int_equal(calls, STRAIN_CERTS_MAX_UNRELATED_PEERS);
+    assert_int_equal(pick(&x, fs, STRAIN_CERTS_UNRELATED, vendor), 1);
+    assert_int_equal(x.f[0]->n_samples, STRAIN_CERTS_MAX_UNRELATED_PEERS + 1);
+    char want[96];
+    snprintf(want, sizeof(want), "the first %u of the %zu samples",
+             STRAIN_CERTS_MAX_UNRELATED_PEERS, n_peers);
+    assert_non_null(strstr(x.f[0]->text, want));
+    strain_certs_findings_free(fs);
+
+    /* The database: the engine's similarity (runtime vs driver code: nothing shared) judges
+     * as many targets as the budget allows; the last is counted, not cleared. */
+    assert_int_equal(strain_certs_findings_db(&fs, d.ctx, d.st), 0);
+    size_t n_un = 0;
+    for (size_t i = 0; i < strain_certs_findings_count(fs); i++) {
+        const strain_certs_finding *f = strain_certs_findings_get(fs, i);
+        n_un += f->kind == STRAIN_CERTS_UNRELATED && strcmp(f->cert_sha1, vendor) == 0;
+    }
+    assert_int_equal(n_un, judged);
+    assert_int_equal(strain_certs_findings_skipped(fs), 4);
+    strain_certs_findings_free(fs);
+    db_close(&d);
+    char *out = NULL;
+    assert_int_equal(th_run(&out, "'%s' certs list --db '%s' 2>&1 >/dev/null", bin(), d.path), 0);
+    assert_non_null(strstr(out, "unrelated-code check not made for 4 signed files"));
+    free(out);
+    free(peer_g);
+    free(target_g);
+    strain_sig_report_free(rep);
+    strain_binary_free(sb);
+    free(data);
     free(vendor);
 }
 
@@ -1116,6 +1405,8 @@ int main(void)
         cmocka_unit_test(test_long_subject),
         cmocka_unit_test(test_report),
         cmocka_unit_test(test_unrelated_genomes),
+        cmocka_unit_test(test_unrelated_engine),
+        cmocka_unit_test(test_unrelated_caps),
     };
     /* clang-format on */
     return cmocka_run_group_tests(tests, setup, NULL);

@@ -75,6 +75,12 @@ q openssl x509 -req -in int.csr -CA root.crt -CAkey root.key -set_serial 0x1001 
 q openssl req -new -key tsa.key -subj "/C=XX/O=Strain Test/CN=Strain Test TSA" -out tsa.csr
 q openssl x509 -req -in tsa.csr -CA root.crt -CAkey root.key -set_serial 0x1002 -days 3650 \
   -extfile ext.cnf -extensions tsa -out tsa.crt
+# The TSA's key under another name, same issuer and serial (so a token's SignerInfo still
+# finds it) and same DER length: a token whose certificate is swapped for it still verifies
+# with the key; only the ESS signingCertificate attribute tells the certificates apart.
+q openssl req -new -key tsa.key -subj "/C=XX/O=Strain Test/CN=Strain Test TSB" -out tsa2.csr
+q openssl x509 -req -in tsa2.csr -CA root.crt -CAkey root.key -set_serial 0x1002 -days 3650 \
+  -extfile ext.cnf -extensions tsa -out tsa2.crt
 # Leaves through `openssl ca` so validity can be set exactly (-startdate/-enddate).
 leaf() { # name subject start end [extensions]
   q openssl req -new -key "$1.key" -subj "$2" -out "$1.csr"
@@ -184,5 +190,31 @@ flip2() { # in out
 }
 flip2 short_ts.exe forged_ts.exe
 flip2 legacy_ts.exe forged_legacy_ts.exe
+# ESS binding (RFC 3161 2.4.1, RFC 5035): short_ts.exe with the TSA certificate in its token
+# swapped for tsa2.crt, byte for byte; ess_token.der / ts_token.der are the two tokens, cut
+# out for `openssl ts -verify`.
+q openssl x509 -in tsa.crt -outform DER -out tsa.der
+q openssl x509 -in tsa2.crt -outform DER -out tsa2.der
+cat > swap.py <<'X'
+import sys
+d = open(sys.argv[1], "rb").read()
+a, b = open(sys.argv[2], "rb").read(), open(sys.argv[3], "rb").read()
+assert len(a) == len(b) and d.count(a) == 1, "TSA certificate not found once"
+out = d.replace(a, b)
+open(sys.argv[4], "wb").write(out)
+# the token: the value of the 1.3.6.1.4.1.311.3.3.1 attribute (SET { ContentInfo })
+def tlv(buf, i):
+    n = buf[i + 1]
+    if n < 0x80:
+        return i + 2, n
+    k = n & 0x7F
+    return i + 2 + k, int.from_bytes(buf[i + 2:i + 2 + k], "big")
+for src, name in ((d, "ts_token.der"), (out, "ess_token.der")):
+    i = src.index(bytes.fromhex("060a2b0601040182370303 01".replace(" ", ""))) + 12
+    i, _ = tlv(src, i)  # the SET
+    j, n = tlv(src, i)  # the token
+    open(name, "wb").write(src[i:j + n])
+X
+q /usr/bin/python3 swap.py short_ts.exe tsa.der tsa2.der ess_ts.exe
 echo "$NOW" > now
 echo ok

@@ -221,6 +221,55 @@ static void test_timestamps(void **state)
     }
 }
 
+/* `openssl ts -verify` of a token cut out of a fixture, against its own imprint (the imprint
+ * is checked by test_timestamps; here the question is the signer certificate). */
+static bool openssl_ts_ok(const char *token, char **out)
+{
+    int rc = th_run(out,
+                    "cd '%s' && d=$(openssl ts -reply -in %s -token_in -text 2>/dev/null | "
+                    "grep -A4 'Message data' | grep ' - ' | sed 's/^ *[0-9a-f]* - //; s/   .*//' "
+                    "| tr -d '\\n -') && openssl ts -verify -token_in -in %s -digest \"$d\" "
+                    "-CAfile root.crt 2>&1",
+                    fx, token, token);
+    return rc == 0 && strstr(*out, "Verification: OK") != NULL;
+}
+
+/* ESS binding: ess_ts.exe is short_ts.exe with the TSA certificate in the token swapped for
+ * another certificate of the same key, issuer and serial (mkfixtures.sh). The token's
+ * signature still verifies with the key, and osslsigncode accepts it; its ESS
+ * signingCertificateV2 attribute names the original certificate, which `openssl ts -verify`
+ * checks: the token is not trusted, and the expired signer is not saved by it. */
+static void test_timestamp_ess(void **state)
+{
+    (void)state;
+    long long later = fx_now + 30 * 86400;
+    char *o = NULL;
+    assert_true(openssl_ts_ok("ts_token.der", &o));
+    free(o);
+    assert_false(openssl_ts_ok("ess_token.der", &o));
+    assert_non_null(strstr(o, "ess cert id not found"));
+    free(o);
+    verified v;
+    verify_fx(&v, "ess_ts.exe", "root.crt", later);
+    const strain_sig_signature *s = &v.info->signatures[0];
+    assert_int_equal(s->n_timestamps, 1);
+    assert_int_equal(s->timestamps[0].kind, STRAIN_SIG_TS_RFC3161);
+    assert_int_equal(s->timestamps[0].status, STRAIN_SIG_TS_BAD_SIGNATURE);
+    assert_non_null(strstr(s->timestamps[0].detail, "ESS signingCertificate"));
+    assert_false(s->timestamped);
+    assert_int_equal(s->verdict, STRAIN_SIG_EXPIRED);
+    release(&v);
+    /* The untouched token is bound to its certificate. */
+    verify_fx(&v, "short_ts.exe", "root.crt", later);
+    assert_int_equal(v.info->signatures[0].timestamps[0].status, STRAIN_SIG_TS_VALID);
+    release(&v);
+    /* osslsigncode does not check ESS: it trusts the swapped token (why openssl ts is the
+     * reference here). */
+    o = ossl("ess_ts.exe", "-CAfile root.crt -TSA-CAfile root.crt");
+    assert_non_null(strstr(o, "Timestamp Server Signature verification: ok"));
+    free(o);
+}
+
 static void test_nested_and_records(void **state)
 {
     (void)state;
@@ -798,9 +847,11 @@ int main(void)
         fprintf(stderr, "osslsigncode, mingw-w64 and openssl are required\n");
         return 1;
     }
+    /* clang-format off */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_verdicts),
         cmocka_unit_test(test_timestamps),
+        cmocka_unit_test(test_timestamp_ess),
         cmocka_unit_test(test_nested_and_records),
         cmocka_unit_test(test_page_hashes),
         cmocka_unit_test(test_authentihash_unsigned),
@@ -810,5 +861,6 @@ int main(void)
         cmocka_unit_test(test_corpus_authentihash),
         cmocka_unit_test(test_debian_vendor_ca),
     };
+    /* clang-format on */
     return cmocka_run_group_tests(tests, setup, NULL);
 }

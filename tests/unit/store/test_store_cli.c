@@ -107,7 +107,7 @@ static void test_stats_list_show(void **state)
     assert_int_equal(json_integer_value(json_object_get(j, "actors")), 1);
     assert_int_equal(json_integer_value(json_object_get(j, "clean")), 1);
     assert_int_equal(json_integer_value(json_object_get(j, "postings")), 25);
-    assert_int_equal(json_integer_value(json_object_get(j, "schema_version")), 3);
+    assert_int_equal(json_integer_value(json_object_get(j, "schema_version")), 4);
     struct stat sb;
     assert_int_equal(stat(db, &sb), 0);
     assert_true(json_integer_value(json_object_get(j, "bytes_on_disk")) >= sb.st_size);
@@ -115,7 +115,7 @@ static void test_stats_list_show(void **state)
     json_decref(j);
     assert_int_equal(th_run(&out, "'%s' db stats --db '%s'", bin(), db), 0);
     assert_non_null(strstr(out, "samples           5\n"));
-    assert_non_null(strstr(out, "schema 3"));
+    assert_non_null(strstr(out, "schema 4"));
     free(out);
 
     j = run_json(0, "list --family fam0", db);
@@ -329,9 +329,10 @@ static void test_migration_and_pragmas(void **state)
     make_db(db, 2);
     /* Turn it back into what version 1 created. */
     assert_int_equal(th_run(NULL,
-                            "sqlite3 '%s' 'DROP TABLE abused_certs; DROP TABLE "
-                            "sample_certificates; DROP TABLE certificates; DELETE FROM "
-                            "schema_migrations WHERE version >= 2; "
+                            "sqlite3 '%s' 'DROP TABLE feature_families; ALTER TABLE "
+                            "feature_df DROP COLUMN n_families; DROP TABLE abused_certs; "
+                            "DROP TABLE sample_certificates; DROP TABLE certificates; DELETE "
+                            "FROM schema_migrations WHERE version >= 2; "
                             "PRAGMA user_version = 1'",
                             db),
                      0);
@@ -342,8 +343,15 @@ static void test_migration_and_pragmas(void **state)
     sql_expect(db, "PRAGMA user_version", "1\n");
     assert_int_equal(strain_store_open(&st, ctx, NULL, db, 0), 0);
     strain_store_close(st);
-    sql_expect(db, "PRAGMA user_version", "3\n");
-    sql_expect(db, "SELECT version FROM schema_migrations ORDER BY version", "1\n2\n3\n");
+    sql_expect(db, "PRAGMA user_version", "4\n");
+    sql_expect(db, "SELECT version FROM schema_migrations ORDER BY version", "1\n2\n3\n4\n");
+    /* Version 4 filled the family counts in from the postings already there. */
+    sql_expect(db,
+               "SELECT count(*) FROM feature_df d WHERE n_families != (SELECT count(DISTINCT "
+               "sm.family) FROM postings p JOIN samples sm ON sm.id = p.sample_id WHERE p.kind "
+               "= d.kind AND p.hash = d.hash AND sm.clean = 0 AND sm.family IS NOT NULL)",
+               "0\n");
+    sql_expect(db, "SELECT count(*) > 0 FROM feature_families", "1\n");
     sql_expect(db, "SELECT count(*) FROM samples", "2\n");
     sql_expect(db, "SELECT count(*) FROM certificates", "0\n");
     sql_expect(db, "PRAGMA journal_mode", "wal\n");

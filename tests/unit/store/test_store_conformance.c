@@ -390,11 +390,29 @@ static void test_df_and_max_df(void **state)
     assert_int_equal(d[1].n_families, 1);
     assert_int_equal(d[2].n_samples, 0);
     assert_int_equal(d[3].n_samples, 0);
-    /* family_scan_max below n_samples: counters only. */
+    /* Family counts are maintained with the postings: exact even when family_scan_max is
+     * below n_samples. */
     OK(strain_store_df_get(f->st, d, k, 2, 3));
     assert_int_equal(d[0].n_samples, 4);
-    assert_false(d[0].families_counted);
+    assert_true(d[0].families_counted);
+    assert_int_equal(d[0].n_families, 2);
     assert_true(d[1].families_counted);
+    /* Relabelling a family moves the counts: s2 to F2 leaves F1 (s1) and F2 (s2, s3). */
+    strain_store_label lf = {.family = "F2", .clean = STRAIN_STORE_KEEP};
+    char sha2[STRAIN_SHA256_HEX];
+    sha_of(sha2, 2);
+    OK(strain_store_label_set(f->st, sha2, &lf));
+    OK(strain_store_df_get(f->st, d, k, 1, 1000));
+    assert_int_equal(d[0].n_families, 2);
+    lf.family = "F3";
+    OK(strain_store_label_set(f->st, sha2, &lf));
+    OK(strain_store_df_get(f->st, d, k, 1, 1000));
+    assert_int_equal(d[0].n_families, 3);
+    OK(strain_store_check(f->st));
+    lf.family = "F1";
+    OK(strain_store_label_set(f->st, sha2, &lf));
+    OK(strain_store_df_get(f->st, d, k, 1, 1000));
+    assert_int_equal(d[0].n_families, 2);
     /* max_df skips the common key. */
     OK(strain_store_lookup(f->st, &res, &n, k, 4, 3));
     assert_int_equal(n, 1);
