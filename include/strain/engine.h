@@ -178,6 +178,10 @@ typedef struct strain_query_result {
     size_t n_db_families;
     double unread_share; /* share of the query's weight whose postings MaxScore skipped */
     double total_weight; /* the query's summed feature weight: scores are shares of it */
+    /* The best-ranked actor whatever the threshold (NULL: no candidate at all), so that an
+     * "unknown" verdict can still say how close the nearest actor came. */
+    const char *best_actor;
+    double best_actor_score;
     /* Authenticode of the queried file (a signed PE; NULL otherwise), and the certificate
      * findings about its signers: abused-list matches and what the database knows of each
      * signer (stolen, multi-actor, multi-family, driver-and-actor). Owned by the result;

@@ -176,6 +176,10 @@ int strain_engine__rank_labels(qstate *q, strain_query_result *r, size_t verifie
     size_t na = 0;
     STRAIN_TRY(rank_group(q, r, verified, false, &r->families, &nf));
     STRAIN_TRY(rank_group(q, r, verified, true, &r->actors, &na));
+    if (na > 0) {
+        r->best_actor = r->actors[0].name;
+        r->best_actor_score = r->actors[0].score;
+    }
     /* the verdict: the best actor, and its best family, when at or above the threshold */
     if (na > 0 && r->actors[0].score >= thr) {
         r->verdict_actor = r->actors[0].name;

@@ -108,6 +108,8 @@ int strain_report_query_json(char **out, const strain_query_result *r, const cha
     json_object_set_new(v, "score", json_real(r->verdict_score));
     json_object_set_new(v, "confidence", json_real(r->verdict_confidence));
     json_object_set_new(v, "threshold", json_real(r->threshold));
+    json_object_set_new(v, "closest_actor", jstr(r->best_actor));
+    json_object_set_new(v, "closest_score", json_real(r->best_actor_score));
     json_object_set_new(root, "verdict", v);
     json_object_set_new(root, "actors", labels(r->actors, r->n_actors, false));
     json_object_set_new(root, "families", labels(r->families, r->n_families, true));

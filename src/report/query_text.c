@@ -134,6 +134,12 @@ int strain_report_query_text(FILE *f, strain_ctx *ctx, const strain_query_result
     fprintf(f, "sha256:     %s\n", r->sha256);
     if (r->verdict_actor == NULL) {
         fprintf(f, "verdict:    unknown (nothing scores %.3f or more)\n", r->threshold);
+        if (r->best_actor != NULL) {
+            fprintf(f, "closest:    actor %s  score %.3f  confidence %.2f  (below the threshold; "
+                       "--all lists the candidates)\n",
+                    r->best_actor, r->best_actor_score,
+                    strain_engine_confidence(r->best_actor_score));
+        }
     } else {
         fprintf(f, "verdict:    actor %s, family %s  score %.3f  confidence %.2f\n",
                 r->verdict_actor, r->verdict_family ? r->verdict_family : "unknown",

@@ -2,6 +2,7 @@
 labels go in through both commands, --json follows docs/query-schema.md, the clean set
 silences a shared library, --explain shows disassembly side by side, bad input fails cleanly."""
 import json
+import math
 import os
 import subprocess
 import sys
@@ -25,10 +26,21 @@ def check_schema(o):
         assert v[k] is None or isinstance(v[k], str), v
     for k in ("score", "confidence", "threshold"):
         assert isinstance(v[k], float) and 0 <= v[k] <= 1, v
+    assert v["closest_actor"] is None or isinstance(v["closest_actor"], str), v
+    assert 0 <= v["closest_score"] <= 1, v
+    if o["actors"]:  # the ranked list and the closest actor agree
+        assert v["closest_actor"] == o["actors"][0]["name"], (v, o["actors"])
+        assert abs(v["closest_score"] - o["actors"][0]["score"]) < 1e-9, v
+    if v["actor"] is None and v["closest_actor"] is not None:
+        assert v["closest_score"] < v["threshold"], v
     for lst in (o["actors"], o["families"]):
         for x in lst:
             assert isinstance(x["name"], str) and 0 <= x["score"] <= 1
             assert 0 <= x["confidence"] <= 1 and x["samples"] >= 1
+            assert 0 <= x["share"] <= 1 and x["evidence"] >= 0, x
+            # the score is the noisy-OR of share and evidence mass (docs/attribution.md)
+            want = 1 - (1 - x["share"]) * math.exp(-x["evidence"] / 300)
+            assert abs(x["score"] - want) < 1e-4, (x, want)
     for n in o["neighbors"]:
         assert len(n["sha256"]) == 64 and 0 <= n["score"] <= 1
     for f in o["evidence"]["functions"]:
