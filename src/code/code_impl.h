@@ -142,8 +142,8 @@ typedef struct code_image {
     size_t n_imports;
     char **import_names;     /* owned strings for ordinal imports */
     size_t n_import_names;
-    uint64_t *mnemonic_hash; /* per ZydisMnemonic: hash of its name (stable across Zydis) */
-    uint64_t *register_hash; /* per ZydisRegister */
+    const uint64_t *mnemonic_hash; /* per ZydisMnemonic: hash of its name (stable across Zydis) */
+    const uint64_t *register_hash; /* per ZydisRegister (process-wide tables, decode.c) */
     uint16_t *reg_norm;      /* per ZydisRegister: its normalised form (class or itself) */
     uint64_t *reg_norm_hash; /* per ZydisRegister: hash of its normalised form */
     /* Direct-mapped cache: call target -> import index + 1 (0 = none, UINT32_MAX = unknown). */

@@ -13,6 +13,7 @@
  * pointing into the image. Names of mnemonics and registers are hashed as strings so the
  * tokens do not move when Zydis renumbers its enums.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,6 +204,25 @@ static int build_imports(code_image *img)
 
 static int reg_tables(code_image *img);
 
+/* Hashes of Zydis's mnemonic and register names: constants of the library, computed once per
+ * process (about 2,200 string hashes that every genome build used to redo: the bulk of the
+ * work for a small input, e.g. a fuzzing run). */
+static uint64_t mnemonic_hash_tab[ZYDIS_MNEMONIC_MAX_VALUE + 1];
+static uint64_t register_hash_tab[ZYDIS_REGISTER_MAX_VALUE + 1];
+static pthread_once_t name_hash_once = PTHREAD_ONCE_INIT;
+
+static void name_hash_init(void)
+{
+    for (int m = 0; m <= ZYDIS_MNEMONIC_MAX_VALUE; m++) {
+        const char *s = ZydisMnemonicGetString((ZydisMnemonic)m);
+        mnemonic_hash_tab[m] = strain_hash64_str_nocase(s != NULL ? s : "?", 0x6d6e);
+    }
+    for (int r = 0; r <= ZYDIS_REGISTER_MAX_VALUE; r++) {
+        const char *s = ZydisRegisterGetString((ZydisRegister)r);
+        register_hash_tab[r] = strain_hash64_str_nocase(s != NULL ? s : "?", 0x7267);
+    }
+}
+
 int strain_code__image_init(code_image *img, strain_ctx *ctx, const strain_binary *bin)
 {
     int err = 0;
@@ -216,21 +236,13 @@ int strain_code__image_init(code_image *img, strain_ctx *ctx, const strain_binar
                                        img->x64 ? ZYDIS_STACK_WIDTH_64 : ZYDIS_STACK_WIDTH_32))) {
         return strain__fail(ctx, STRAIN_ERROR, "Zydis decoder initialisation failed");
     }
-    img->mnemonic_hash = calloc(ZYDIS_MNEMONIC_MAX_VALUE + 1, sizeof(uint64_t));
-    img->register_hash = calloc(ZYDIS_REGISTER_MAX_VALUE + 1, sizeof(uint64_t));
+    pthread_once(&name_hash_once, name_hash_init);
+    img->mnemonic_hash = mnemonic_hash_tab;
+    img->register_hash = register_hash_tab;
     img->stub_key = calloc(STUB_CACHE, sizeof(uint64_t));
     img->stub_val = calloc(STUB_CACHE, sizeof(uint32_t));
-    if (img->mnemonic_hash == NULL || img->register_hash == NULL || img->stub_key == NULL ||
-        img->stub_val == NULL) {
+    if (img->stub_key == NULL || img->stub_val == NULL) {
         return STRAIN_ENOMEM;
-    }
-    for (int m = 0; m <= ZYDIS_MNEMONIC_MAX_VALUE; m++) {
-        const char *s = ZydisMnemonicGetString((ZydisMnemonic)m);
-        img->mnemonic_hash[m] = strain_hash64_str_nocase(s != NULL ? s : "?", 0x6d6e);
-    }
-    for (int r = 0; r <= ZYDIS_REGISTER_MAX_VALUE; r++) {
-        const char *s = ZydisRegisterGetString((ZydisRegister)r);
-        img->register_hash[r] = strain_hash64_str_nocase(s != NULL ? s : "?", 0x7267);
     }
     STRAIN_TRY(reg_tables(img));
     STRAIN_TRY(build_regions(img));
@@ -262,8 +274,6 @@ void strain_code__image_free(code_image *img)
     }
     free(img->import_names);
     free(img->imports);
-    free(img->mnemonic_hash);
-    free(img->register_hash);
     free(img->reg_norm);
     free(img->reg_norm_hash);
     free(img->stub_key);
