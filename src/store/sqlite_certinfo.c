@@ -100,34 +100,12 @@ int strain_sqlite__list_certs(void *be, strain_store_cert_cb cb, void *payload)
 {
     sq *s = be;
     sqlite3_stmt *st = NULL;
-    int rc;
-    int r = 0;
-    if (sqlite3_prepare_v2(s->db,
-                           "SELECT id, sha256, sha1, subject, issuer, serial, not_before, "
-                           "not_after FROM certificates ORDER BY id",
-                           -1, &st, NULL) != SQLITE_OK) {
+    int rows = 0;
+    if (sqlite3_prepare_v2(s->db, "SELECT " CERT_COLS " FROM certificates c ORDER BY c.id", -1,
+                           &st, NULL) != SQLITE_OK) {
         return strain_sqlite__fail(s, "listing certificates");
     }
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        strain_store_cert c;
-        memset(&c, 0, sizeof(c));
-        c.id = sqlite3_column_int64(st, 0);
-        snprintf(c.sha256, sizeof(c.sha256), "%s",
-                 sqlite3_column_text(st, 1) ? (const char *)sqlite3_column_text(st, 1) : "");
-        snprintf(c.sha1, sizeof(c.sha1), "%s",
-                 sqlite3_column_text(st, 2) ? (const char *)sqlite3_column_text(st, 2) : "");
-        c.subject = (const char *)sqlite3_column_text(st, 3);
-        c.issuer = (const char *)sqlite3_column_text(st, 4);
-        c.serial = (const char *)sqlite3_column_text(st, 5);
-        c.not_before = sqlite3_column_int64(st, 6);
-        c.not_after = sqlite3_column_int64(st, 7);
-        if ((r = cb(&c, payload)) != 0) {
-            break;
-        }
-    }
-    if (r == 0 && rc != SQLITE_DONE) {
-        r = strain_sqlite__fail(s, "listing certificates");
-    }
+    int r = strain_sqlite__cert_rows(s, st, cb, payload, &rows);
     sqlite3_finalize(st);
     return r;
 }

@@ -90,10 +90,8 @@ int strain_sqlite__link_cert(void *be, int64_t sample_id, int64_t cert_id)
     return strain_sqlite__op_end(s, link_op(s, sample_id, cert_id));
 }
 
-#define CERT_COLS "c.id, c.sha256, c.sha1, c.subject, c.issuer, c.serial, c.not_before, c.not_after"
-
-/* Calls cb for every row of st (a CERT_COLS select); returns count of rows, error or cb's. */
-static int cert_rows(sq *s, sqlite3_stmt *st, strain_store_cert_cb cb, void *payload, int *out_rows)
+int strain_sqlite__cert_rows(sq *s, sqlite3_stmt *st, strain_store_cert_cb cb, void *payload,
+                             int *out_rows)
 {
     int rc;
     int r = 0;
@@ -138,7 +136,7 @@ int strain_sqlite__get_cert(void *be, const char *thumbprint, strain_store_cert_
             s, &st, "SELECT " CERT_COLS " FROM certificates c WHERE c.sha1 = ? ORDER BY c.id"));
     }
     sqlite3_bind_text(st, 1, thumbprint, -1, SQLITE_STATIC);
-    err = cert_rows(s, st, cb, payload, &rows);
+    err = strain_sqlite__cert_rows(s, st, cb, payload, &rows);
     if (err == 0 && rows == 0) {
         err = strain__fail(s->ctx, STRAIN_ENOTFOUND, "%s: no certificate %s", s->path, thumbprint);
     }
@@ -157,7 +155,7 @@ int strain_sqlite__sample_certs(void *be, int64_t sample_id, strain_store_cert_c
                                    "certificates c ON c.id = l.cert_id WHERE l.sample_id = ? "
                                    "ORDER BY c.id"));
     sqlite3_bind_int64(st, 1, sample_id);
-    err = cert_rows(s, st, cb, payload, &rows);
+    err = strain_sqlite__cert_rows(s, st, cb, payload, &rows);
 done:
     return err;
 }

@@ -88,6 +88,12 @@ int strain_sqlite__df(void *be, strain_store_df *out, const strain_store_key *ke
 int strain_sqlite__drop_features(sq *s, int64_t sample_id, int clean);
 /* Moves a sample's postings between clean and not clean in the per-feature counters. */
 int strain_sqlite__reclean(sq *s, int64_t sample_id, int delta);
+/* The columns of a certificate row, in the order strain_sqlite__cert_rows reads them. */
+#define CERT_COLS "c.id, c.sha256, c.sha1, c.subject, c.issuer, c.serial, c.not_before, c.not_after"
+/* Calls cb for every row of st (a CERT_COLS select), counting them in *out_rows; returns 0,
+ * an error, or cb's non-zero value. Resets st. */
+int strain_sqlite__cert_rows(sq *s, sqlite3_stmt *st, strain_store_cert_cb cb, void *payload,
+                             int *out_rows);
 /* The family a sample counts for in the family counts (NULL: clean or unlabelled); *out is
  * malloc'd, caller frees. */
 int strain_sqlite__counted_family(sq *s, char **out, int64_t sample_id);
