@@ -182,14 +182,21 @@ done:
     return err;
 }
 
+void strain_engine__measures(const qstate *q, double matched_w, double *share, double *evidence)
+{
+    *share = q->total_w > 0 && matched_w > 0 ? matched_w / q->total_w : 0;
+    *evidence = q->unit > 0 && matched_w > 0 ? matched_w / q->unit : 0;
+}
+
 double strain_engine__score(const qstate *q, double matched_w)
 {
+    double share;
+    double mass;
     if (q->total_w <= 0 || matched_w <= 0) {
         return 0;
     }
-    double share = matched_w / q->total_w;
+    strain_engine__measures(q, matched_w, &share, &mass);
     share = share > 1 ? 1 : share;
-    double mass = q->unit > 0 ? matched_w / q->unit : 0;
     return 1.0 - (1.0 - share) * exp(-mass / STRAIN_ENGINE_EVIDENCE_K);
 }
 
@@ -458,7 +465,8 @@ done:
 }
 
 /* Step 3 for one candidate: its labels and, when exact is set, its matched-feature set
- * recomputed from its stored genome (otherwise the postings' partial set stands). */
+ * recomputed from its stored genome (otherwise the postings' partial set stands). The
+ * scores follow from the sets in spread_discount(), once the weights are final. */
 static int verify(qstate *q, cand *c, bool exact)
 {
     strain_engine_key *k = NULL;
@@ -466,32 +474,24 @@ static int verify(qstate *q, cand *c, bool exact)
     int err;
     STRAIN_TRY(strain_store_get_sample_by_id(q->e->st, &c->meta, c->id));
     if (!exact) {
-        c->matched = c->acc;
-        c->score = strain_engine__score(q, c->matched);
         return STRAIN_OK;
     }
     STRAIN_TRY(strain_engine__load_genome(q, c));
     STRAIN_TRY(strain_engine__keys(&k, &nk, q->e->ctx, c->genome));
     /* the genome re-keys code features; name features (not in the genome) keep what the
      * postings found */
-    c->score = 0;
     for (size_t j = 0; j < q->n_keys; j++) {
         bool named = q->keys[j].kind == STRAIN_KIND_NAME || q->keys[j].kind == STRAIN_KIND_IMPORT;
         if (!named) {
             c->bits[j / 64] &= ~(1ull << (j % 64));
-        } else if (c->bits[j / 64] & (1ull << (j % 64))) {
-            c->score += q->keys[j].w;
         }
     }
     for (size_t i = 0; i < nk; i++) {
         size_t j = strain_engine__find_key(q, k[i].kind, k[i].hash);
-        if (j != SIZE_MAX && !(c->bits[j / 64] & (1ull << (j % 64)))) {
+        if (j != SIZE_MAX) {
             c->bits[j / 64] |= 1ull << (j % 64);
-            c->score += q->keys[j].w;
         }
     }
-    c->matched = c->score;
-    c->score = strain_engine__score(q, c->matched);
 done:
     free(k);
     return err;

@@ -60,6 +60,8 @@ typedef struct qstate {
  * whole code is matched. Increasing in matched_w, so MaxScore bounds still hold.
  */
 double strain_engine__score(const qstate *q, double matched_w);
+/* The two measures behind it, as reported: share (0..1) and evidence (unit functions). */
+void strain_engine__measures(const qstate *q, double matched_w, double *share, double *evidence);
 /* The least matched weight whose score reaches s (total_w when none below it does). */
 double strain_engine__weight_for_score(const qstate *q, double s);
 

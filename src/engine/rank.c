@@ -139,8 +139,7 @@ static int rank_group(qstate *q, strain_query_result *r, size_t verified, bool a
         }
         strain_query_label *x = &l[n++];
         x->score = strain_engine__score(q, s);
-        x->share = q->total_w > 0 ? s / q->total_w : 0;
-        x->evidence = q->unit > 0 ? s / q->unit : 0;
+        strain_engine__measures(q, s, &x->share, &x->evidence);
         x->confidence = strain_engine_confidence(x->score);
         x->n_samples = members;
         STRAIN_TRY(keep_str(q, r, &x->name, name));
@@ -210,8 +209,7 @@ int strain_engine__rank_labels(qstate *q, strain_query_result *r, size_t verifie
         x->id = c->id;
         memcpy(x->sha256, c->meta->sha256, sizeof(x->sha256));
         x->score = c->score;
-        x->share = q->total_w > 0 ? c->matched / q->total_w : 0;
-        x->evidence = q->unit > 0 ? c->matched / q->unit : 0;
+        strain_engine__measures(q, c->matched, &x->share, &x->evidence);
         STRAIN_TRY(keep_str(q, r, &x->actor, field_of(c, true)));
         STRAIN_TRY(keep_str(q, r, &x->family, field_of(c, false)));
         STRAIN_TRY(keep_str(q, r, &x->file_name, c->meta->file_name));
