@@ -25,6 +25,7 @@
 #include "util/err.h"
 #include "util/limits.h"
 #include "util/span.h"
+#include "util/u64sort.h"
 
 #define GENOME_MAGIC "SGNM"
 #define GENOME_VERSION 1u
@@ -102,18 +103,12 @@ static int cmp_gene(const void *a, const void *b)
     return x->address < y->address ? -1 : x->address > y->address;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 /* LSD radix sort (4 passes of 16 bits): fragments of a large binary number in the millions,
  * where qsort with a comparator costs as much as decoding the code. */
 static int sort_u64(uint64_t *a, size_t n)
 {
     if (n < 256) {
-        code_sort(a, n, sizeof(uint64_t), cmp_u64);
+        code_sort(a, n, sizeof(uint64_t), strain_u64_cmp);
         return 0;
     }
     uint64_t *tmp = malloc(n * sizeof(uint64_t));
@@ -510,7 +505,7 @@ int strain_genome_discount(strain_genome **out, strain_ctx *ctx, const strain_ge
     for (size_t i = 0; i < ci->n_genes; i++) {
         exact[i] = ci->genes[i].exact;
     }
-    code_sort(exact, ci->n_genes, sizeof(uint64_t), cmp_u64);
+    code_sort(exact, ci->n_genes, sizeof(uint64_t), strain_u64_cmp);
     size_t n = 0;
     for (size_t i = 0; i < gi->n_genes; i++) {
         if (!u64_sorted_has(exact, ci->n_genes, gi->genes[i].exact)) {

@@ -36,6 +36,7 @@
 #include "engine/engine_impl.h"
 #include "util/err.h"
 #include "util/limits.h"
+#include "util/u64sort.h"
 
 /* Features whose postings one lookup reads (see mark_clean). */
 #define AMBIGUOUS_BATCH 256u
@@ -54,27 +55,6 @@ struct strain_certs__side {
     uint64_t *unsampled; /* fragments the index does not hold */
     size_t n_unsampled;
 };
-
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-static size_t sort_unique(uint64_t *v, size_t n)
-{
-    if (n == 0) {
-        return 0;
-    }
-    qsort(v, n, sizeof(*v), cmp_u64);
-    size_t m = 1;
-    for (size_t i = 1; i < n; i++) {
-        if (v[i] != v[m - 1]) {
-            v[m++] = v[i];
-        }
-    }
-    return m;
-}
 
 /* Index of h in the sorted v, SIZE_MAX when absent. */
 static size_t find(const uint64_t *v, size_t n, uint64_t h)
@@ -219,8 +199,8 @@ static int side_fill(strain_certs__side *s, strain_ctx *ctx, strain_store *st, c
             s->frag[s->n_frag++] = keys[i].hash;
         }
     }
-    s->n_exact = sort_unique(s->exact, s->n_exact);
-    s->n_frag = sort_unique(s->frag, s->n_frag);
+    s->n_exact = strain_u64_sort_unique(s->exact, s->n_exact);
+    s->n_frag = strain_u64_sort_unique(s->frag, s->n_frag);
     for (size_t i = 0; i < gi->n_fragments; i++) {
         if (find(s->frag, s->n_frag, gi->fragments[i]) == SIZE_MAX) {
             s->unsampled[s->n_unsampled++] = gi->fragments[i];

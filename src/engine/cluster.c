@@ -22,6 +22,7 @@
 #include "lsh.h"
 #include "util/err.h"
 #include "util/limits.h"
+#include "util/u64sort.h"
 
 typedef struct cl_sample {
     strain_genome *g; /* genome mode: copy, then discounted in place */
@@ -48,12 +49,6 @@ struct strain_cluster {
     char **group_names;
     strain_cluster_edge *edges;
 };
-
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
 
 int strain_cluster_new(strain_cluster **out, strain_ctx *ctx, const strain_cluster_opts *opts)
 {
@@ -186,7 +181,7 @@ int strain_cluster_add_features(strain_cluster *c, strain_ctx *ctx, const uint64
     }
     if (n > 0) {
         memcpy(x.feat, features, n * sizeof(uint64_t));
-        qsort(x.feat, n, sizeof(uint64_t), cmp_u64);
+        qsort(x.feat, n, sizeof(uint64_t), strain_u64_cmp);
     }
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
@@ -237,7 +232,7 @@ static int discount_features(strain_cluster *c, strain_ctx *ctx, size_t min_coun
             total += c->s[i].n_feat;
         }
     }
-    qsort(all, total, sizeof(uint64_t), cmp_u64);
+    qsort(all, total, sizeof(uint64_t), strain_u64_cmp);
     size_t nc = 0;
     for (size_t i = 0; i < total;) {
         size_t j = i;
@@ -252,7 +247,7 @@ static int discount_features(strain_cluster *c, strain_ctx *ctx, size_t min_coun
     for (size_t i = 0; i < c->n && nc > 0; i++) {
         size_t m = 0;
         for (size_t k = 0; k < c->s[i].n_feat; k++) {
-            if (bsearch(&c->s[i].feat[k], all, nc, sizeof(uint64_t), cmp_u64) == NULL) {
+            if (bsearch(&c->s[i].feat[k], all, nc, sizeof(uint64_t), strain_u64_cmp) == NULL) {
                 c->s[i].feat[m++] = c->s[i].feat[k];
             }
         }

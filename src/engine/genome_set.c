@@ -10,6 +10,7 @@
 #include "code/hash64.h"
 #include "engine_impl.h"
 #include "util/err.h"
+#include "util/u64sort.h"
 
 /* Layout of strain_genome_serialize() version 1 (src/code/genome.c). */
 #define HG_MAGIC "SGNM"
@@ -23,28 +24,6 @@ static void put(uint8_t **w, uint64_t v, int bytes)
     for (int i = 0; i < bytes; i++) {
         *(*w)++ = (uint8_t)(v >> (8 * i));
     }
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* Sorts and removes duplicates in place; returns the new count. */
-static size_t sort_unique(uint64_t *v, size_t n)
-{
-    if (n == 0) {
-        return 0;
-    }
-    qsort(v, n, sizeof(uint64_t), cmp_u64);
-    size_t m = 1;
-    for (size_t i = 1; i < n; i++) {
-        if (v[i] != v[m - 1]) {
-            v[m++] = v[i];
-        }
-    }
-    return m;
 }
 
 int strain_engine__hash_genome(strain_genome **out, strain_ctx *ctx, const uint64_t *exact,
@@ -67,8 +46,8 @@ int strain_engine__hash_genome(strain_genome **out, strain_ctx *ctx, const uint6
     if (n_frags > 0) {
         memcpy(f, frags, n_frags * sizeof(uint64_t));
     }
-    n_exact = sort_unique(e, n_exact);
-    n_frags = sort_unique(f, n_frags);
+    n_exact = strain_u64_sort_unique(e, n_exact);
+    n_frags = strain_u64_sort_unique(f, n_frags);
     size_t len = HG_HEADER + n_exact * HG_GENE_BYTES + n_frags * 8 + 8;
     buf = calloc(1, len);
     if (buf == NULL) {
@@ -105,7 +84,7 @@ done:
 /* Hashes present in >= min_count of the lists (each list already unique). */
 static size_t count_common(uint64_t *all, size_t n, unsigned min_count)
 {
-    qsort(all, n, sizeof(uint64_t), cmp_u64);
+    qsort(all, n, sizeof(uint64_t), strain_u64_cmp);
     size_t m = 0;
     for (size_t i = 0; i < n;) {
         size_t j = i;
@@ -143,7 +122,7 @@ int strain_engine__common_genome(strain_genome **out, strain_ctx *ctx,
             eg[ng++] = gi->genes[k].exact;
         }
         /* One genome counts once per hash (a function may be duplicated in a file). */
-        ng = start + sort_unique(eg + start, ng - start);
+        ng = start + strain_u64_sort_unique(eg + start, ng - start);
         if (gi->n_fragments > 0) {
             memcpy(ef + nf, gi->fragments, gi->n_fragments * sizeof(uint64_t)); /* unique */
             nf += gi->n_fragments;

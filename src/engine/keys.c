@@ -9,6 +9,7 @@
 #include "code/hash64.h"
 #include "attribution_impl.h"
 #include "util/err.h"
+#include "util/u64sort.h"
 
 double strain_engine__kind_factor(uint32_t kind)
 {
@@ -92,13 +93,6 @@ done:
     return err;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a;
-    uint64_t y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 static int add_name(uint64_t **v, size_t *n, size_t *cap, const char *name, uint64_t tag)
 {
     if (name == NULL || name[0] == '\0') {
@@ -140,15 +134,7 @@ int strain_engine__item_names(strain_engine_item *it, strain_ctx *ctx)
         free(v);
         return strain__fail(ctx, STRAIN_ENOMEM, "out of memory");
     }
-    if (n > 0) {
-        qsort(v, n, sizeof(*v), cmp_u64);
-    }
-    size_t u = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (u == 0 || v[u - 1] != v[i]) {
-            v[u++] = v[i];
-        }
-    }
+    size_t u = strain_u64_sort_unique(v, n);
     it->names = v;
     it->n_names = u;
     return STRAIN_OK;

@@ -9,6 +9,7 @@
 #include "lsh.h"
 #include "util/err.h"
 #include "util/limits.h"
+#include "util/u64sort.h"
 
 void strain_lsh__minhash(uint32_t *out, const uint64_t *f, size_t n)
 {
@@ -38,27 +39,6 @@ static int cmp_entry(const void *a, const void *b)
         return x->key < y->key ? -1 : 1;
     }
     return x->idx < y->idx ? -1 : x->idx > y->idx;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-static size_t sort_unique(uint64_t *v, size_t n)
-{
-    if (n == 0) {
-        return 0;
-    }
-    qsort(v, n, sizeof(uint64_t), cmp_u64);
-    size_t m = 1;
-    for (size_t i = 1; i < n; i++) {
-        if (v[i] != v[m - 1]) {
-            v[m++] = v[i];
-        }
-    }
-    return m;
 }
 
 int strain_lsh__candidates(uint64_t **out, size_t *n_out, uint64_t *skipped, strain_ctx *ctx,
@@ -116,7 +96,7 @@ int strain_lsh__candidates(uint64_t **out, size_t *n_out, uint64_t *skipped, str
             i = j;
         }
         if (np > start) {
-            np = sort_unique(pairs, np);
+            np = strain_u64_sort_unique(pairs, np);
         }
     }
     *out = pairs;

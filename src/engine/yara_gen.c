@@ -22,6 +22,7 @@
 
 #include "util/err.h"
 #include "util/limits.h"
+#include "util/u64sort.h"
 
 typedef struct ypat {
     uint8_t b[STRAIN_YARA_PATTERN_MAX];
@@ -248,12 +249,6 @@ static int cmp_rank(const void *a, const void *b)
     return x->exact < y->exact ? -1 : x->exact > y->exact;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 static int cmp_u32(const void *a, const void *b)
 {
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -389,7 +384,7 @@ int strain_yara_generate(char **out, strain_yara_report *report, strain_ctx *ctx
         unload(&e);
     }
     if (nx > 0) {
-        qsort(ex, nx, sizeof(uint64_t), cmp_u64);
+        qsort(ex, nx, sizeof(uint64_t), strain_u64_cmp);
     }
     gc = malloc((ng + 1) * sizeof(*gc));
     if (gc == NULL) {
@@ -403,7 +398,7 @@ int strain_yara_generate(char **out, strain_yara_report *report, strain_ctx *ctx
             if (x->flags & (STRAIN_GENE_SMALL | STRAIN_GENE_THUNK)) {
                 continue;
             }
-            if (nx > 0 && bsearch(&x->exact, ex, nx, sizeof(uint64_t), cmp_u64) != NULL) {
+            if (nx > 0 && bsearch(&x->exact, ex, nx, sizeof(uint64_t), strain_u64_cmp) != NULL) {
                 continue;
             }
             gc[ng++] = (gene_count){x->exact, 1, x->size, i, x->address};

@@ -1,0 +1,26 @@
+/* Sorting arrays of 64-bit hashes (see u64sort.h). */
+#include "util/u64sort.h"
+
+#include <stdlib.h>
+
+int strain_u64_cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a;
+    uint64_t y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+size_t strain_u64_sort_unique(uint64_t *v, size_t n)
+{
+    if (n == 0) {
+        return 0; /* qsort(NULL, 0) is undefined */
+    }
+    qsort(v, n, sizeof(*v), strain_u64_cmp);
+    size_t m = 1;
+    for (size_t i = 1; i < n; i++) {
+        if (v[i] != v[m - 1]) {
+            v[m++] = v[i];
+        }
+    }
+    return m;
+}

@@ -1,0 +1,16 @@
+/*
+ * Sorting arrays of 64-bit hashes: the comparator qsort and bsearch need, and sort-then-
+ * deduplicate, which genome sets, LSH candidates, name features and certificate peers all do.
+ */
+#ifndef STRAIN_UTIL_U64SORT_H
+#define STRAIN_UTIL_U64SORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* qsort/bsearch comparator over uint64_t, ascending. */
+int strain_u64_cmp(const void *a, const void *b);
+/* Sorts v ascending and removes duplicates in place; returns the new count. */
+size_t strain_u64_sort_unique(uint64_t *v, size_t n);
+
+#endif
