@@ -95,7 +95,11 @@ int strain_engine__name_keys(strain_engine_key **out, size_t *out_n, strain_ctx 
                              const strain_engine_item *it);
 /* Computes it->names from the parsed binary. */
 int strain_engine__item_names(strain_engine_item *it, strain_ctx *ctx);
-/* Computes it->strs from the data sections of the parsed binary (strings_keys.c). */
+/* The distinct strings of bin's data sections (data, size: the bytes bin was parsed from),
+ * sorted by hash; *out malloc'd, caller frees (strings_keys.c). */
+int strain_engine__binary_strings(strain_engine_string **out, size_t *out_n, strain_ctx *ctx,
+                                  const strain_binary *bin, const uint8_t *data, size_t size);
+/* Computes it->strs from the parsed binary. */
 int strain_engine__item_strings(strain_engine_item *it, strain_ctx *ctx);
 /* The kind-STRING hash of a string's text (never STRAIN_ENGINE_STRINGS_MARKER). */
 uint64_t strain_engine__string_hash(const char *text, size_t len);

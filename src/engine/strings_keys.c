@@ -104,22 +104,27 @@ static bool is_stated(const uint64_t *v, size_t n, uint64_t h)
     return lo < n && v[lo] == h;
 }
 
-/* Appends the strings of one section's bytes to it->strs (growing *cap). */
-static int section_strings(strain_engine_item *it, strain_ctx *ctx, const strain_section *sec,
-                           const uint64_t *stated, size_t n_stated, size_t *cap)
+typedef struct str_vec {
+    strain_engine_string *v;
+    size_t n, cap;
+} str_vec;
+
+/* Appends the strings of one section's bytes to out. */
+static int section_strings(str_vec *out, strain_ctx *ctx, const strain_section *sec,
+                           const uint8_t *data, size_t size, const uint64_t *stated,
+                           size_t n_stated)
 {
-    const strain_sample *s = it->sample;
-    if (sec->raw_offset >= s->size || sec->raw_size == 0) {
+    if (sec->raw_offset >= size || sec->raw_size == 0) {
         return STRAIN_OK;
     }
-    size_t len = sec->raw_size < s->size - sec->raw_offset ? (size_t)sec->raw_size
-                                                             : (size_t)(s->size - sec->raw_offset);
+    size_t len = sec->raw_size < size - sec->raw_offset ? (size_t)sec->raw_size
+                                                        : (size_t)(size - sec->raw_offset);
     strain_strings_opts o = {STRAIN_ENGINE_STRING_MIN_LEN, STRAIN_ENGINE_MAX_STRINGS, false, false};
     strain_strings *ss = NULL;
     int err;
-    STRAIN_TRY(strain_strings_extract(&ss, ctx, s->data + sec->raw_offset, len, &o));
+    STRAIN_TRY(strain_strings_extract(&ss, ctx, data + sec->raw_offset, len, &o));
     size_t count = strain_strings_count(ss);
-    for (size_t i = 0; i < count && it->n_strs < STRAIN_ENGINE_MAX_STRINGS; i++) {
+    for (size_t i = 0; i < count && out->n < STRAIN_ENGINE_MAX_STRINGS; i++) {
         const strain_string *x = strain_strings_get(ss, i);
         if (x->len > STRAIN_ENGINE_STRING_MAX_LEN || !has_word(x->text, x->len)) {
             continue;
@@ -128,32 +133,32 @@ static int section_strings(strain_engine_item *it, strain_ctx *ctx, const strain
         if (is_stated(stated, n_stated, h)) {
             continue;
         }
-        if (it->n_strs == *cap) {
-            size_t nc = *cap ? 2 * *cap : 256;
-            strain_engine_string *r = realloc(it->strs, nc * sizeof(*r));
+        if (out->n == out->cap) {
+            size_t nc = out->cap ? 2 * out->cap : 256;
+            strain_engine_string *r = realloc(out->v, nc * sizeof(*r));
             if (r == NULL) {
                 err = strain__fail(ctx, STRAIN_ENOMEM, "out of memory");
                 goto done;
             }
-            it->strs = r;
-            *cap = nc;
+            out->v = r;
+            out->cap = nc;
         }
-        it->strs[it->n_strs++] =
-            (strain_engine_string){h, sec->raw_offset + x->offset, (uint32_t)x->len,
-                                   x->encoding == STRAIN_STRING_UTF16LE};
+        out->v[out->n++] = (strain_engine_string){h, sec->raw_offset + x->offset, (uint32_t)x->len,
+                                                  x->encoding == STRAIN_STRING_UTF16LE};
     }
 done:
     strain_strings_free(ss);
     return err;
 }
 
-int strain_engine__item_strings(strain_engine_item *it, strain_ctx *ctx)
+int strain_engine__binary_strings(strain_engine_string **out, size_t *out_n, strain_ctx *ctx,
+                                  const strain_binary *bin, const uint8_t *data, size_t size)
 {
-    const strain_binary_info *bi = strain_binary_get_info(it->bin);
+    const strain_binary_info *bi = strain_binary_get_info(bin);
     uint64_t *stated = NULL;
     size_t n_stated = 0;
-    size_t cap = 0;
-    uint64_t budget = (uint64_t)it->sample->size * STRAIN_ENGINE_STRINGS_FILE_FACTOR;
+    str_vec sv = {NULL, 0, 0};
+    uint64_t budget = (uint64_t)size * STRAIN_ENGINE_STRINGS_FILE_FACTOR;
     int err = STRAIN_OK;
     if (stated_names(&stated, &n_stated, bi) < 0) {
         return strain__fail(ctx, STRAIN_ENOMEM, "out of memory");
@@ -168,22 +173,32 @@ int strain_engine__item_strings(strain_engine_item *it, strain_ctx *ctx)
             break; /* overlapping sections: STRAIN_ENGINE_STRINGS_FILE_FACTOR */
         }
         budget -= sec->raw_size;
-        STRAIN_TRY(section_strings(it, ctx, sec, stated, n_stated, &cap));
+        STRAIN_TRY(section_strings(&sv, ctx, sec, data, size, stated, n_stated));
     }
     /* one entry per distinct string: the first occurrence, for the evidence's text */
-    if (it->n_strs > 0) {
-        qsort(it->strs, it->n_strs, sizeof(*it->strs), cmp_str_ref);
+    if (sv.n > 0) {
+        qsort(sv.v, sv.n, sizeof(*sv.v), cmp_str_ref);
         size_t u = 1;
-        for (size_t i = 1; i < it->n_strs; i++) {
-            if (it->strs[i].hash != it->strs[u - 1].hash) {
-                it->strs[u++] = it->strs[i];
+        for (size_t i = 1; i < sv.n; i++) {
+            if (sv.v[i].hash != sv.v[u - 1].hash) {
+                sv.v[u++] = sv.v[i];
             }
         }
-        it->n_strs = u;
+        sv.n = u;
     }
+    *out = sv.v;
+    *out_n = sv.n;
+    sv.v = NULL;
 done:
+    free(sv.v);
     free(stated);
     return err;
+}
+
+int strain_engine__item_strings(strain_engine_item *it, strain_ctx *ctx)
+{
+    return strain_engine__binary_strings(&it->strs, &it->n_strs, ctx, it->bin, it->sample->data,
+                                         it->sample->size);
 }
 
 const strain_engine_string *strain_engine__item_string(const strain_engine_item *it, uint64_t h)

@@ -163,6 +163,11 @@
 #define STRAIN_YARA_SCAN_TIMEOUT 60
 /* Rounds of dropping strings found in excluded files: each round removes at least one. */
 #define STRAIN_YARA_MAX_ROUNDS 16u
+/* Text strings of the data tried for a rule: each is searched in every given file, and all
+ * in one libyara pass over each excluded file. */
+#define STRAIN_YARA_TEXT_CANDIDATES 64u
+/* Bytes a text string needs: shorter ones ("unmask") are words any program may hold. */
+#define STRAIN_YARA_MIN_TEXT 8u
 
 /* Authenticode (sig/). */
 /* Real files carry 1-2 WIN_CERTIFICATE entries (shim: 2); 32 is far past any signer tool. */
