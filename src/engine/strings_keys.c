@@ -89,21 +89,6 @@ static bool has_word(const char *t, size_t len)
     return false;
 }
 
-static bool is_stated(const uint64_t *v, size_t n, uint64_t h)
-{
-    size_t lo = 0;
-    size_t hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (v[mid] < h) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    return lo < n && v[lo] == h;
-}
-
 typedef struct str_vec {
     strain_engine_string *v;
     size_t n, cap;
@@ -130,7 +115,7 @@ static int section_strings(str_vec *out, strain_ctx *ctx, const strain_section *
             continue;
         }
         uint64_t h = strain_engine__string_hash(x->text, x->len);
-        if (is_stated(stated, n_stated, h)) {
+        if (strain_u64_has(stated, n_stated, h)) {
             continue;
         }
         if (out->n == out->cap) {

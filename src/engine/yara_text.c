@@ -186,8 +186,7 @@ int strain_yara__text_patterns(ypat **out, size_t *out_n, strain_ctx *ctx, const
         while (j < total && refs[j].hash == refs[i].hash) {
             j++;
         }
-        if ((j - i) * 2 >= n &&
-            (nx == 0 || bsearch(&refs[i].hash, ex, nx, sizeof(*ex), strain_u64_cmp) == NULL)) {
+        if ((j - i) * 2 >= n && !strain_u64_has(ex, nx, refs[i].hash)) {
             refs[m] = refs[i];
             refs[m++].files = (uint32_t)(j - i);
         }
