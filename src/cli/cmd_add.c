@@ -71,7 +71,7 @@ static int add_run(int argc, char **argv)
         e[i].path = argv[optind + (int)i];
         e[i].label = label;
     }
-    int rc = cli_ingest("add", db, e, n, threads, quiet, ca);
+    int rc = cli_ingest("add", db, e, n, threads, quiet, ca, false);
     free(e);
     return rc;
 }

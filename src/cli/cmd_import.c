@@ -167,7 +167,7 @@ static int import_run(int argc, char **argv)
     memset(&m, 0, sizeof(m));
     int rc = read_manifest(&m, argv[optind]);
     if (rc != CLI_EXIT_ERROR) {
-        int r2 = cli_ingest("import", db, m.e, m.n, threads, quiet, NULL);
+        int r2 = cli_ingest("import", db, m.e, m.n, threads, quiet, NULL, true);
         rc = r2 != CLI_EXIT_OK ? r2 : rc;
     } else {
         cli_error("out of memory");
@@ -182,6 +182,7 @@ const cli_command cli_cmd_import = {
     "usage: strain import [--db PATH] [-j N] [--quiet] MANIFEST.tsv\n"
     "Each line: path <TAB> actor <TAB> family [<TAB> tag,tag...]; an optional header line\n"
     "starts with \"path\". Relative paths are relative to the manifest. Analysis runs on N\n"
-    "threads (default: all cores); a progress bar is drawn when stderr is a terminal.\n",
+    "threads (default: all cores); a progress bar is drawn when stderr is a terminal.\n"
+    "The database is compacted at the end (see `strain db compact`).\n",
     import_run,
 };
