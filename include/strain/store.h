@@ -242,7 +242,7 @@ STRAIN_API int strain_store_check(strain_store *st);
  * Rewrites the database so that each table and index lies in consecutive pages, and drops free
  * pages. A database filled sample by sample interleaves the pages of its tables; a query then
  * reads pages scattered over the whole file, and the kernel maps each through its own page
- * fault (a compacted public-corpus index answers small queries about 25% faster, see
+ * fault (on a compacted public-corpus index a small query costs 15-20% less CPU, see
  * bench/RESULTS.md). The contents, sample ids included, do not change. Needs exclusive use of
  * the store (no transaction open in this handle; STRAIN_ESTORE, database locked, while another
  * process writes) and free disk space about twice the database's size; takes seconds per
