@@ -443,8 +443,10 @@ done:
  * hundreds to thousands: one statement per key paid SQLite's per-statement work (reset, bind,
  * open a cursor, run the program) for every key. A batch is instead a run of up to IN_BATCH
  * keys of one kind, read by one statement whose `hash IN (...)` list SQLite sorts and seeks in
- * key order on one cursor (unused slots stay NULL, which matches nothing). Measured on the
- * public-corpus index: see bench/RESULTS.md (query speed).
+ * key order (unused slots stay NULL, which matches nothing). Measured on the public-corpus
+ * index the gain is small, 0-3% of a query (bench/RESULTS.md, query speed): what remains per
+ * key is the seek to a cold leaf and its page fault, which only the file's layout changes
+ * (strain_store_compact).
  */
 #define IN_BATCH 64
 #define IN8 "?,?,?,?,?,?,?,?"
@@ -504,14 +506,21 @@ static int df_batch(sq *s, strain_store_df *out, const strain_store_key *keys, s
                                 "SELECT hash, n_samples, n_clean, n_families FROM feature_df "
                                 "WHERE kind = ? AND hash IN (" IN64 ")"));
         bind_run(st, ord, n_keys, from, &to);
-        size_t at = from; /* rows come in key order: a merge with the sorted run */
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            /* the row's place in the sorted run (not trusting the order rows come in) */
             strain_store_key row = {ord[from]->kind, (uint64_t)sqlite3_column_int64(st, 0)};
-            while (at < to && key_order(ord[at], &row) < 0) {
-                at++;
+            size_t lo = from;
+            size_t hi = to;
+            while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (key_order(ord[mid], &row) < 0) {
+                    lo = mid + 1;
+                } else {
+                    hi = mid;
+                }
             }
-            for (; at < to && key_order(ord[at], &row) == 0; at++) {
-                strain_store_df *d = &out[ord[at] - keys];
+            for (; lo < to && key_order(ord[lo], &row) == 0; lo++) {
+                strain_store_df *d = &out[ord[lo] - keys];
                 int64_t ns = sqlite3_column_int64(st, 1);
                 int64_t nc = sqlite3_column_int64(st, 2);
                 int64_t nf = sqlite3_column_int64(st, 3);
@@ -519,12 +528,9 @@ static int df_batch(sq *s, strain_store_df *out, const strain_store_key *keys, s
                 d->n_clean = nc > UINT32_MAX ? UINT32_MAX : (uint32_t)(nc < 0 ? 0 : nc);
                 d->n_families = nf > UINT32_MAX ? UINT32_MAX : (uint32_t)(nf < 0 ? 0 : nf);
             }
-            if (at == to) {
-                break; /* the rest of the run is absent; a row out of order is ignored */
-            }
         }
         sqlite3_reset(st);
-        if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        if (rc != SQLITE_DONE) {
             err = strain_sqlite__fail(s, "reading feature counts");
             goto done;
         }
