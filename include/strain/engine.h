@@ -101,6 +101,7 @@ typedef struct strain_query_options {
     unsigned max_neighbors; /* nearest reference samples reported; 0 = 10 */
     unsigned max_functions; /* matched functions reported; 0 = 12 */
     unsigned max_fragments; /* rare shared fragments reported; 0 = 10 */
+    unsigned max_strings;   /* rare shared strings reported; 0 = 10 */
     unsigned max_labels;    /* actors and families reported; 0 = 10 */
     bool all;               /* also report actors/families/neighbours below the threshold */
     double threshold;       /* verdict threshold on the score; 0 = the calibrated default */
@@ -110,12 +111,17 @@ typedef struct strain_query_options {
 typedef struct strain_query_label {
     const char *name;
     const char *actor; /* for a family: its actor (NULL for an actor entry) */
-    double score;      /* 0..1: share and mass of the query's rare code found in this label,
-                        * combined (docs/attribution.md) */
+    double score;      /* 0..1: the code and strings channels combined (docs/attribution.md) */
     double confidence; /* 0..1, calibrated: see strain_engine_confidence() */
     size_t n_samples;  /* reference samples of the label among the candidates */
-    double share;      /* 0..1: weighted share of the query's features found in this label */
+    /* Code channel (functions, fragments, names, imports): */
+    double code_score; /* 0..1: share and evidence combined */
+    double share;      /* 0..1: weighted share of the query's code features found here */
     double evidence;   /* matched weight in units of one function held by one family only */
+    /* Strings channel (strings of the data sections), measured the same way: */
+    double string_score;
+    double string_share;
+    double string_evidence;
 } strain_query_label;
 
 /* A nearest reference sample. */
@@ -126,8 +132,12 @@ typedef struct strain_query_neighbor {
     const char *family;
     const char *file_name;
     double score; /* 0..1, as for labels, for this sample alone */
+    double code_score;
     double share;
     double evidence;
+    double string_score;
+    double string_share;
+    double string_evidence;
 } strain_query_neighbor;
 
 /* A function of the query matched in a reference sample. */
@@ -150,6 +160,18 @@ typedef struct strain_query_fragment {
     char ref_sha256[STRAIN_SHA256_HEX];
 } strain_query_fragment;
 
+/* A rare string the query shares with a reference sample. */
+typedef struct strain_query_string {
+    uint64_t hash;    /* the string feature's hash */
+    const char *text; /* as found in the query (UTF-16LE narrowed; at most 256 bytes shown) */
+    bool utf16;
+    size_t length;   /* characters in the query's string (text may be cut shorter) */
+    uint64_t offset; /* file offset in the query */
+    double weight;
+    uint32_t n_families;
+    char ref_sha256[STRAIN_SHA256_HEX];
+} strain_query_string;
+
 typedef struct strain_query_result {
     char sha256[STRAIN_SHA256_HEX];
     /* Verdict: actor/family NULL when unknown (family may be NULL while the actor is known). */
@@ -168,6 +190,8 @@ typedef struct strain_query_result {
     strain_query_function *functions;
     size_t n_fragments;
     strain_query_fragment *fragments;
+    size_t n_strings;
+    strain_query_string *strings;
     /* Work done, for the curious and for benchmarks. */
     size_t n_keys;        /* distinct query features */
     size_t n_keys_looked; /* features whose postings were read (MaxScore stops early) */
@@ -178,6 +202,8 @@ typedef struct strain_query_result {
     size_t n_db_families;
     double unread_share; /* share of the query's weight whose postings MaxScore skipped */
     double total_weight; /* the query's summed feature weight: scores are shares of it */
+    bool strings_indexed; /* false: the database predates string features (re-add its
+                           * samples to use them); the query then leaves strings out */
     /* The best-ranked actor whatever the threshold (NULL: no candidate at all), so that an
      * "unknown" verdict can still say how close the nearest actor came. */
     const char *best_actor;

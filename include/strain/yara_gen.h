@@ -1,10 +1,12 @@
 /*
- * strain/yara_gen.h: YARA rules from shared code. The functions most of the given files share
- * (by exact genotype hash) and no excluded file has are re-decoded, and their first
+ * strain/yara_gen.h: YARA rules from shared code and strings. The functions most of the given
+ * files share (by exact genotype hash) and no excluded file has are re-decoded, and their first
  * instructions are written as hex strings with ?? over the bytes the genotype normaliser
  * ignores (displacements, relative branch targets, 32/64-bit immediates: what moves when code
- * is relinked or rebased). The condition is "N of them", N chosen from how many strings each
- * given file carries. Every rule is compiled and checked with libyara before it is returned.
+ * is relinked or rebased); the strings of their data sections that most of them hold and no
+ * excluded file does are written as text. The condition is "N of them", N chosen from how many
+ * strings each given file carries. Every rule is compiled and checked with libyara before it
+ * is returned.
  */
 #ifndef STRAIN_YARA_GEN_H
 #define STRAIN_YARA_GEN_H

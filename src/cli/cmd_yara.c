@@ -184,10 +184,11 @@ const cli_command cli_cmd_yara = {
     .summary = "write a YARA rule from the code files share",
     .usage = "usage: strain yara FILE... [--name RULE] [--family F] [--actor A]\n"
              "                   [--exclude PATH...] [--test PATH...]\n\n"
-             "Finds the functions most FILEs share (and no --exclude file has), re-decodes their\n"
-             "first instructions and writes them as hex strings with ?? over displacements,\n"
-             "branch targets and 32/64-bit immediates, with an \"N of them\" condition and\n"
-             "metadata (actor, family, members, date). The rule is compiled and checked with\n"
+             "Finds the functions and the data strings most FILEs share (and no --exclude file\n"
+             "has); functions become hex strings of their first instructions with ?? over\n"
+             "displacements, branch targets and 32/64-bit immediates, strings become text\n"
+             "strings; with an \"N of them\" condition and metadata (actor, family, members,\n"
+             "date). The rule is compiled and checked with\n"
              "libyara before it is printed: it must match at least 90% of FILEs and no excluded\n"
              "file. --test PATH...: scan more files (held-out versions) and report the hits.\n",
     .run = yara_run,

@@ -19,6 +19,12 @@
     5u /* an imported function name (case-folded, library dropped:                                 \
         * the same module imports the same API from KERNEL32 on                                    \
         * Windows and libc on Linux) */
+#define STRAIN_KIND_STRING 6u /* a printable string of a data section (strings_keys.c) */
+
+/* Posting (STRAIN_KIND_STRING, 0) marks a sample whose strings were indexed: a database
+ * built before string features has none, and a query against it leaves strings out (they
+ * would all look unseen, i.e. the query's own, and dilute every score). */
+#define STRAIN_ENGINE_STRINGS_MARKER 0ull
 
 /* MinHash LSH band keys (kind 2) are not indexed: measured on the public corpus, eight
  * bands per function made the index and the query's feature set about five times larger
@@ -41,9 +47,19 @@ typedef struct strain_engine_key {
     uint64_t hash;
 } strain_engine_key;
 
+/* A distinct string of an item: its hash and where its first occurrence is in the file. */
+typedef struct strain_engine_string {
+    uint64_t hash;
+    uint64_t offset; /* file offset */
+    uint32_t len;    /* characters */
+    bool utf16;
+} strain_engine_string;
+
 struct strain_engine_item {
     uint64_t *names; /* sorted, unique hashes of kind NAME (low bit 0) and IMPORT (low bit 1) */
     size_t n_names;
+    strain_engine_string *strs; /* sorted by hash, unique */
+    size_t n_strs;
     strain_sample *sample;
     strain_binary *bin;
     strain_genome *genome;
@@ -72,11 +88,26 @@ double strain_engine__kind_factor(uint32_t kind);
  */
 int strain_engine__keys(strain_engine_key **out, size_t *out_n, strain_ctx *ctx,
                         const strain_genome *g);
-/* The name features of an item (kinds NAME and IMPORT): they come from the parsed binary,
- * not the genome, so they exist for the item only (a stored sample has them as postings). */
+/* The name and string features of an item (kinds NAME, IMPORT, STRING): they come from the
+ * parsed binary, not the genome, so they exist for the item only (a stored sample has them
+ * as postings). */
 int strain_engine__name_keys(strain_engine_key **out, size_t *out_n, strain_ctx *ctx,
                              const strain_engine_item *it);
 /* Computes it->names from the parsed binary. */
 int strain_engine__item_names(strain_engine_item *it, strain_ctx *ctx);
+/* The distinct strings of bin's data sections (data, size: the bytes bin was parsed from),
+ * sorted by hash; *out malloc'd, caller frees (strings_keys.c). */
+int strain_engine__binary_strings(strain_engine_string **out, size_t *out_n, strain_ctx *ctx,
+                                  const strain_binary *bin, const uint8_t *data, size_t size);
+/* Computes it->strs from the parsed binary. */
+int strain_engine__item_strings(strain_engine_item *it, strain_ctx *ctx);
+/* The kind-STRING hash of a string's text (never STRAIN_ENGINE_STRINGS_MARKER). */
+uint64_t strain_engine__string_hash(const char *text, size_t len);
+/* The item's string with hash h, or NULL. */
+const strain_engine_string *strain_engine__item_string(const strain_engine_item *it, uint64_t h);
+/* Copies s's text (UTF-16LE narrowed) into out, NUL-terminated, truncated to cap - 1 bytes;
+ * returns the bytes written. */
+size_t strain_engine__string_text(char *out, size_t cap, const strain_engine_item *it,
+                                  const strain_engine_string *s);
 
 #endif

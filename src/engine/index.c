@@ -113,7 +113,7 @@ int strain_engine_add(strain_engine *e, int64_t *out_id, const strain_engine_ite
     const strain_genome_info *gi = strain_genome_get_info(it->genome);
     STRAIN_TRY(strain_engine__keys(&keys, &nk, e->ctx, it->genome));
     STRAIN_TRY(strain_engine__name_keys(&names, &nn, e->ctx, it));
-    p = malloc((nk + nn ? nk + nn : 1) * sizeof(*p));
+    p = malloc((nk + nn + 1) * sizeof(*p));
     if (p == NULL) {
         err = strain__fail(e->ctx, STRAIN_ENOMEM, "out of memory");
         goto done;
@@ -134,6 +134,7 @@ int strain_engine_add(strain_engine *e, int64_t *out_id, const strain_engine_ite
         p[nk + i] = (strain_store_posting){names[i].kind, names[i].hash, 0, 0};
     }
     nk += nn;
+    p[nk++] = (strain_store_posting){STRAIN_KIND_STRING, STRAIN_ENGINE_STRINGS_MARKER, 0, 0};
     qsort(p, nk, sizeof(*p), cmp_key);
     for (size_t i = 0; i < nk; i++) {
         if (np == 0 || p[np - 1].kind != p[i].kind || p[np - 1].hash != p[i].hash) {

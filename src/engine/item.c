@@ -16,6 +16,7 @@ void strain_engine_item_free(strain_engine_item *it)
     }
     strain_genome_free(it->genome);
     free(it->names);
+    free(it->strs);
     strain_binary_free(it->bin);
     strain_sample_free(it->sample);
     free(it->file_name);
@@ -69,6 +70,7 @@ int strain_engine_prepare(strain_engine_item **out, strain_ctx *ctx, const uint8
     STRAIN_TRY(strain_binary_parse(&it->bin, ctx, it->sample->data, it->sample->size));
     STRAIN_TRY(strain_genome_build(&it->genome, ctx, it->bin, NULL));
     STRAIN_TRY(strain_engine__item_names(it, ctx));
+    STRAIN_TRY(strain_engine__item_strings(it, ctx));
 
     const strain_binary_info *bi = strain_binary_get_info(it->bin);
     strain_store_sample *m = &it->meta;

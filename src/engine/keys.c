@@ -22,6 +22,9 @@ double strain_engine__kind_factor(uint32_t kind)
     case STRAIN_KIND_FRAGMENT: return 0.5;
     case STRAIN_KIND_NAME: return 1.0;
     case STRAIN_KIND_IMPORT: return 0.25;
+    /* strings are scored in their own channel (query_impl.h): the factor only sets their
+     * evidence mass, one string held by one family counting as one such function */
+    case STRAIN_KIND_STRING: return 1.0;
     default: return 0.0;
     }
 }
@@ -143,7 +146,8 @@ int strain_engine__item_names(strain_engine_item *it, strain_ctx *ctx)
 int strain_engine__name_keys(strain_engine_key **out, size_t *out_n, strain_ctx *ctx,
                              const strain_engine_item *it)
 {
-    strain_engine_key *k = malloc((it->n_names ? it->n_names : 1) * sizeof(*k));
+    size_t n = it->n_names + it->n_strs;
+    strain_engine_key *k = malloc((n ? n : 1) * sizeof(*k));
     if (k == NULL) {
         return strain__fail(ctx, STRAIN_ENOMEM, "out of memory");
     }
@@ -151,7 +155,10 @@ int strain_engine__name_keys(strain_engine_key **out, size_t *out_n, strain_ctx 
         uint64_t h = it->names[i];
         k[i] = (strain_engine_key){(h & 1) ? STRAIN_KIND_IMPORT : STRAIN_KIND_NAME, UINT32_MAX, h};
     }
+    for (size_t i = 0; i < it->n_strs; i++) {
+        k[it->n_names + i] = (strain_engine_key){STRAIN_KIND_STRING, UINT32_MAX, it->strs[i].hash};
+    }
     *out = k;
-    *out_n = it->n_names;
+    *out_n = n;
     return STRAIN_OK;
 }

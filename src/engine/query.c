@@ -93,8 +93,11 @@ static int build_keys(qstate *q, const strain_engine_item *it)
             goto done;
         }
         k = r;
-        memcpy(k + n, names, nn * sizeof(*k));
-        n += nn;
+        for (size_t i = 0; i < nn; i++) {
+            if (q->strings || names[i].kind != STRAIN_KIND_STRING) {
+                k[n++] = names[i];
+            }
+        }
     }
     qsort(k, n, sizeof(*k), cmp_ekey);
     q->keys = calloc(n ? n : 1, sizeof(*q->keys));
@@ -130,6 +133,20 @@ done:
     return err;
 }
 
+/* q->strings: whether every sample of the database carries the strings marker (a database
+ * built before string features has none; its samples would look as if they had no strings). */
+static int strings_indexed(qstate *q, uint64_t samples)
+{
+    strain_store_key k = {STRAIN_KIND_STRING, STRAIN_ENGINE_STRINGS_MARKER};
+    strain_store_df df;
+    int err = strain_store_df_get(q->e->st, &df, &k, 1, FAMILY_SCAN_MAX);
+    if (err < 0) {
+        return err;
+    }
+    q->strings = samples > 0 && df.n_samples >= samples;
+    return STRAIN_OK;
+}
+
 /* Rarity weights from the database's document frequencies. */
 static int weigh(qstate *q, double F)
 {
@@ -146,7 +163,7 @@ static int weigh(qstate *q, double F)
     STRAIN_TRY(strain_store_df_get(q->e->st, df, sk, q->n_keys, FAMILY_SCAN_MAX));
     double idf_max = log(1.0 + (F - 0.5) / 1.5);
     q->unit = strain_engine__kind_factor(STRAIN_KIND_FUNC_EXACT) * idf_max * idf_max;
-    q->total_w = 0;
+    q->total = (qmass){0, 0};
     for (size_t i = 0; i < q->n_keys; i++) {
         qkey *x = &q->keys[i];
         double factor = strain_engine__kind_factor(x->kind);
@@ -174,7 +191,8 @@ static int weigh(qstate *q, double F)
          * by most families, and a linear idf left them outweighing a small module's own
          * code (measured: T4 false attributions 0.51 with idf, see bench/RESULTS.md) */
         x->w = factor * idf * idf;
-        q->total_w += x->w;
+        x->str = x->kind == STRAIN_KIND_STRING;
+        *(x->str ? &q->total.str : &q->total.code) += x->w;
     }
 done:
     free(sk);
@@ -182,40 +200,55 @@ done:
     return err;
 }
 
-void strain_engine__measures(const qstate *q, double matched_w, double *share, double *evidence)
+static double noisy_or(double matched, double total, double unit)
 {
-    *share = q->total_w > 0 && matched_w > 0 ? matched_w / q->total_w : 0;
-    *evidence = q->unit > 0 && matched_w > 0 ? matched_w / q->unit : 0;
-}
-
-double strain_engine__score(const qstate *q, double matched_w)
-{
-    double share;
-    double mass;
-    if (q->total_w <= 0 || matched_w <= 0) {
+    if (total <= 0 || matched <= 0) {
         return 0;
     }
-    strain_engine__measures(q, matched_w, &share, &mass);
+    double share = matched / total;
     share = share > 1 ? 1 : share;
-    return 1.0 - (1.0 - share) * exp(-mass / STRAIN_ENGINE_EVIDENCE_K);
+    return 1.0 - (1.0 - share) * exp(-(matched / unit) / STRAIN_ENGINE_EVIDENCE_K);
 }
 
-double strain_engine__weight_for_score(const qstate *q, double s)
+void strain_engine__channel(const qstate *q, qmass m, bool str, double *score, double *share,
+                            double *evidence)
 {
-    double lo = 0;
-    double hi = q->total_w;
-    if (hi <= 0 || strain_engine__score(q, hi) < s) {
-        return hi;
+    double mw = str ? m.str : m.code;
+    double tot = str ? q->total.str : q->total.code;
+    if (score != NULL) {
+        *score = noisy_or(mw, tot, q->unit);
     }
-    for (int i = 0; i < 60; i++) { /* the score is increasing: bisect */
-        double mid = (lo + hi) / 2;
-        if (strain_engine__score(q, mid) >= s) {
-            hi = mid;
-        } else {
-            lo = mid;
+    if (share != NULL) {
+        *share = tot > 0 && mw > 0 ? mw / tot : 0;
+    }
+    if (evidence != NULL) {
+        *evidence = q->unit > 0 && mw > 0 ? mw / q->unit : 0;
+    }
+}
+
+double strain_engine__score(const qstate *q, qmass m)
+{
+    double code = noisy_or(m.code, q->total.code, q->unit);
+    double str = noisy_or(m.str, q->total.str, q->unit);
+    double mix = STRAIN_ENGINE_STRING_ALPHA * str + (1.0 - STRAIN_ENGINE_STRING_ALPHA) * code;
+    double alone = code - STRAIN_ENGINE_CODE_ALONE_DELTA;
+    return mix > alone ? mix : alone;
+}
+
+qmass strain_engine__matched(const qstate *q, const uint64_t *bits)
+{
+    qmass m = {0, 0};
+    for (size_t k = 0; k < q->n_keys; k++) {
+        if (bits[k / 64] & (1ull << (k % 64))) {
+            *(q->keys[k].str ? &m.str : &m.code) += q->keys[k].w;
         }
     }
-    return lo;
+    return m;
+}
+
+static qmass plus(qmass a, qmass b)
+{
+    return (qmass){a.code + b.code, a.str + b.str};
 }
 
 static int cand_slot(qstate *q, int64_t id, size_t *out)
@@ -273,29 +306,22 @@ static size_t find_cand(const qstate *q, int64_t id)
     return SIZE_MAX;
 }
 
-static int cmp_w_desc(const void *a, const void *b)
+static int cmp_prio_desc(const void *a, const void *b)
 {
-    double x = (*(const qkey *const *)a)->w;
-    double y = (*(const qkey *const *)b)->w;
-    return x > y ? -1 : x < y;
-}
-
-static int cmp_dbl_desc(const void *a, const void *b)
-{
-    double x = *(const double *)a;
-    double y = *(const double *)b;
+    double x = (*(const qkey *const *)a)->prio;
+    double y = (*(const qkey *const *)b)->prio;
     return x > y ? -1 : x < y;
 }
 
 /* The next up-to-LOOKUP_BATCH features in weight order; their weight leaves *remaining. */
 static size_t fill_batch(strain_store_key *batch, qkey *const *order, size_t n_order, size_t *next,
-                         double *remaining)
+                         qmass *remaining)
 {
     size_t nb = 0;
     while (*next < n_order && nb < LOOKUP_BATCH) {
         batch[nb].kind = order[*next]->kind;
         batch[nb].hash = order[*next]->hash;
-        *remaining -= order[*next]->w;
+        *(order[*next]->str ? &remaining->str : &remaining->code) -= order[*next]->w;
         nb++;
         (*next)++;
     }
@@ -307,40 +333,65 @@ static void credit(qstate *q, cand *cc, size_t k)
 {
     if (!(cc->bits[k / 64] & (1ull << (k % 64)))) {
         cc->bits[k / 64] |= 1ull << (k % 64);
-        cc->acc += q->keys[k].w;
+        *(q->keys[k].str ? &cc->acc.str : &cc->acc.code) += q->keys[k].w;
     }
 }
 
-/* The pool'th and (pool+1)'th best partial sums (0 when there are fewer candidates). */
-static int pool_bounds(qstate *q, size_t pool, double *in_pool, double *outside)
+typedef struct ranked {
+    double score;
+    size_t i;
+} ranked;
+
+static int cmp_ranked_desc(const void *a, const void *b)
+{
+    const ranked *x = a;
+    const ranked *y = b;
+    if (x->score != y->score) {
+        return x->score > y->score ? -1 : 1;
+    }
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* in_pool: the pool'th best score from the partial sums (0 with fewer candidates). outside:
+ * the best score a candidate outside the pool, or a sample not met yet, could still reach
+ * with every unread feature (bounded with the channel-wise largest partial sums outside:
+ * the score increases in both channels). */
+static int pool_bounds(qstate *q, size_t pool, qmass remaining, double *in_pool, double *outside)
 {
     *in_pool = 0;
-    *outside = 0;
+    *outside = strain_engine__score(q, remaining);
     if (q->n_cands < pool) {
         return STRAIN_OK;
     }
-    double *a = malloc(q->n_cands * sizeof(*a));
+    ranked *a = malloc(q->n_cands * sizeof(*a));
     if (a == NULL) {
         return strain__fail(q->e->ctx, STRAIN_ENOMEM, "out of memory");
     }
     for (size_t i = 0; i < q->n_cands; i++) {
-        a[i] = q->cands[i].acc;
+        a[i] = (ranked){strain_engine__score(q, q->cands[i].acc), i};
     }
-    qsort(a, q->n_cands, sizeof(*a), cmp_dbl_desc);
-    *in_pool = a[pool - 1];
-    *outside = q->n_cands > pool ? a[pool] : 0;
+    qsort(a, q->n_cands, sizeof(*a), cmp_ranked_desc);
+    *in_pool = a[pool - 1].score;
+    qmass best = {0, 0};
+    for (size_t r = pool; r < q->n_cands; r++) {
+        const qmass *x = &q->cands[a[r].i].acc;
+        best.code = x->code > best.code ? x->code : best.code;
+        best.str = x->str > best.str ? x->str : best.str;
+    }
+    double up = strain_engine__score(q, plus(best, remaining));
+    *outside = up > *outside ? up : *outside;
     free(a);
     return STRAIN_OK;
 }
 
 /* Step 2: candidates by MaxScore over the weight-ordered features. */
-static int gather(qstate *q, size_t pool, double floor_w, size_t *out_looked, double *out_remaining)
+static int gather(qstate *q, size_t pool, double floor_s, size_t *out_looked, qmass *out_remaining)
 {
     qkey **order = NULL;
     strain_store_key *batch = NULL;
     strain_store_posting *p = NULL;
     size_t n_order = 0;
-    double remaining = 0;
+    qmass remaining = {0, 0};
     int err = STRAIN_OK;
     order = malloc((q->n_keys ? q->n_keys : 1) * sizeof(*order));
     batch = malloc(LOOKUP_BATCH * sizeof(*batch));
@@ -349,20 +400,25 @@ static int gather(qstate *q, size_t pool, double floor_w, size_t *out_looked, do
         goto done;
     }
     for (size_t i = 0; i < q->n_keys; i++) {
-        if (q->keys[i].seen && q->keys[i].w > 0) {
-            order[n_order++] = &q->keys[i];
-            remaining += q->keys[i].w;
+        qkey *x = &q->keys[i];
+        if (x->seen && x->w > 0) {
+            order[n_order++] = x;
+            *(x->str ? &remaining.str : &remaining.code) += x->w;
+            /* read first what moves the score most: a feature's share of its channel,
+             * times the channel's part in the score */
+            x->prio = x->str ? STRAIN_ENGINE_STRING_ALPHA * x->w / q->total.str
+                             : x->w / q->total.code;
         }
     }
-    qsort(order, n_order, sizeof(*order), cmp_w_desc);
+    qsort(order, n_order, sizeof(*order), cmp_prio_desc);
     size_t next = 0;
     while (next < n_order) {
         double in_pool;
         double outside;
-        STRAIN_TRY(pool_bounds(q, pool, &in_pool, &outside));
-        double bar = in_pool > floor_w ? in_pool : floor_w;
+        STRAIN_TRY(pool_bounds(q, pool, remaining, &in_pool, &outside));
+        double bar = in_pool > floor_s ? in_pool : floor_s;
         /* nothing outside the pool (nor any sample not yet met) can reach the bar */
-        if (remaining + outside < bar) {
+        if (outside < bar) {
             break;
         }
         size_t nb = fill_batch(batch, order, n_order, &next, &remaining);
@@ -411,7 +467,7 @@ static int gather(qstate *q, size_t pool, double floor_w, size_t *out_looked, do
                 credit(q, cc, k);
             }
         }
-        remaining = 0;
+        remaining = (qmass){0, 0};
     }
     *out_looked = next;
     *out_remaining = remaining;
@@ -420,16 +476,6 @@ done:
     free(order);
     free(batch);
     return err;
-}
-
-static int cmp_cand_acc(const void *a, const void *b)
-{
-    const cand *x = a;
-    const cand *y = b;
-    if (x->acc != y->acc) {
-        return x->acc > y->acc ? -1 : 1;
-    }
-    return x->id < y->id ? -1 : x->id > y->id;
 }
 
 static int cmp_cand_score(const void *a, const void *b)
@@ -481,7 +527,8 @@ static int verify(qstate *q, cand *c, bool exact)
     /* the genome re-keys code features; name features (not in the genome) keep what the
      * postings found */
     for (size_t j = 0; j < q->n_keys; j++) {
-        bool named = q->keys[j].kind == STRAIN_KIND_NAME || q->keys[j].kind == STRAIN_KIND_IMPORT;
+        bool named = q->keys[j].kind == STRAIN_KIND_NAME || q->keys[j].kind == STRAIN_KIND_IMPORT ||
+                     q->keys[j].kind == STRAIN_KIND_STRING;
         if (!named) {
             c->bits[j / 64] &= ~(1ull << (j % 64));
         }
@@ -530,7 +577,7 @@ static void spread_discount(qstate *q, size_t verified)
             idx[i] = (int)n_names++;
         }
     }
-    double total = 0;
+    q->total = (qmass){0, 0};
     for (size_t k = 0; k < q->n_keys; k++) {
         uint32_t mask = 0;
         for (size_t i = 0; i < v; i++) {
@@ -542,19 +589,12 @@ static void spread_discount(qstate *q, size_t verified)
         if (spread > 1) {
             q->keys[k].w /= (double)spread * spread;
         }
-        total += q->keys[k].w;
+        *(q->keys[k].str ? &q->total.str : &q->total.code) += q->keys[k].w;
     }
-    q->total_w = total;
     for (size_t i = 0; i < verified; i++) {
         cand *c = &q->cands[i];
-        double sc = 0;
-        for (size_t k = 0; k < q->n_keys; k++) {
-            if (c->bits[k / 64] & (1ull << (k % 64))) {
-                sc += q->keys[k].w;
-            }
-        }
-        c->matched = sc;
-        c->score = strain_engine__score(q, sc);
+        c->matched = strain_engine__matched(q, c->bits);
+        c->score = strain_engine__score(q, c->matched);
     }
 }
 
@@ -615,6 +655,7 @@ int strain_engine_query(strain_query_result **out, strain_engine *e, const strai
     o.max_neighbors = o.max_neighbors ? o.max_neighbors : 10;
     o.max_functions = o.max_functions ? o.max_functions : 12;
     o.max_fragments = o.max_fragments ? o.max_fragments : 10;
+    o.max_strings = o.max_strings ? o.max_strings : 10;
     o.max_labels = o.max_labels ? o.max_labels : 10;
     double thr = o.threshold > 0 ? o.threshold : strain_engine_default_threshold();
     q.e = e;
@@ -629,38 +670,43 @@ int strain_engine_query(strain_query_result **out, strain_engine *e, const strai
     r->n_db_samples = (size_t)stats.samples;
     r->n_db_families = (size_t)stats.families;
 
+    STRAIN_TRY(strings_indexed(&q, stats.samples));
+    r->strings_indexed = q.strings;
     STRAIN_TRY(build_keys(&q, it));
     r->n_keys = q.n_keys;
     STRAIN_TRY(weigh(&q, F));
     size_t pool = VERIFY_POOL > o.max_neighbors ? VERIFY_POOL : o.max_neighbors;
     /* a sample below half the threshold cannot matter to a verdict; --all reports lower */
     double floor_s = o.all ? 0.01 : thr / 2;
-    double floor_w = strain_engine__weight_for_score(&q, floor_s);
-    double remaining = 0;
-    STRAIN_TRY(gather(&q, pool, floor_w, &r->n_keys_looked, &remaining));
+    qmass remaining = {0, 0};
+    STRAIN_TRY(gather(&q, pool, floor_s, &r->n_keys_looked, &remaining));
     r->n_candidates = q.n_cands;
 
+    for (size_t i = 0; i < q.n_cands; i++) {
+        q.cands[i].score = strain_engine__score(&q, q.cands[i].acc); /* partial, for now */
+    }
     if (q.n_cands > 0) { /* qsort(NULL, 0) is undefined */
-        qsort(q.cands, q.n_cands, sizeof(*q.cands), cmp_cand_acc);
+        qsort(q.cands, q.n_cands, sizeof(*q.cands), cmp_cand_score);
     }
     /* verify the pool, but not a candidate that cannot reach the floor even with every
      * feature left unread: loading its genome would change nothing */
     verified = 0;
     while (verified < q.n_cands && verified < pool &&
-           q.cands[verified].acc + remaining >= floor_w) {
+           strain_engine__score(&q, plus(q.cands[verified].acc, remaining)) >= floor_s) {
         verified++;
     }
     /* When MaxScore left at most VERIFY_UNREAD of the query's weight unread, the postings'
      * scores are within that of the exact ones and no genome is loaded; otherwise the pool
      * is re-scored exactly from the stored genomes. */
-    r->unread_share = q.total_w > 0 ? remaining / q.total_w : 0;
+    double total = q.total.code + q.total.str;
+    r->unread_share = total > 0 ? (remaining.code + remaining.str) / total : 0;
     bool exact = r->unread_share > VERIFY_UNREAD;
     for (size_t i = 0; i < verified; i++) {
         STRAIN_TRY(verify(&q, &q.cands[i], exact));
     }
     r->n_verified = verified;
     spread_discount(&q, verified);
-    r->total_weight = q.total_w;
+    r->total_weight = q.total.code + q.total.str;
     if (verified > 0) {
         qsort(q.cands, verified, sizeof(*q.cands), cmp_cand_score);
     }

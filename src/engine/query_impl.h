@@ -15,12 +15,21 @@ typedef struct qkey {
     uint32_t n_families;
     uint32_t n_samples;
     bool seen;
+    double prio; /* lookup order (gather) */
+    bool str; /* a string feature (the strings channel), else code, names and imports */
 } qkey;
+
+/* Weight of a query in its two channels of evidence: code (functions, fragments, names,
+ * imports) and strings. */
+typedef struct qmass {
+    double code;
+    double str;
+} qmass;
 
 typedef struct cand {
     int64_t id;
-    double acc;
-    double matched; /* exact matched weight after verification */
+    qmass acc;      /* partial matched weight from the postings read so far */
+    qmass matched;  /* exact matched weight after verification */
     double score;   /* strain_engine__score(matched) */
     uint64_t *bits; /* matched query keys */
     strain_store_sample *meta;
@@ -38,32 +47,46 @@ typedef struct qstate {
     size_t cap_cands;
     size_t *cslots; /* sample id -> cand index + 1 */
     size_t cmask;
-    double total_w;
+    qmass total;
     double unit; /* weight of one function no other family holds: the evidence-mass unit */
     size_t n_words;
+    bool strings; /* every sample of the database has its strings indexed: use them */
 } qstate;
 
 /*
- * Evidence mass at which the mass alone explains 1 - 1/e of a score, in unit functions
- * (code held by one family only). See strain_engine__score().
+ * Evidence mass at which the mass alone explains 1 - 1/e of a channel's score, in unit
+ * functions (code held by one family only). See strain_engine__score().
  */
 #define STRAIN_ENGINE_EVIDENCE_K 300.0
+/* Weight of the strings channel in the combined score, and how far below its own score the
+ * code channel alone may carry a verdict (see strain_engine__score). */
+#define STRAIN_ENGINE_STRING_ALPHA 0.8
+#define STRAIN_ENGINE_CODE_ALONE_DELTA 0.6
 
 /*
- * The score of a label or sample holding matched_w of the query's weight: a noisy-OR of two
- * indications that the code is kin rather than a shared library, each enough alone:
- *   share = matched_w / total weight  (most of the query's rare code is there), and
- *   mass  = matched_w / unit          (a lot of rare code is there, whatever the share)
- *   score = 1 - (1 - share) * exp(-mass / STRAIN_ENGINE_EVIDENCE_K).
+ * The score of a label or sample holding matched weight m of the query's. Per channel (code,
+ * strings), a noisy-OR of two indications that the match is kinship rather than a shared
+ * library, each enough alone:
+ *   share = matched / channel total  (most of the query's rare code or strings are there),
+ *   mass  = matched / unit           (a lot of rare code is there, whatever the share),
+ *   channel score = 1 - (1 - share) * exp(-mass / STRAIN_ENGINE_EVIDENCE_K).
  * The share alone misses a new version that added much code (esbuild: 25% of a 5 MB Go
  * binary is thousands of shared functions); the mass alone misses a small module whose
- * whole code is matched. Increasing in matched_w, so MaxScore bounds still hold.
+ * whole code is matched. The combined score is
+ *   max(ALPHA * strings + (1 - ALPHA) * code,  code - DELTA):
+ * strings are the stronger witness across compiler versions, and code shared without the
+ * strings that go with it is most often a library both linked (measured: bench/RESULTS.md,
+ * "String features"); but code alone still attributes a file without strings (stripped,
+ * encrypted) once its own score is high (code 0.9 lands where the mix's threshold is).
+ * Increasing in both channels, so MaxScore bounds hold.
  */
-double strain_engine__score(const qstate *q, double matched_w);
-/* The two measures behind it, as reported: share (0..1) and evidence (unit functions). */
-void strain_engine__measures(const qstate *q, double matched_w, double *share, double *evidence);
-/* The least matched weight whose score reaches s (total_w when none below it does). */
-double strain_engine__weight_for_score(const qstate *q, double s);
+double strain_engine__score(const qstate *q, qmass m);
+/* One channel (str false: code) as reported: its score, share (0..1) and evidence (unit
+ * functions). Any output pointer may be NULL. */
+void strain_engine__channel(const qstate *q, qmass m, bool str, double *score, double *share,
+                            double *evidence);
+/* The matched weight of a set of query keys (a bitset over q->keys). */
+qmass strain_engine__matched(const qstate *q, const uint64_t *bits);
 
 /* The query key index of (kind, hash), SIZE_MAX when the query has no such key. */
 size_t strain_engine__find_key(const qstate *q, uint32_t kind, uint64_t hash);

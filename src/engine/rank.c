@@ -40,6 +40,7 @@ void strain_query_result_free(strain_query_result *r)
     free(r->neighbors);
     free(r->functions);
     free(r->fragments);
+    free(r->strings);
     strain_sig_report_free((strain_sig_report *)r->signatures);
     strain_certs_findings_free((strain_certs_findings *)r->cert_findings);
     strain_certs_findings_free((strain_certs_findings *)r->abused_matches);
@@ -131,15 +132,12 @@ static int rank_group(qstate *q, strain_query_result *r, size_t verified, bool a
                 u[w] |= d->bits[w];
             }
         }
-        double s = 0;
-        for (size_t k = 0; k < q->n_keys; k++) {
-            if (u[k / 64] & (1ull << (k % 64))) {
-                s += q->keys[k].w;
-            }
-        }
+        qmass s = strain_engine__matched(q, u);
         strain_query_label *x = &l[n++];
         x->score = strain_engine__score(q, s);
-        strain_engine__measures(q, s, &x->share, &x->evidence);
+        strain_engine__channel(q, s, false, &x->code_score, &x->share, &x->evidence);
+        strain_engine__channel(q, s, true, &x->string_score, &x->string_share,
+                               &x->string_evidence);
         x->confidence = strain_engine_confidence(x->score);
         x->n_samples = members;
         STRAIN_TRY(keep_str(q, r, &x->name, name));
@@ -209,7 +207,9 @@ int strain_engine__rank_labels(qstate *q, strain_query_result *r, size_t verifie
         x->id = c->id;
         memcpy(x->sha256, c->meta->sha256, sizeof(x->sha256));
         x->score = c->score;
-        strain_engine__measures(q, c->matched, &x->share, &x->evidence);
+        strain_engine__channel(q, c->matched, false, &x->code_score, &x->share, &x->evidence);
+        strain_engine__channel(q, c->matched, true, &x->string_score, &x->string_share,
+                               &x->string_evidence);
         STRAIN_TRY(keep_str(q, r, &x->actor, field_of(c, true)));
         STRAIN_TRY(keep_str(q, r, &x->family, field_of(c, false)));
         STRAIN_TRY(keep_str(q, r, &x->file_name, c->meta->file_name));
@@ -280,6 +280,59 @@ static int cmp_frag(const void *a, const void *b)
     return x->hash < y->hash ? -1 : x->hash > y->hash;
 }
 
+static int cmp_string(const void *a, const void *b)
+{
+    const strain_query_string *x = a;
+    const strain_query_string *y = b;
+    if (x->weight != y->weight) {
+        return x->weight > y->weight ? -1 : 1;
+    }
+    if (x->length != y->length) { /* equally rare: the longer says more */
+        return x->length > y->length ? -1 : 1;
+    }
+    return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+/* The strings ref shares with the query, rarest first, with the query's text. */
+static int string_evidence(qstate *q, strain_query_result *r, const strain_engine_item *it,
+                           const cand *ref, const strain_query_options *o)
+{
+    size_t n = 0;
+    int err;
+    r->strings = calloc(q->n_keys ? q->n_keys : 1, sizeof(*r->strings));
+    if (r->strings == NULL) {
+        return strain__fail(q->e->ctx, STRAIN_ENOMEM, "out of memory");
+    }
+    for (size_t k = 0; k < q->n_keys; k++) {
+        const qkey *x = &q->keys[k];
+        const strain_engine_string *s = NULL;
+        if (!x->str || x->w <= 0 || !(ref->bits[k / 64] & (1ull << (k % 64))) ||
+            (s = strain_engine__item_string(it, x->hash)) == NULL) {
+            continue;
+        }
+        strain_query_string *e = &r->strings[n++];
+        e->hash = x->hash;
+        e->utf16 = s->utf16;
+        e->length = s->len;
+        e->offset = s->offset;
+        e->weight = x->w;
+        e->n_families = x->n_families;
+        memcpy(e->ref_sha256, ref->meta->sha256, sizeof(e->ref_sha256));
+    }
+    qsort(r->strings, n, sizeof(*r->strings), cmp_string);
+    r->n_strings = n < o->max_strings ? n : o->max_strings;
+    for (size_t i = 0; i < r->n_strings; i++) {
+        char text[257];
+        strain_query_string *e = &r->strings[i];
+        const strain_engine_string *s = strain_engine__item_string(it, e->hash);
+        strain_engine__string_text(text, sizeof(text), it, s);
+        STRAIN_TRY(keep_str(q, r, &e->text, text));
+    }
+    return STRAIN_OK;
+done:
+    return err;
+}
+
 int strain_engine__collect_evidence(qstate *q, strain_query_result *r, const strain_engine_item *it,
                                     size_t verified, const strain_query_options *o)
 {
@@ -333,6 +386,7 @@ int strain_engine__collect_evidence(qstate *q, strain_query_result *r, const str
     }
     qsort(r->fragments, n, sizeof(*r->fragments), cmp_frag);
     r->n_fragments = n < o->max_fragments ? n : o->max_fragments;
+    STRAIN_TRY(string_evidence(q, r, it, ref, o));
 done:
     strain_comparison_free(cmp);
     return err;

@@ -5,7 +5,7 @@
  * hex string, with ?? over displacement bytes, relative branch/call targets and 32/64-bit
  * immediates (addresses and constants that move between builds: what the normaliser masks).
  * Small immediates (stack sizes, field offsets in imm8) are kept: they make a pattern
- * specific. Strings are checked by a masked search (anchored on the longest fixed run with
+ * specific. Text strings of the data join them (yara_text.c). Strings are checked by a masked search (anchored on the longest fixed run with
  * memmem) to choose "N of them"; the final rule is then compiled and checked with libyara.
  */
 #include <pthread.h>
@@ -20,23 +20,10 @@
 #include <strain/yara_gen.h>
 #include <yara.h>
 
+#include "engine/yara_impl.h"
 #include "util/err.h"
 #include "util/limits.h"
 #include "util/u64sort.h"
-
-typedef struct ypat {
-    uint8_t b[STRAIN_YARA_PATTERN_MAX];
-    uint8_t fixed[STRAIN_YARA_PATTERN_MAX]; /* 1: byte must match; 0: ?? */
-    /* files: given files holding it while choosing; then the drop mark of a round */
-    size_t len;
-    size_t anchor, anchor_len; /* longest fixed run */
-    size_t files;              /* given files containing it */
-} ypat;
-
-typedef struct yfile {
-    strain_binary *bin;
-    strain_genome *g;
-} yfile;
 
 /* ---- libyara ---- */
 
@@ -48,10 +35,6 @@ static void yr_init(void)
     /* Never finalised: the process may compile rules at any time; the OS reclaims it. */
     yr_init_rc = yr_initialize();
 }
-
-struct strain_yara_rules {
-    YR_RULES *rules;
-};
 
 typedef struct compile_msg {
     char text[256];
@@ -193,7 +176,7 @@ static int extract(ypat *p, const strain_binary *bin, uint64_t va)
     return nfixed >= STRAIN_YARA_MIN_FIXED && p->anchor_len >= 4 && p->fixed[0] ? 0 : -1;
 }
 
-static bool pat_in(const ypat *p, const uint8_t *data, size_t size)
+bool strain_yara__pat_in(const ypat *p, const uint8_t *data, size_t size)
 {
     const uint8_t *a = p->b + p->anchor;
     size_t pos = 0;
@@ -247,6 +230,24 @@ static int cmp_rank(const void *a, const void *b)
         return x->size > y->size ? -1 : 1;
     }
     return x->exact < y->exact ? -1 : x->exact > y->exact;
+}
+
+/* Most given files first; code patterns before text at equal counts (qsort is not stable:
+ * the kind and then the bytes break ties, so the order is the same on every run). */
+static int cmp_held(const void *a, const void *b)
+{
+    const ypat *x = a, *y = b;
+    if (x->files != y->files) {
+        return x->files > y->files ? -1 : 1;
+    }
+    if (x->text != y->text) {
+        return x->text ? 1 : -1;
+    }
+    if (x->len != y->len) {
+        return x->len > y->len ? -1 : 1;
+    }
+    int c = memcmp(x->b, y->b, x->len);
+    return c != 0 ? c : memcmp(x->fixed, y->fixed, x->len);
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -308,11 +309,26 @@ static int write_rule(char **out, strain_ctx *ctx, const ypat *pats, size_t np, 
                                 "rule %s\n{\n    meta:\n        author = \"strain yara\"\n"
                                 "        actor = \"%s\"\n        family = \"%s\"\n"
                                 "        members = %zu\n        date = \"%s\"\n"
-                                "        description = \"code shared by the members: first "
-                                "instructions of shared functions, ?? over addresses\"\n"
+                                "        description = \"code and strings shared by the members: "
+                                "first instructions of shared functions (?? over addresses), "
+                                "strings of their data\"\n"
                                 "    strings:\n",
                                 name, actor, family, members, date);
     for (size_t i = 0; i < np; i++) {
+        if (pats[i].text) {
+            w += (size_t)snprintf(s + w, cap - w, "        $s%zu = \"", i);
+            for (size_t b = 0; b < pats[i].len; b += pats[i].wide ? 2 : 1) {
+                uint8_t c = pats[i].b[b];
+                const char *esc = c == '"' ? "\\\"" : c == '\\' ? "\\\\" : c == '\t' ? "\\t" : NULL;
+                if (esc != NULL) {
+                    w += (size_t)snprintf(s + w, cap - w, "%s", esc);
+                } else {
+                    w += (size_t)snprintf(s + w, cap - w, "%c", (char)c);
+                }
+            }
+            w += (size_t)snprintf(s + w, cap - w, "\"%s\n", pats[i].wide ? " wide" : "");
+            continue;
+        }
         w += (size_t)snprintf(s + w, cap - w, "        $f%zu = {", i);
         for (size_t b = 0; b < pats[i].len; b++) {
             if (pats[i].fixed[b]) {
@@ -344,6 +360,8 @@ int strain_yara_generate(char **out, strain_yara_report *report, strain_ctx *ctx
     gene_count *gc = NULL;
     uint64_t *ex = NULL;
     ypat *pats = NULL;
+    ypat *tp = NULL;
+    size_t ntp = 0;
     uint32_t *hits = NULL;
     uint8_t *in_file = NULL;
     char *rule = NULL;
@@ -445,17 +463,32 @@ int strain_yara_generate(char **out, strain_yara_report *report, strain_ctx *ctx
             continue;
         }
         for (size_t f = 0; f < n; f++) {
-            in_file[f] = pat_in(p, files[f].data, files[f].size);
+            in_file[f] = strain_yara__pat_in(p, files[f].data, files[f].size);
             p->files += in_file[f];
         }
         if (p->files * 2 >= n) {
             np++;
         }
     }
+    /* Text strings of the data compete with the code patterns for the rule's strings: the
+     * most widely held first, code before text when equally held. */
+    STRAIN_TRY(
+        strain_yara__text_patterns(&tp, &ntp, ctx, yf, files, n, exclude, n_ex, max_strings));
+    if (ntp > 0) {
+        ypat *all = realloc(pats, (np + ntp) * sizeof(*all));
+        if (all == NULL) {
+            STRAIN_TRY(strain__fail(ctx, STRAIN_ENOMEM, "out of memory"));
+        }
+        pats = all;
+        memcpy(pats + np, tp, ntp * sizeof(*tp));
+        np += ntp;
+        qsort(pats, np, sizeof(*pats), cmp_held);
+        np = np < max_strings ? np : max_strings;
+    }
     if (np == 0) {
         STRAIN_TRY(strain__fail(ctx, STRAIN_ENOTFOUND,
-                                "no function shared by at least half of the files and absent "
-                                "from the excluded files gave a usable byte pattern"));
+                                "no function or string shared by at least half of the files "
+                                "and absent from the excluded files gave a usable pattern"));
     }
     /* Rounds: write the rule, scan the excluded files with libyara, drop the strings found
      * in any excluded file that matched (searching only those files), until none matches. */
@@ -466,7 +499,7 @@ int strain_yara_generate(char **out, strain_yara_report *report, strain_ctx *ctx
         memset(hits, 0, n * sizeof(uint32_t));
         for (size_t f = 0; f < n; f++) {
             for (size_t q = 0; q < np; q++) {
-                hits[f] += pat_in(&pats[q], files[f].data, files[f].size);
+                hits[f] += strain_yara__pat_in(&pats[q], files[f].data, files[f].size);
             }
         }
         qsort(hits, n, sizeof(uint32_t), cmp_u32);
@@ -490,7 +523,8 @@ int strain_yara_generate(char **out, strain_yara_report *report, strain_ctx *ctx
             if (r == 1) {
                 ex_matched++;
                 for (size_t q = 0; q < np; q++) {
-                    pats[q].files |= pat_in(&pats[q], exclude[e].data, exclude[e].size);
+                    pats[q].files |=
+                        strain_yara__pat_in(&pats[q], exclude[e].data, exclude[e].size);
                 }
             }
         }
@@ -539,6 +573,7 @@ done:
     free(gc);
     free(ex);
     free(pats);
+    free(tp);
     free(hits);
     free(in_file);
     return err;

@@ -34,6 +34,10 @@ static json_t *labels(const strain_query_label *l, size_t n, bool family)
         json_object_set_new(o, "samples", json_integer((json_int_t)l[i].n_samples));
         json_object_set_new(o, "share", json_real(l[i].share));
         json_object_set_new(o, "evidence", json_real(l[i].evidence));
+        json_object_set_new(o, "code_score", json_real(l[i].code_score));
+        json_object_set_new(o, "string_score", json_real(l[i].string_score));
+        json_object_set_new(o, "string_share", json_real(l[i].string_share));
+        json_object_set_new(o, "string_evidence", json_real(l[i].string_evidence));
         json_array_append_new(a, o);
     }
     return a;
@@ -98,6 +102,7 @@ int strain_report_query_json(char **out, const strain_query_result *r, const cha
     json_t *nb = json_array();
     json_t *fns = json_array();
     json_t *frs = json_array();
+    json_t *strs = json_array();
     json_t *ev = json_object();
     json_t *st = json_object();
     char hb[24];
@@ -123,6 +128,10 @@ int strain_report_query_json(char **out, const strain_query_result *r, const cha
         json_object_set_new(o, "score", json_real(x->score));
         json_object_set_new(o, "share", json_real(x->share));
         json_object_set_new(o, "evidence", json_real(x->evidence));
+        json_object_set_new(o, "code_score", json_real(x->code_score));
+        json_object_set_new(o, "string_score", json_real(x->string_score));
+        json_object_set_new(o, "string_share", json_real(x->string_share));
+        json_object_set_new(o, "string_evidence", json_real(x->string_evidence));
         json_array_append_new(nb, o);
     }
     json_object_set_new(root, "neighbors", nb);
@@ -149,8 +158,22 @@ int strain_report_query_json(char **out, const strain_query_result *r, const cha
         json_object_set_new(o, "families", json_integer(x->n_families));
         json_array_append_new(frs, o);
     }
+    for (size_t i = 0; i < r->n_strings; i++) {
+        const strain_query_string *x = &r->strings[i];
+        json_t *o = json_object();
+        snprintf(hb, sizeof(hb), "%016" PRIx64, x->hash);
+        json_object_set_new(o, "hash", json_string(hb));
+        json_object_set_new(o, "text", jstr(x->text));
+        json_object_set_new(o, "encoding", json_string(x->utf16 ? "utf16le" : "ascii"));
+        json_object_set_new(o, "offset", hexa(x->offset));
+        json_object_set_new(o, "ref_sha256", json_string(x->ref_sha256));
+        json_object_set_new(o, "weight", json_real(x->weight));
+        json_object_set_new(o, "families", json_integer(x->n_families));
+        json_array_append_new(strs, o);
+    }
     json_object_set_new(ev, "functions", fns);
     json_object_set_new(ev, "fragments", frs);
+    json_object_set_new(ev, "strings", strs);
     json_object_set_new(root, "evidence", ev);
     certificates(root, r);
     json_object_set_new(st, "features", json_integer((json_int_t)r->n_keys));
@@ -159,6 +182,7 @@ int strain_report_query_json(char **out, const strain_query_result *r, const cha
     json_object_set_new(st, "verified", json_integer((json_int_t)r->n_verified));
     json_object_set_new(st, "unread_share", json_real(r->unread_share));
     json_object_set_new(st, "total_weight", json_real(r->total_weight));
+    json_object_set_new(st, "strings_indexed", json_boolean(r->strings_indexed));
     json_object_set_new(st, "db_samples", json_integer((json_int_t)r->n_db_samples));
     json_object_set_new(st, "db_families", json_integer((json_int_t)r->n_db_families));
     json_object_set_new(root, "stats", st);

@@ -21,10 +21,11 @@ static void labels(FILE *f, const char *title, const strain_query_label *l, size
     }
     for (size_t i = 0; i < n; i++) {
         fprintf(f,
-                "  %-28s %s%-16s score %.3f  confidence %.2f  (%zu samples; share %.2f, "
-                "%.0f unique-function equivalents)\n",
+                "  %-28s %s%-16s score %.3f  confidence %.2f  (%zu samples; code %.2f: share "
+                "%.2f, %.0f unique-function equivalents; strings %.2f: share %.2f)\n",
                 l[i].name, l[i].actor ? "actor " : "", l[i].actor ? l[i].actor : "", l[i].score,
-                l[i].confidence, l[i].n_samples, l[i].share, l[i].evidence);
+                l[i].confidence, l[i].n_samples, l[i].code_score, l[i].share, l[i].evidence,
+                l[i].string_score, l[i].string_share);
     }
 }
 
@@ -173,6 +174,18 @@ int strain_report_query_text(FILE *f, strain_ctx *ctx, const strain_query_result
         const strain_query_fragment *x = &r->fragments[i];
         fprintf(f, "  %016" PRIx64 "  weight %.2f  families %" PRIu32 "\n", x->hash, x->weight,
                 x->n_families);
+    }
+    if (r->n_strings > 0) {
+        fprintf(f, "evidence, rare shared strings (query <-> %.16s):\n", r->strings[0].ref_sha256);
+    }
+    for (size_t i = 0; i < r->n_strings; i++) {
+        const strain_query_string *x = &r->strings[i];
+        fprintf(f, "  0x%08" PRIx64 "  weight %.2f  families %" PRIu32 "  %s\"%s\"\n", x->offset,
+                x->weight, x->n_families, x->utf16 ? "L" : "", x->text ? x->text : "");
+    }
+    if (!r->strings_indexed) {
+        fprintf(f, "note:       the database predates string features: strings were left out "
+                   "(re-add its samples to use them)\n");
     }
     certificates(f, r);
     if (show) {

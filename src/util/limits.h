@@ -80,6 +80,17 @@
 
 /* Strings */
 #define STRAIN_STRINGS_MAX_COUNT 1000000u
+/* String features per sample (src/engine/strings_keys.c): real modules have hundreds to tens
+ * of thousands of distinct strings; 200k bounds the postings one hostile file can add. */
+#define STRAIN_ENGINE_MAX_STRINGS 200000u
+/* Shortest string that is a feature: 4-5 character runs are mostly bytes of tables and
+ * instructions that happen to be printable. */
+#define STRAIN_ENGINE_STRING_MIN_LEN 6u
+/* Longest: a longer run is a table or a packed pool of many strings (Go), not a string. */
+#define STRAIN_ENGINE_STRING_MAX_LEN 1024u
+/* Section bytes scanned for strings, as a multiple of the file size: real sections do not
+ * overlap; hostile ones may each cover the whole file. */
+#define STRAIN_ENGINE_STRINGS_FILE_FACTOR 2u
 
 /* Code recovery (src/code/). Each cap bounds work a hostile file could make unbounded. */
 /* Functions per sample: the largest real binaries (browsers, Go/Rust monoliths) have
@@ -152,6 +163,11 @@
 #define STRAIN_YARA_SCAN_TIMEOUT 60
 /* Rounds of dropping strings found in excluded files: each round removes at least one. */
 #define STRAIN_YARA_MAX_ROUNDS 16u
+/* Text strings of the data tried for a rule: each is searched in every given file, and all
+ * in one libyara pass over each excluded file. */
+#define STRAIN_YARA_TEXT_CANDIDATES 64u
+/* Bytes a text string needs: shorter ones ("unmask") are words any program may hold. */
+#define STRAIN_YARA_MIN_TEXT 8u
 
 /* Authenticode (sig/). */
 /* Real files carry 1-2 WIN_CERTIFICATE entries (shim: 2); 32 is far past any signer tool. */

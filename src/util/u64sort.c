@@ -24,3 +24,18 @@ size_t strain_u64_sort_unique(uint64_t *v, size_t n)
     }
     return m;
 }
+
+bool strain_u64_has(const uint64_t *v, size_t n, uint64_t x)
+{
+    size_t lo = 0;
+    size_t hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v[mid] < x) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo < n && v[lo] == x;
+}

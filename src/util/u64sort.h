@@ -5,6 +5,7 @@
 #ifndef STRAIN_UTIL_U64SORT_H
 #define STRAIN_UTIL_U64SORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -12,5 +13,7 @@
 int strain_u64_cmp(const void *a, const void *b);
 /* Sorts v ascending and removes duplicates in place; returns the new count. */
 size_t strain_u64_sort_unique(uint64_t *v, size_t n);
+/* Whether sorted v[0..n) holds x (binary search). */
+bool strain_u64_has(const uint64_t *v, size_t n, uint64_t x);
 
 #endif

@@ -19,6 +19,19 @@ def run(*args, ok=(0,)):
     return p
 
 
+def check_score(x):
+    """The score from its two channels (docs/attribution.md): per channel the noisy-OR of
+    share and evidence mass, then max(0.8 strings + 0.2 code, code - 0.6)."""
+    for k in ("share", "string_share"):
+        assert 0 <= x[k] <= 1 + 1e-9, x
+    assert x["evidence"] >= 0 and x["string_evidence"] >= 0, x
+    code = 1 - (1 - x["share"]) * math.exp(-x["evidence"] / 300)
+    strs = 1 - (1 - x["string_share"]) * math.exp(-x["string_evidence"] / 300)
+    assert abs(x["code_score"] - code) < 1e-4 and abs(x["string_score"] - strs) < 1e-4, x
+    want = max(0.8 * strs + 0.2 * code, code - 0.6)
+    assert abs(x["score"] - want) < 1e-4, (x, want)
+
+
 def check_schema(o):
     assert isinstance(o["file"], str) and len(o["sha256"]) == 64, o
     v = o["verdict"]
@@ -37,17 +50,19 @@ def check_schema(o):
         for x in lst:
             assert isinstance(x["name"], str) and 0 <= x["score"] <= 1
             assert 0 <= x["confidence"] <= 1 and x["samples"] >= 1
-            assert 0 <= x["share"] <= 1 and x["evidence"] >= 0, x
-            # the score is the noisy-OR of share and evidence mass (docs/attribution.md)
-            want = 1 - (1 - x["share"]) * math.exp(-x["evidence"] / 300)
-            assert abs(x["score"] - want) < 1e-4, (x, want)
+            check_score(x)
     for n in o["neighbors"]:
         assert len(n["sha256"]) == 64 and 0 <= n["score"] <= 1
+        check_score(n)
     for f in o["evidence"]["functions"]:
         assert f["query_address"].startswith("0x") and f["ref_address"].startswith("0x")
         assert f["weight"] > 0 and 0 <= f["similarity"] <= 1 and len(f["ref_sha256"]) == 64
     for f in o["evidence"]["fragments"]:
         assert len(f["hash"]) == 16 and f["weight"] > 0
+    for f in o["evidence"]["strings"]:
+        assert len(f["hash"]) == 16 and f["weight"] > 0 and isinstance(f["text"], str), f
+        assert f["encoding"] in ("ascii", "utf16le") and f["offset"].startswith("0x"), f
+    assert isinstance(o["stats"]["strings_indexed"], bool)
 
 
 def main():
@@ -98,6 +113,28 @@ def main():
         assert alpha["verdict"]["actor"] == "north" and alpha["verdict"]["family"] == "alpha"
         assert alpha["neighbors"][0]["family"] == "alpha"
         assert alpha["evidence"]["functions"], alpha["evidence"]
+        # strings: alpha v4 shares its family's messages, shown with their text
+        texts = [x["text"] for x in alpha["evidence"]["strings"]]
+        assert texts and all(t.startswith("alpha_") for t in texts), texts
+        assert alpha["stats"]["strings_indexed"] is True
+        assert alpha["families"][0]["string_score"] > 0.5, alpha["families"][0]
+        # a database from before string features (no sample carries the strings marker, as
+        # if built by an older strain): strings are left out, the code still attributes
+        import shutil
+        import sqlite3
+        old = os.path.join(tmp, "old.db")
+        shutil.copyfile(db, old)
+        con = sqlite3.connect(old)
+        con.execute("DELETE FROM feature_df WHERE kind = 6 AND hash = 0")
+        con.commit()
+        con.close()
+        o = json.loads(run("query", "--db", old, "--json", "--threshold", "0.15",
+                           os.path.join(fx, "query/alpha_v4.exe")).stdout)[0]
+        check_schema(o)
+        assert o["stats"]["strings_indexed"] is False and not o["evidence"]["strings"], o
+        assert o["verdict"]["family"] == "alpha" and o["families"][0]["string_score"] == 0, o
+        t = run("query", "--db", old, os.path.join(fx, "query/alpha_v4.exe")).stdout
+        assert "predates string features" in t, t
         # --explain: query and reference disassembly side by side
         t = run("query", "--db", db, "--threshold", "0.15", "--explain",
                 os.path.join(fx, "query/alpha_v4.exe")).stdout

@@ -1,0 +1,219 @@
+/*
+ * String features (kind STRING): the printable strings of a sample's data sections. The
+ * messages, format strings, names and paths a program's code uses survive recompilation with
+ * another compiler version or other flags, where code features change with instruction
+ * selection and register allocation; they are the evidence analysts reach for first (a
+ * mutex name, a PDB path, a C2 URL format). Measured on the public corpus with the clean set
+ * discounting runtime strings: top-ranked family right for 97% of the newest versions by
+ * strings alone (bench/RESULTS.md, "String features").
+ *
+ * Only non-executable sections are read (code bytes give printable junk), names the binary
+ * already states as imports, exports or symbols are left to the NAME/IMPORT kinds, runs
+ * longer than STRAIN_ENGINE_STRING_MAX_LEN are tables or packed blobs (Go's string pool is one
+ * run), and runs without a word in them are printable bytes of tables.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <strain/strings.h>
+
+#include "attribution_impl.h"
+#include "code/hash64.h"
+#include "util/err.h"
+#include "util/limits.h"
+#include "util/u64sort.h"
+
+#define STRING_SEED 0x73747269ull /* "stri": kinds never share a hash space */
+
+uint64_t strain_engine__string_hash(const char *text, size_t len)
+{
+    uint64_t h = strain_hash64(text, len, STRING_SEED);
+    /* 0 is STRAIN_ENGINE_STRINGS_MARKER */
+    return h != STRAIN_ENGINE_STRINGS_MARKER ? h : 1;
+}
+
+static int cmp_str_ref(const void *a, const void *b)
+{
+    const strain_engine_string *x = a;
+    const strain_engine_string *y = b;
+    if (x->hash != y->hash) {
+        return x->hash < y->hash ? -1 : 1;
+    }
+    return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+/* Hashes of the names the binary states (imports, exports, symbols, libraries), sorted. */
+static int stated_names(uint64_t **out, size_t *out_n, const strain_binary_info *bi)
+{
+    size_t cap = bi->n_imports * 2 + bi->n_exports + bi->n_symbols;
+    uint64_t *v = malloc((cap ? cap : 1) * sizeof(*v));
+    size_t n = 0;
+    if (v == NULL) {
+        return STRAIN_ENOMEM;
+    }
+    for (size_t i = 0; i < bi->n_imports; i++) {
+        const char *s[2] = {bi->imports[i].name, bi->imports[i].library};
+        for (int j = 0; j < 2; j++) {
+            if (s[j] != NULL) {
+                v[n++] = strain_engine__string_hash(s[j], strlen(s[j]));
+            }
+        }
+    }
+    for (size_t i = 0; i < bi->n_exports; i++) {
+        if (bi->exports[i].name != NULL) {
+            v[n++] = strain_engine__string_hash(bi->exports[i].name, strlen(bi->exports[i].name));
+        }
+    }
+    for (size_t i = 0; i < bi->n_symbols; i++) {
+        if (bi->symbols[i].name != NULL) {
+            v[n++] = strain_engine__string_hash(bi->symbols[i].name, strlen(bi->symbols[i].name));
+        }
+    }
+    *out_n = strain_u64_sort_unique(v, n);
+    *out = v;
+    return STRAIN_OK;
+}
+
+/* A run with no three letters in a row ("A@qVc", "30!]^JV") is bytes of a table or of
+ * packed data that happen to be printable, not text a programmer wrote. */
+static bool has_word(const char *t, size_t len)
+{
+    size_t run = 0;
+    for (size_t i = 0; i < len; i++) {
+        bool letter = (t[i] >= 'a' && t[i] <= 'z') || (t[i] >= 'A' && t[i] <= 'Z');
+        run = letter ? run + 1 : 0;
+        if (run >= 3) {
+            return true;
+        }
+    }
+    return false;
+}
+
+typedef struct str_vec {
+    strain_engine_string *v;
+    size_t n, cap;
+} str_vec;
+
+/* Appends the strings of one section's bytes to out. */
+static int section_strings(str_vec *out, strain_ctx *ctx, const strain_section *sec,
+                           const uint8_t *data, size_t size, const uint64_t *stated,
+                           size_t n_stated)
+{
+    if (sec->raw_offset >= size || sec->raw_size == 0) {
+        return STRAIN_OK;
+    }
+    size_t len = sec->raw_size < size - sec->raw_offset ? (size_t)sec->raw_size
+                                                        : (size_t)(size - sec->raw_offset);
+    strain_strings_opts o = {STRAIN_ENGINE_STRING_MIN_LEN, STRAIN_ENGINE_MAX_STRINGS, false, false};
+    strain_strings *ss = NULL;
+    int err;
+    STRAIN_TRY(strain_strings_extract(&ss, ctx, data + sec->raw_offset, len, &o));
+    size_t count = strain_strings_count(ss);
+    for (size_t i = 0; i < count && out->n < STRAIN_ENGINE_MAX_STRINGS; i++) {
+        const strain_string *x = strain_strings_get(ss, i);
+        if (x->len > STRAIN_ENGINE_STRING_MAX_LEN || !has_word(x->text, x->len)) {
+            continue;
+        }
+        uint64_t h = strain_engine__string_hash(x->text, x->len);
+        if (strain_u64_has(stated, n_stated, h)) {
+            continue;
+        }
+        if (out->n == out->cap) {
+            size_t nc = out->cap ? 2 * out->cap : 256;
+            strain_engine_string *r = realloc(out->v, nc * sizeof(*r));
+            if (r == NULL) {
+                err = strain__fail(ctx, STRAIN_ENOMEM, "out of memory");
+                goto done;
+            }
+            out->v = r;
+            out->cap = nc;
+        }
+        out->v[out->n++] = (strain_engine_string){h, sec->raw_offset + x->offset, (uint32_t)x->len,
+                                                  x->encoding == STRAIN_STRING_UTF16LE};
+    }
+done:
+    strain_strings_free(ss);
+    return err;
+}
+
+int strain_engine__binary_strings(strain_engine_string **out, size_t *out_n, strain_ctx *ctx,
+                                  const strain_binary *bin, const uint8_t *data, size_t size)
+{
+    const strain_binary_info *bi = strain_binary_get_info(bin);
+    uint64_t *stated = NULL;
+    size_t n_stated = 0;
+    str_vec sv = {NULL, 0, 0};
+    uint64_t budget = (uint64_t)size * STRAIN_ENGINE_STRINGS_FILE_FACTOR;
+    int err = STRAIN_OK;
+    if (stated_names(&stated, &n_stated, bi) < 0) {
+        return strain__fail(ctx, STRAIN_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < bi->n_sections; i++) {
+        const strain_section *sec = &bi->sections[i];
+        if ((sec->flags & STRAIN_SECTION_EXEC) != 0 ||
+            (sec->name != NULL && strncmp(sec->name, ".debug", 6) == 0)) {
+            continue;
+        }
+        if (sec->raw_size > budget) {
+            break; /* overlapping sections: STRAIN_ENGINE_STRINGS_FILE_FACTOR */
+        }
+        budget -= sec->raw_size;
+        STRAIN_TRY(section_strings(&sv, ctx, sec, data, size, stated, n_stated));
+    }
+    /* one entry per distinct string: the first occurrence, for the evidence's text */
+    if (sv.n > 0) {
+        qsort(sv.v, sv.n, sizeof(*sv.v), cmp_str_ref);
+        size_t u = 1;
+        for (size_t i = 1; i < sv.n; i++) {
+            if (sv.v[i].hash != sv.v[u - 1].hash) {
+                sv.v[u++] = sv.v[i];
+            }
+        }
+        sv.n = u;
+    }
+    *out = sv.v;
+    *out_n = sv.n;
+    sv.v = NULL;
+done:
+    free(sv.v);
+    free(stated);
+    return err;
+}
+
+int strain_engine__item_strings(strain_engine_item *it, strain_ctx *ctx)
+{
+    return strain_engine__binary_strings(&it->strs, &it->n_strs, ctx, it->bin, it->sample->data,
+                                         it->sample->size);
+}
+
+const strain_engine_string *strain_engine__item_string(const strain_engine_item *it, uint64_t h)
+{
+    size_t lo = 0;
+    size_t hi = it->n_strs;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (it->strs[mid].hash < h) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo < it->n_strs && it->strs[lo].hash == h ? &it->strs[lo] : NULL;
+}
+
+size_t strain_engine__string_text(char *out, size_t cap, const strain_engine_item *it,
+                                  const strain_engine_string *s)
+{
+    const uint8_t *p = it->sample->data + s->offset;
+    size_t step = s->utf16 ? 2 : 1;
+    size_t n = 0;
+    if (cap == 0) {
+        return 0;
+    }
+    /* offsets and lengths come from the extraction over these very bytes: in bounds */
+    for (size_t i = 0; i < s->len && n + 1 < cap; i++) {
+        out[n++] = (char)p[i * step];
+    }
+    out[n] = '\0';
+    return n;
+}
