@@ -6,7 +6,8 @@
 #    without it the postings pages of the samples are interleaved;
 #  - `strain query --json --all` of every imported file is byte-identical on both databases
 #    (one import thread, so both give the samples the same ids);
-#  - `strain db compact` then joins the uncompacted one, and `strain db check` passes on both.
+#  - after one more sample, `strain add --compact` and `strain db compact` join the pages
+#    again, and `strain db check` passes on both.
 set -euo pipefail
 B="${STRAIN_BIN:?}"
 C="${STRAIN_CORPUS_DIR:?}"
@@ -35,8 +36,13 @@ cut -f1 "$T/m.tsv" | while read -r f; do
     "$B" query --db "$T/n.db" --json --all "$f" >"$T/qn.json"
     cmp -s "$T/qc.json" "$T/qn.json" || { echo "query differs on $f" >&2; diff "$T/qc.json" "$T/qn.json" | head >&2; exit 1; }
 done
-"$B" db --db "$T/n.db" compact >/dev/null
-[ "$(run postings "$T/n.db")" = 1 ]
+# a later `add` appends pages: `add --compact` and `db compact` join them again
+X=$(find "$C/node-hid" -type f -name '*.node' | sort | head -1)
+"$B" add --db "$T/n.db" --quiet --compact --actor node-hid --family node-hid "$X"
+[ "$(run postings "$T/n.db")" = 1 ] || { echo "add --compact did not compact" >&2; exit 1; }
+"$B" add --db "$T/c.db" --quiet --actor node-hid --family node-hid "$X"
+"$B" db --db "$T/c.db" compact >/dev/null
+[ "$(run postings "$T/c.db")" = 1 ] || { echo "db compact did not compact" >&2; exit 1; }
 "$B" db --db "$T/c.db" check >/dev/null
 "$B" db --db "$T/n.db" check >/dev/null
 echo ok
