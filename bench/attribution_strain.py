@@ -38,7 +38,7 @@ def _build(strain_bin, rows, tmp):
         raise RuntimeError("strain import failed: %s" % p.stderr)
     clean = clean_files()
     if clean:
-        p = _strain(strain_bin, "add", "--db", db, "--quiet", "--clean", *clean)
+        p = _strain(strain_bin, "add", "--db", db, "--quiet", "--compact", "--clean", *clean)
         if p.returncode != 0:
             raise RuntimeError("strain add --clean failed: %s" % p.stderr)
     return db, time.time() - t0, clean

@@ -9,18 +9,14 @@
 
 #include "ingest_cli.h"
 
-enum { OPT_DB = 256, OPT_ACTOR, OPT_FAMILY, OPT_TAG, OPT_CLEAN, OPT_QUIET, OPT_CA };
+enum { OPT_DB = 256, OPT_ACTOR, OPT_FAMILY, OPT_TAG, OPT_CLEAN, OPT_QUIET, OPT_CA, OPT_COMPACT };
 
 static const struct option add_opts[] = {
-    {"db", required_argument, NULL, OPT_DB},
-    {"actor", required_argument, NULL, OPT_ACTOR},
-    {"family", required_argument, NULL, OPT_FAMILY},
-    {"tag", required_argument, NULL, OPT_TAG},
-    {"clean", no_argument, NULL, OPT_CLEAN},
-    {"quiet", no_argument, NULL, OPT_QUIET},
-    {"jobs", required_argument, NULL, 'j'},
-    {"ca", required_argument, NULL, OPT_CA},
-    {NULL, 0, NULL, 0},
+    {"db", required_argument, NULL, OPT_DB},         {"actor", required_argument, NULL, OPT_ACTOR},
+    {"family", required_argument, NULL, OPT_FAMILY}, {"tag", required_argument, NULL, OPT_TAG},
+    {"clean", no_argument, NULL, OPT_CLEAN},         {"quiet", no_argument, NULL, OPT_QUIET},
+    {"compact", no_argument, NULL, OPT_COMPACT},     {"jobs", required_argument, NULL, 'j'},
+    {"ca", required_argument, NULL, OPT_CA},         {NULL, 0, NULL, 0},
 };
 
 static int add_run(int argc, char **argv)
@@ -31,6 +27,7 @@ static int add_run(int argc, char **argv)
     strain_store_label label = {NULL, NULL, tags, 0, false, 0};
     unsigned threads = 0;
     bool quiet = false;
+    bool compact = false;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "j:", add_opts, NULL)) != -1) {
@@ -46,6 +43,7 @@ static int add_run(int argc, char **argv)
             break;
         case OPT_CLEAN: label.clean = 1; break;
         case OPT_QUIET: quiet = true; break;
+        case OPT_COMPACT: compact = true; break;
         case OPT_CA: ca = optarg; break;
         case 'j':
             if (cli_parse_threads(&threads, "add", optarg) != CLI_EXIT_OK) {
@@ -71,7 +69,7 @@ static int add_run(int argc, char **argv)
         e[i].path = argv[optind + (int)i];
         e[i].label = label;
     }
-    int rc = cli_ingest("add", db, e, n, threads, quiet, ca);
+    int rc = cli_ingest("add", db, e, n, threads, quiet, ca, compact);
     free(e);
     return rc;
 }
@@ -79,11 +77,13 @@ static int add_run(int argc, char **argv)
 const cli_command cli_cmd_add = {
     "add",
     "index reference samples with their actor and family",
-    "usage: strain add --actor A --family F [--tag T]... [--db PATH] [-j N] [--ca FILE] PATH...\n"
-    "       strain add --clean [--db PATH] [--ca FILE] PATH...\n"
+    "usage: strain add --actor A --family F [--tag T]... [--db PATH] [-j N] [--ca FILE]\n"
+    "                  [--compact] PATH...\n"
+    "       strain add --clean [--db PATH] [--ca FILE] [--compact] PATH...\n"
     "Files, directories and archives are walked; every sample found is analysed (on N\n"
     "threads, default all cores) and stored with the labels. --clean marks goodware or\n"
     "library reference code: its genotypes stop counting as evidence. --ca FILE: PEM\n"
-    "certificates trusted for Authenticode chains (default: the system bundle).\n",
+    "certificates trusted for Authenticode chains (default: the system bundle). --compact:\n"
+    "compact the database afterwards (`strain db compact`), worth it after adding many.\n",
     add_run,
 };

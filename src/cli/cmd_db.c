@@ -1,5 +1,6 @@
 /*
- * `strain db`: look after the reference database: stats, list, show, label, remove, check.
+ * `strain db`: look after the reference database: stats, list, show, label, remove, check,
+ * compact.
  * Everything goes through include/strain/store.h; this file only parses options and prints
  * text or JSON (jansson). The database is --db PATH, else $STRAIN_DB, else the default in the
  * user's data folder (strain_store_resolve_path), and every error names it.
@@ -316,7 +317,7 @@ static int db_run(int argc, char **argv)
     }
     if (first >= argc) {
         return cli_usage_error("db", "missing subcommand (stats, list, show, label, remove, "
-                                     "check)");
+                                     "check, compact)");
     }
     const char *sub = argv[first];
     int nargs = argc - first - 1;
@@ -324,7 +325,7 @@ static int db_run(int argc, char **argv)
     bool wants_sha =
         strcmp(sub, "show") == 0 || strcmp(sub, "label") == 0 || strcmp(sub, "remove") == 0;
     if (!wants_sha && strcmp(sub, "stats") != 0 && strcmp(sub, "list") != 0 &&
-        strcmp(sub, "check") != 0) {
+        strcmp(sub, "check") != 0 && strcmp(sub, "compact") != 0) {
         return cli_usage_error("db", "unknown subcommand '%s'", sub);
     }
     if (nargs != (wants_sha ? 1 : 0)) {
@@ -398,6 +399,14 @@ static int db_run(int argc, char **argv)
             printf("removed %s\n", sha);
             rc = CLI_EXIT_OK;
         }
+    } else if (strcmp(sub, "compact") == 0) {
+        if ((err = strain_store_compact(st)) < 0) {
+            rc = store_error(ctx, path, err);
+            rc = rc == CLI_EXIT_INPUT ? rc : CLI_EXIT_ERROR;
+        } else {
+            rc = o.json ? cli_print_json("db", json_pack("{s:s, s:b}", "db", path, "compacted", 1))
+                        : (printf("%s: compacted\n", path), CLI_EXIT_OK);
+        }
     } else {
         if ((err = strain_store_check(st)) < 0) {
             rc = store_error(ctx, path, err);
@@ -427,6 +436,8 @@ const cli_command cli_cmd_db = {
              "               [--clean|--no-clean]   (an empty value clears actor/family)\n"
              "  remove SHA256          drop a sample and its features\n"
              "  check                  verify the database's integrity and counters\n"
+             "  compact                rewrite the file table by table (faster queries after\n"
+             "                         many `strain add`; `strain import` does it itself)\n"
              "\n"
              "Options:\n"
              "  --db PATH   the database (default: $STRAIN_DB, else\n"

@@ -11,11 +11,12 @@
 
 #include "ingest_cli.h"
 
-enum { OPT_DB = 256, OPT_QUIET };
+enum { OPT_DB = 256, OPT_QUIET, OPT_NO_COMPACT };
 
 static const struct option import_opts[] = {
     {"db", required_argument, NULL, OPT_DB},
     {"quiet", no_argument, NULL, OPT_QUIET},
+    {"no-compact", no_argument, NULL, OPT_NO_COMPACT},
     {"jobs", required_argument, NULL, 'j'},
     {NULL, 0, NULL, 0},
 };
@@ -146,12 +147,14 @@ static int import_run(int argc, char **argv)
     const char *db = NULL;
     unsigned threads = 0;
     bool quiet = false;
+    bool compact = true;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "j:", import_opts, NULL)) != -1) {
         switch (c) {
         case OPT_DB: db = optarg; break;
         case OPT_QUIET: quiet = true; break;
+        case OPT_NO_COMPACT: compact = false; break;
         case 'j':
             if (cli_parse_threads(&threads, "import", optarg) != CLI_EXIT_OK) {
                 return CLI_EXIT_USAGE;
@@ -167,7 +170,7 @@ static int import_run(int argc, char **argv)
     memset(&m, 0, sizeof(m));
     int rc = read_manifest(&m, argv[optind]);
     if (rc != CLI_EXIT_ERROR) {
-        int r2 = cli_ingest("import", db, m.e, m.n, threads, quiet, NULL);
+        int r2 = cli_ingest("import", db, m.e, m.n, threads, quiet, NULL, compact);
         rc = r2 != CLI_EXIT_OK ? r2 : rc;
     } else {
         cli_error("out of memory");
@@ -179,9 +182,11 @@ static int import_run(int argc, char **argv)
 const cli_command cli_cmd_import = {
     "import",
     "bulk-load labelled reference samples from a TSV manifest",
-    "usage: strain import [--db PATH] [-j N] [--quiet] MANIFEST.tsv\n"
+    "usage: strain import [--db PATH] [-j N] [--quiet] [--no-compact] MANIFEST.tsv\n"
     "Each line: path <TAB> actor <TAB> family [<TAB> tag,tag...]; an optional header line\n"
     "starts with \"path\". Relative paths are relative to the manifest. Analysis runs on N\n"
-    "threads (default: all cores); a progress bar is drawn when stderr is a terminal.\n",
+    "threads (default: all cores); a progress bar is drawn when stderr is a terminal.\n"
+    "The database is then compacted (`strain db compact`: faster queries; it rewrites the\n"
+    "whole file, so --no-compact skips it when adding a few samples to a large database).\n",
     import_run,
 };

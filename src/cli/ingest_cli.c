@@ -37,7 +37,7 @@ static void on_error(const char *msg, void *payload)
 }
 
 int cli_ingest(const char *cmd, const char *db, const strain_ingest_entry *entries, size_t n,
-               unsigned threads, bool quiet, const char *ca)
+               unsigned threads, bool quiet, const char *ca, bool compact)
 {
     cli_engine ce;
     int rc = cli_engine_open(&ce, cmd, db, true);
@@ -60,6 +60,12 @@ int cli_ingest(const char *cmd, const char *db, const strain_ingest_entry *entri
                     err);
         }
         rc = err > 0 ? CLI_EXIT_INPUT : CLI_EXIT_OK;
+        /* a bulk load leaves the tables' pages interleaved: lay them out for queries */
+        if (compact && added > 0 && (err = strain_store_compact(ce.st)) < 0) {
+            cli_error("%s: %s: compacting: %s (%s)", cmd, ce.path, strain_strerror(err),
+                      strain_ctx_errmsg(ce.ctx));
+            rc = CLI_EXIT_ERROR;
+        }
     }
     cli_engine_close(&ce);
     return rc;

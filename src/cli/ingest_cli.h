@@ -6,6 +6,6 @@
 
 /* ca: PEM trust store for Authenticode chains (--ca), NULL for the system bundle. */
 int cli_ingest(const char *cmd, const char *db, const strain_ingest_entry *entries, size_t n,
-               unsigned threads, bool quiet, const char *ca);
+               unsigned threads, bool quiet, const char *ca, bool compact);
 
 #endif

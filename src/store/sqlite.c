@@ -472,6 +472,30 @@ done:
     return err;
 }
 
+/* VACUUM rebuilds the file table by table, in key order (the postings and feature_df b-trees
+ * become runs of consecutive pages, so the kernel's fault-around maps neighbours a query
+ * reads next). In WAL mode the rebuilt pages land in the -wal file: the checkpoint copies
+ * them back so that readers do not look every page up in the WAL index. */
+static int sq_compact(void *be)
+{
+    sq *s = be;
+    int err;
+    if (s->flags & STRAIN_STORE_READONLY) {
+        return strain__fail(s->ctx, STRAIN_EINVAL, "%s: cannot compact a store opened read-only",
+                            s->path);
+    }
+    if (s->in_txn) {
+        return strain__fail(s->ctx, STRAIN_ESTORE,
+                            "%s: cannot compact inside a transaction; commit it first", s->path);
+    }
+    STRAIN_TRY(strain_sqlite__exec(s, "VACUUM"));
+    /* A reader holding an old snapshot can keep the checkpoint from finishing (it reports
+     * busy, not an error): the data is committed either way and a later checkpoint ends it. */
+    STRAIN_TRY(strain_sqlite__exec(s, "PRAGMA wal_checkpoint(TRUNCATE)"));
+done:
+    return err;
+}
+
 const strain_store_ops strain_store_sqlite = {
     .name = "sqlite",
     .open = sq_open,
@@ -486,6 +510,7 @@ const strain_store_ops strain_store_sqlite = {
     .remove = strain_sqlite__remove,
     .stats = sq_stats,
     .check = sq_check,
+    .compact = sq_compact,
     .put_features = strain_sqlite__put_features,
     .get_genome = strain_sqlite__get_genome,
     .lookup = strain_sqlite__lookup,

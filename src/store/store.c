@@ -389,6 +389,14 @@ int strain_store_check(strain_store *st)
     return st->ops->check(st->be);
 }
 
+int strain_store_compact(strain_store *st)
+{
+    if (st == NULL) {
+        return STRAIN_EINVAL;
+    }
+    return st->ops->compact(st->be);
+}
+
 int strain_store_put_features(strain_store *st, int64_t sample_id, const strain_store_features *f)
 {
     if (st == NULL || f == NULL) {

@@ -24,6 +24,7 @@ typedef struct strain_store_ops {
     int (*remove)(void *be, const char *sha256);
     int (*stats)(void *be, strain_store_stats *out);
     int (*check)(void *be);
+    int (*compact)(void *be);
     int (*put_features)(void *be, int64_t sample_id, const strain_store_features *f);
     int (*get_genome)(void *be, void **out, size_t *out_len, uint32_t *out_version,
                       int64_t sample_id);

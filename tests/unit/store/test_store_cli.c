@@ -155,6 +155,70 @@ static void test_stats_list_show(void **state)
     free(out);
 }
 
+#define DUMP_SQL                                                                                   \
+    "sqlite3 '%s' 'SELECT * FROM samples ORDER BY id; SELECT * FROM postings; SELECT * FROM "      \
+    "feature_df; SELECT * FROM feature_families; SELECT sample_id, hex(keys) FROM sample_keys'"
+
+/* `strain db compact`: free pages left by removals are gone (sqlite3's freelist_count), the
+ * rows are the same (sqlite3 dumps before and after), the database checks sound. */
+static void test_compact(void **state)
+{
+    (void)state;
+    char db[512];
+    char sha[STRAIN_SHA256_HEX];
+    char *out = NULL;
+    char *before = NULL;
+    char *after = NULL;
+    snprintf(db, sizeof(db), "%s/cli/compact.db", th_tmpdir());
+    make_db(db, 40);
+    /* large genomes (overflow pages) for the samples about to be removed */
+    static char big[20000];
+    strain_ctx *ctx = NULL;
+    strain_store *st = NULL;
+    memset(big, 'x', sizeof(big));
+    assert_int_equal(strain_ctx_new(&ctx), 0);
+    assert_int_equal(strain_store_open(&st, ctx, NULL, db, 0), 0);
+    for (unsigned i = 10; i < 30; i++) {
+        strain_store_sample *smp = NULL;
+        strain_store_posting p = {.kind = 2, .hash = i, .payload = 0};
+        strain_store_features f = {.genome_version = 3,
+                                   .genome = big,
+                                   .genome_len = sizeof(big),
+                                   .postings = &p,
+                                   .n_postings = 1};
+        sha_of(sha, i);
+        assert_int_equal(strain_store_get_sample(st, &smp, sha), 0);
+        assert_int_equal(strain_store_put_features(st, smp->id, &f), 0);
+        strain_store_sample_free(smp);
+    }
+    strain_store_close(st);
+    strain_ctx_free(ctx);
+    for (unsigned i = 10; i < 30; i++) {
+        sha_of(sha, i);
+        assert_int_equal(th_run(&out, "'%s' db --db '%s' remove %s", bin(), db, sha), 0);
+        free(out);
+    }
+    assert_int_equal(th_run(&out, "sqlite3 '%s' 'PRAGMA freelist_count'", db), 0);
+    assert_true(atoi(out) > 0);
+    free(out);
+    assert_int_equal(th_run(&before, DUMP_SQL, db), 0);
+    assert_int_equal(th_run(&out, "'%s' db --db '%s' compact", bin(), db), 0);
+    assert_non_null(strstr(out, ": compacted\n"));
+    free(out);
+    sql_expect(db, "PRAGMA freelist_count", "0\n");
+    assert_int_equal(th_run(&after, DUMP_SQL, db), 0);
+    assert_string_equal(after, before);
+    json_t *j = run_json(0, "compact", db);
+    assert_true(json_is_true(json_object_get(j, "compacted")));
+    json_decref(j);
+    assert_int_equal(th_run(&out, "'%s' db --db '%s' check", bin(), db), 0);
+    free(out);
+    assert_int_equal(th_run(&out, "'%s' db --db '%s' compact extra", bin(), db), 2);
+    free(out);
+    free(before);
+    free(after);
+}
+
 static void test_label_remove_errors(void **state)
 {
     (void)state;
@@ -417,7 +481,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stats_list_show),     cmocka_unit_test(test_label_remove_errors),
         cmocka_unit_test(test_location_precedence), cmocka_unit_test(test_migration_and_pragmas),
-        cmocka_unit_test(test_damaged_row_aborts),
+        cmocka_unit_test(test_damaged_row_aborts),  cmocka_unit_test(test_compact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -784,6 +784,167 @@ static void test_writer_waits_for_writer(void **state)
     strain_store_sample_free(g);
 }
 
+/* Store order of keys: kind, then the hash as a signed integer. */
+static int store_key_cmp(const strain_store_key *x, const strain_store_key *y)
+{
+    if (x->kind != y->kind) {
+        return x->kind < y->kind ? -1 : 1;
+    }
+    return (int64_t)x->hash < (int64_t)y->hash ? -1 : (int64_t)x->hash > (int64_t)y->hash;
+}
+
+#define B_SAMPLES 12
+#define B_KEYS 400 /* kind 5: 300 keys (several batches of a statement), kind 9: 100 */
+
+static strain_store_key bkey(int k)
+{
+    uint64_t x = (uint64_t)(k + 1) * 0x9e3779b97f4a7c15ull;
+    strain_store_key key = {k < 300 ? 5u : 9u, x ^ (x >> 31)};
+    return key;
+}
+
+static bool b_has(int s, int k)
+{
+    return k % 7 != 3 && (k + s) % 3 != 0; /* every 7th key is in no sample */
+}
+
+/* df and lookup of a large, unsorted batch with duplicates against what b_has() says;
+ * out, out_n: the lookup's postings. */
+static void batch_verify(fx *f, const int64_t *ids, strain_store_posting **out, size_t *out_n)
+{
+    static strain_store_key keys[B_KEYS + 50];
+    static strain_store_df d[B_KEYS + 50];
+    size_t nk = 0;
+    for (int k = B_KEYS - 1; k >= 0; k--) { /* reversed: not the store's order */
+        keys[nk++] = bkey(k);
+    }
+    for (int k = 0; k < 50; k++) {
+        keys[nk++] = bkey(k * 5);
+    }
+    OK(strain_store_df_get(f->st, d, keys, nk, UINT32_MAX));
+    size_t expect = 0;
+    for (size_t i = 0; i < nk; i++) {
+        int k = i < B_KEYS ? B_KEYS - 1 - (int)i : (int)(i - B_KEYS) * 5;
+        uint32_t ns = 0;
+        for (int s = 0; s < B_SAMPLES; s++) {
+            ns += b_has(s, k);
+        }
+        expect += i < B_KEYS ? ns : 0;
+        assert_true(d[i].kind == keys[i].kind && d[i].hash == keys[i].hash);
+        if (d[i].n_samples != ns || d[i].n_clean != 0 || d[i].n_families != (ns > 0)) {
+            fail_msg("key %d: %u/%u/%u, expected %u/0/%u", k, d[i].n_samples, d[i].n_clean,
+                     d[i].n_families, ns, ns > 0);
+        }
+    }
+    OK(strain_store_lookup(f->st, out, out_n, keys, nk, UINT32_MAX));
+    assert_int_equal(*out_n, expect);
+    for (size_t i = 0; i < *out_n; i++) {
+        const strain_store_posting *p = &(*out)[i];
+        int s = -1;
+        for (int j = 0; j < B_SAMPLES; j++) {
+            s = ids[j] == p->sample_id ? j : s;
+        }
+        assert_true(s >= 0);
+        if (i > 0) { /* key order, then sample id */
+            const strain_store_posting *q = &(*out)[i - 1];
+            strain_store_key a = {q->kind, q->hash};
+            strain_store_key b = {p->kind, p->hash};
+            int c = store_key_cmp(&a, &b);
+            assert_true(c < 0 || (c == 0 && q->sample_id < p->sample_id));
+        }
+        assert_true(p->payload == p->hash + (uint64_t)s);
+    }
+}
+
+/* 1 when the pages of the b-tree `name` below its root are one run of the file (the root is
+ * made with the schema, apart; SQLite only, through the sqlite3 shell's dbstat table); -1
+ * when it cannot tell. */
+static int contiguous(const char *loc, const char *name)
+{
+    char *out = NULL;
+    int v = -1;
+    if (!th_have("sqlite3") ||
+        th_run(&out,
+               "sqlite3 '%s' \"SELECT count(*) = max(pageno) - min(pageno) + 1 FROM dbstat "
+               "WHERE name = '%s' AND pageno != (SELECT rootpage FROM sqlite_schema WHERE "
+               "name = '%s')\"",
+               loc, name, name) != 0) {
+        free(out);
+        return -1;
+    }
+    v = out != NULL && out[0] == '1';
+    free(out);
+    return v;
+}
+
+static void test_batches_and_compact(void **state)
+{
+    fx *f = *state;
+    int64_t ids[B_SAMPLES];
+    static strain_store_posting p[B_KEYS];
+    static char genome[6000];
+    strain_store_posting *before = NULL;
+    strain_store_posting *after = NULL;
+    size_t n_before = 0;
+    size_t n_after = 0;
+    /* Samples added one by one, each with a genome: the tables' pages interleave. */
+    for (int s = 0; s < B_SAMPLES; s++) {
+        size_t n = 0;
+        ids[s] = put(f, 900 + (unsigned)s, "A", "F", 0);
+        for (int k = 0; k < B_KEYS; k++) {
+            if (b_has(s, k)) {
+                p[n].kind = bkey(k).kind;
+                p[n].hash = bkey(k).hash;
+                p[n].payload = bkey(k).hash + (uint64_t)s;
+                n++;
+            }
+        }
+        memset(genome, 'a' + s, sizeof(genome));
+        strain_store_features fe = {.genome_version = 1,
+                                    .genome = genome,
+                                    .genome_len = sizeof(genome),
+                                    .postings = p,
+                                    .n_postings = n};
+        OK(strain_store_put_features(f->st, ids[s], &fe));
+    }
+    batch_verify(f, ids, &before, &n_before);
+    int was = strcmp(cur->name, "sqlite") == 0 ? contiguous(f->loc, "postings") : -1;
+    /* Not inside a transaction. */
+    OK(strain_store_begin(f->st));
+    assert_int_equal(strain_store_compact(f->st), STRAIN_ESTORE);
+    OK(strain_store_rollback(f->st));
+    OK(strain_store_compact(f->st));
+    batch_verify(f, ids, &after, &n_after);
+    assert_int_equal(n_after, n_before);
+    for (size_t i = 0; i < n_after; i++) { /* field by field: the structs have padding */
+        assert_true(after[i].kind == before[i].kind && after[i].hash == before[i].hash &&
+                    after[i].sample_id == before[i].sample_id &&
+                    after[i].payload == before[i].payload);
+    }
+    OK(strain_store_check(f->st));
+    for (int s = 0; s < B_SAMPLES; s++) {
+        void *g = NULL;
+        size_t glen = 0;
+        uint32_t gver = 0;
+        OK(strain_store_get_genome(f->st, &g, &glen, &gver, ids[s]));
+        assert_int_equal(glen, sizeof(genome));
+        assert_int_equal(((unsigned char *)g)[glen - 1], 'a' + s);
+        free(g);
+    }
+    if (was >= 0) {
+        assert_int_equal(was, 0); /* the layout this test builds is interleaved... */
+        assert_int_equal(contiguous(f->loc, "postings"), 1); /* ...and compacting joins it */
+        assert_int_equal(contiguous(f->loc, "feature_df"), 1);
+    }
+    free(before);
+    free(after);
+    /* A read-only handle cannot compact. */
+    strain_store *ro = NULL;
+    OK(strain_store_open(&ro, f->ctx, cur->name, f->loc, STRAIN_STORE_READONLY));
+    assert_int_equal(strain_store_compact(ro), STRAIN_EINVAL);
+    strain_store_close(ro);
+}
+
 /*
  * Random operations against an in-memory model: after each round, every key's document
  * frequencies and postings must match what the model computes from the operations alone.
@@ -955,6 +1116,7 @@ int main(void)
         T(test_reader_during_writer),
         T(test_writer_waits_for_writer),
         T(test_random_model),
+        T(test_batches_and_compact),
     };
     const char *want = getenv("STRAIN_TEST_STORE_BACKENDS");
     int failed = 0;
