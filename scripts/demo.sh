@@ -31,7 +31,7 @@ build/release/strain import --db "$work/strain.db" "$work/reference.tsv"
 # C/C++ runtimes, N-API glue): its code stops counting as evidence.
 clean=$(scripts/clean-set.sh)
 mapfile -t cleanfiles < <(find "$clean" -type f | sort)
-build/release/strain add --db "$work/strain.db" --clean --quiet "${cleanfiles[@]}"
+build/release/strain add --db "$work/strain.db" --clean --quiet --compact "${cleanfiles[@]}"
 build/release/strain db stats --db "$work/strain.db"
 echo "== attributing $(wc -l < "$work/holdout.txt") held-out files" >&2
 mapfile -t queries < "$work/holdout.txt"
