@@ -1,27 +1,31 @@
 /*
  * Ranking a query against the reference database.
  *
- * 1. Weights. Every distinct feature of the query (keys.c) gets w = kind factor x idf^2, with
- *    the probabilistic idf over families idf(f) = ln(1 + (F - f + 0.5) / (f + 0.5)), F the
- *    families in the database and f those holding the feature (the form Lucene's BM25 uses:
- *    it never goes negative and falls close to 0 for code every family has). Code in one
- *    family is strong evidence, code in every family (a C runtime) almost none, and a
- *    feature held by any clean sample weighs 0. A feature absent from the database weighs
- *    as if one family held it: it is the query's own code and counts in the denominator, so
- *    a file that is mostly new code scores low against everything.
- * 2. Candidates, MaxScore-style. Features are looked up in decreasing weight. After each
- *    batch, `remaining` (the weight not yet looked up) bounds what any sample can still gain;
- *    once no sample outside the verification pool and no unseen sample can climb into it (nor
- *    above the reporting floor), the low-weight features (the common ones, with the longest
- *    posting lists) are never read. No fixed document-frequency cut-off: a common feature is
- *    skipped only when the weights prove it cannot change the ranking.
+ * 1. Weights. Every distinct feature of the query (keys.c; strings: strings_keys.c) gets
+ *    w = kind factor x idf^2, with the probabilistic idf over families
+ *    idf(f) = ln(1 + (F - f + 0.5) / (f + 0.5)), F the families in the database and f those
+ *    holding the feature (the form Lucene's BM25 uses: it never goes negative and falls close
+ *    to 0 for code every family has). Code in one family is strong evidence, code in every
+ *    family (a C runtime) almost none, and a feature held by any clean sample weighs 0. A
+ *    feature absent from the database weighs as if one family held it: it is the query's own
+ *    and counts in the denominator, so a file that is mostly new code scores low against
+ *    everything. Features fall into two channels, code and strings, each with its own total.
+ * 2. Candidates, MaxScore-style. Features are looked up in decreasing share of their
+ *    channel's score. After each batch, `remaining` (the weight not yet looked up, per
+ *    channel) bounds what any sample can still gain; once no sample outside the verification
+ *    pool and no unseen sample can climb into it (nor above the reporting floor), the
+ *    low-weight features (the common ones, with the longest posting lists) are never read.
+ *    No fixed document-frequency cut-off: a common feature is skipped only when the weights
+ *    prove it cannot change the ranking.
  * 3. Verification. The best candidates' stored genomes are re-keyed and intersected with the
- *    query: a sample's score is the weighted share of the query's features it holds (exact,
- *    not the partial sums of step 2). A family's score is the same share for the union of its
+ *    query (name and string matches come from the postings): a sample's score combines the
+ *    weighted shares of the query's code and strings it holds (strain_engine__score, exact,
+ *    not the partial sums of step 2). A family's score is the same for the union of its
  *    candidates, an actor's for the union over its families (families of an actor share
  *    tooling code: the union sees it).
  * 4. Evidence: strain_compare against the best sample of the verdict gives the matched
- *    functions (ranked by rarity and size) and the shared fragments ranked by rarity.
+ *    functions (ranked by rarity and size), then the shared fragments and strings ranked by
+ *    rarity.
  */
 #include <inttypes.h>
 #include <math.h>

@@ -1,9 +1,9 @@
 /*
- * From ranked candidates to what the analyst reads: family and actor scores (the weighted
- * share of the query found in the union of their samples), the verdict, the neighbours,
- * and the evidence (strain_compare against the verdict's best sample for matched functions,
- * the matched fragment features ranked by rarity). Split from query.c, which finds and
- * scores the candidates.
+ * From ranked candidates to what the analyst reads: family and actor scores (the query's
+ * code and strings found in the union of their samples, per channel and combined), the
+ * verdict, the neighbours, and the evidence (strain_compare against the verdict's best
+ * sample for matched functions, the matched fragment and string features ranked by rarity,
+ * strings with their text). Split from query.c, which finds and scores the candidates.
  */
 #include <stdlib.h>
 #include <string.h>
