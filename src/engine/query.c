@@ -151,6 +151,16 @@ static int strings_indexed(qstate *q, uint64_t samples)
     return STRAIN_OK;
 }
 
+/* Adds w to the channel of key k in m. */
+static void add_to(qmass *m, const qkey *k, double w)
+{
+    if (k->str) {
+        m->str += w;
+    } else {
+        m->code += w;
+    }
+}
+
 /* Rarity weights from the database's document frequencies. */
 static int weigh(qstate *q, double F)
 {
@@ -196,7 +206,7 @@ static int weigh(qstate *q, double F)
          * code (measured: T4 false attributions 0.51 with idf, see bench/RESULTS.md) */
         x->w = factor * idf * idf;
         x->str = x->kind == STRAIN_KIND_STRING;
-        *(x->str ? &q->total.str : &q->total.code) += x->w;
+        add_to(&q->total, x, x->w);
     }
 done:
     free(sk);
@@ -244,7 +254,7 @@ qmass strain_engine__matched(const qstate *q, const uint64_t *bits)
     qmass m = {0, 0};
     for (size_t k = 0; k < q->n_keys; k++) {
         if (bits[k / 64] & (1ull << (k % 64))) {
-            *(q->keys[k].str ? &m.str : &m.code) += q->keys[k].w;
+            add_to(&m, &q->keys[k], q->keys[k].w);
         }
     }
     return m;
@@ -325,7 +335,7 @@ static size_t fill_batch(strain_store_key *batch, qkey *const *order, size_t n_o
     while (*next < n_order && nb < LOOKUP_BATCH) {
         batch[nb].kind = order[*next]->kind;
         batch[nb].hash = order[*next]->hash;
-        *(order[*next]->str ? &remaining->str : &remaining->code) -= order[*next]->w;
+        add_to(remaining, order[*next], -order[*next]->w);
         nb++;
         (*next)++;
     }
@@ -337,7 +347,7 @@ static void credit(qstate *q, cand *cc, size_t k)
 {
     if (!(cc->bits[k / 64] & (1ull << (k % 64)))) {
         cc->bits[k / 64] |= 1ull << (k % 64);
-        *(q->keys[k].str ? &cc->acc.str : &cc->acc.code) += q->keys[k].w;
+        add_to(&cc->acc, &q->keys[k], q->keys[k].w);
     }
 }
 
@@ -407,11 +417,11 @@ static int gather(qstate *q, size_t pool, double floor_s, size_t *out_looked, qm
         qkey *x = &q->keys[i];
         if (x->seen && x->w > 0) {
             order[n_order++] = x;
-            *(x->str ? &remaining.str : &remaining.code) += x->w;
+            add_to(&remaining, x, x->w);
             /* read first what moves the score most: a feature's share of its channel,
              * times the channel's part in the score */
-            x->prio = x->str ? STRAIN_ENGINE_STRING_ALPHA * x->w / q->total.str
-                             : x->w / q->total.code;
+            x->prio =
+                x->str ? STRAIN_ENGINE_STRING_ALPHA * x->w / q->total.str : x->w / q->total.code;
         }
     }
     qsort(order, n_order, sizeof(*order), cmp_prio_desc);
@@ -532,7 +542,7 @@ static int verify(qstate *q, cand *c, bool exact)
      * postings found */
     for (size_t j = 0; j < q->n_keys; j++) {
         bool named = q->keys[j].kind == STRAIN_KIND_NAME || q->keys[j].kind == STRAIN_KIND_IMPORT ||
-                     q->keys[j].kind == STRAIN_KIND_STRING;
+                     q->keys[j].str;
         if (!named) {
             c->bits[j / 64] &= ~(1ull << (j % 64));
         }
@@ -593,7 +603,7 @@ static void spread_discount(qstate *q, size_t verified)
         if (spread > 1) {
             q->keys[k].w /= (double)spread * spread;
         }
-        *(q->keys[k].str ? &q->total.str : &q->total.code) += q->keys[k].w;
+        add_to(&q->total, &q->keys[k], q->keys[k].w);
     }
     for (size_t i = 0; i < verified; i++) {
         cand *c = &q->cands[i];
