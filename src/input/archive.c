@@ -552,6 +552,20 @@ int strain_input__walk_archive(strain_walk *w, strain_input_kind kind, int fd, c
         free(src.buf);
         return w->stop;
     }
+    if (kind == STRAIN_INPUT_7Z) {
+        char why[192];
+        uint64_t left = w->members < lim->max_members ? lim->max_members - w->members : 0;
+        int err = strain_input__7z_check(fd, data, src.size, lim, left, why, sizeof(why));
+        if (err == STRAIN_ENOMEM) {
+            free(src.buf);
+            return w->stop = strain__fail(w->ctx, STRAIN_ENOMEM, "out of memory");
+        }
+        if (err != 0) {
+            strain_input__report(w, err, "%s: 7z archive not read: %s", lv->where, why);
+            free(src.buf);
+            return w->stop;
+        }
+    }
     inner_format inner = INNER_NONE;
     if (kind == STRAIN_INPUT_GZIP || kind == STRAIN_INPUT_BZIP2 || kind == STRAIN_INPUT_XZ) {
         inner = probe_inner(&src, kind);

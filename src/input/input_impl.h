@@ -80,6 +80,21 @@ int strain_input__walk_archive(strain_walk *w, strain_input_kind kind, int fd, c
  * from fd (>= 0) or data; false when there is no such record (zipdir.c). */
 bool strain_input__zip_entries(int fd, const uint8_t *data, uint64_t size, uint64_t *out);
 
+/* Reads [off, off + n) of a source, fd (>= 0) or data of size bytes, into buf; false when
+ * short or unreadable (pread.c). */
+bool strain_input__pread(int fd, const uint8_t *data, uint64_t size, uint64_t off, uint8_t *buf,
+                         size_t n);
+
+/*
+ * Checks what a 7z archive's header declares before libarchive allocates for it (sevenz.c):
+ * counts the header bytes cannot hold, more files or streams than members_left, a header
+ * over STRAIN_INPUT_7Z_MAX_HEADER, BCJ2 streams past the size and ratio limits. Returns 0
+ * (go on; also when the start is not 7z, which libarchive then reports), or STRAIN_ELIMIT,
+ * STRAIN_EMALFORMED, STRAIN_EIO, STRAIN_ENOMEM with the reason in why.
+ */
+int strain_input__7z_check(int fd, const uint8_t *data, uint64_t size, const strain_limits *lim,
+                           uint64_t members_left, char *why, size_t why_len);
+
 /* Starts a fresh budget (total unpacked bytes, members) for a new archive file. */
 void strain_input__budget_reset(strain_walk *w);
 

@@ -28,31 +28,6 @@
 /* The classic record's counts saturate at 0xFFFF when the real value is in the zip64 one. */
 #define ZIP_COUNT_IN_ZIP64 0xFFFFu
 
-/* Reads [off, off+n) of the source into buf; false if short. */
-static bool src_pread(int fd, const uint8_t *data, uint64_t size, uint64_t off, uint8_t *buf,
-                      size_t n)
-{
-    if (off > size || n > size - off) {
-        return false;
-    }
-    if (fd < 0) {
-        memcpy(buf, data + off, n);
-        return true;
-    }
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = pread(fd, buf + got, n - got, (off_t)(off + got));
-        if (r < 0 && errno == EINTR) {
-            continue;
-        }
-        if (r <= 0) {
-            return false;
-        }
-        got += (size_t)r;
-    }
-    return true;
-}
-
 bool strain_input__zip_entries(int fd, const uint8_t *data, uint64_t size, uint64_t *out)
 {
     size_t tail_len = size < EOCD_LEN + EOCD_COMMENT_MAX + ZIP64_LOCATOR_LEN
@@ -61,7 +36,7 @@ bool strain_input__zip_entries(int fd, const uint8_t *data, uint64_t size, uint6
     uint64_t tail_off = size - tail_len;
     uint8_t *tail = malloc(tail_len ? tail_len : 1);
     bool found = false;
-    if (tail == NULL || !src_pread(fd, data, size, tail_off, tail, tail_len)) {
+    if (tail == NULL || !strain_input__pread(fd, data, size, tail_off, tail, tail_len)) {
         free(tail);
         return false;
     }
@@ -82,7 +57,7 @@ bool strain_input__zip_entries(int fd, const uint8_t *data, uint64_t size, uint6
         if (entries == ZIP_COUNT_IN_ZIP64 && i >= ZIP64_LOCATOR_LEN &&
             strain_span_u32le(t, i - ZIP64_LOCATOR_LEN, &lsig) && lsig == ZIP64_LOCATOR_SIG &&
             strain_span_u64le(t, i - ZIP64_LOCATOR_LEN + ZIP64_LOCATOR_EOCD_OFF, &z64_off) &&
-            src_pread(fd, data, size, z64_off, rec, sizeof(rec))) {
+            strain_input__pread(fd, data, size, z64_off, rec, sizeof(rec))) {
             strain_span r = strain_span_make(rec, sizeof(rec));
             uint32_t rsig;
             uint64_t total;

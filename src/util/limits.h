@@ -30,6 +30,13 @@
 /* Distinct files and directories remembered per directory argument to read each once and
  * to tell a loop; 16M entries (~256 MiB) is far past any sample collection. */
 #define STRAIN_INPUT_MAX_TREE_NODES (16u << 20)
+/* A 7z header, plain or after decoding, is read whole before libarchive sees the archive.
+ * 7-Zip spends ~150 bytes per file on names, times and attributes, so the member limit
+ * (100k files) needs ~15 MiB; 64 MiB leaves room for long names. */
+#define STRAIN_INPUT_7Z_MAX_HEADER (64ull << 20)
+/* Decoder memory (LZMA dictionary, PPMd model) a 7z folder may ask for even when the file
+ * size limit is lower: 64 MiB is the dictionary of 7-Zip's -mx9. */
+#define STRAIN_INPUT_7Z_MIN_DECODER_MEMORY (64ull << 20)
 
 /* PE. NumberOfSections: XP's loader refused more than 96, Vista+ accept up to 65535 and
  * packers use that; pefile stops at 2048 (MAX_SECTIONS), so do we (the hashes must agree). */

@@ -42,7 +42,9 @@ static int setup(void **state)
         "cp inner.zip nest/dir/ && (cd nest && zip -qr ../outer.zip dir) && "
         "cp inner.zip plain.zip tz/ && tar czf zips.tar.gz tz && "
         "mkdir many && (cd many && for i in $(seq 1 60); do : > f$i; done && "
-        " zip -q ../many.zip f* && tar cf ../many.tar f*) && zip -q nestmany.zip many.zip && "
+        " zip -q ../many.zip f* && tar cf ../many.tar f* && 7z a -bd ../many.7z f* >/dev/null && "
+        " 7z a -bd -mhc=off ../many_plain.7z f* >/dev/null) && zip -q nestmany.zip many.zip && "
+        "cp /bin/ls ls.exe && 7z a -bd -mf=BCJ2 bcj2.7z ls.exe >/dev/null && rm ls.exe && "
         "/usr/bin/python3 -c \"import zipfile\n"
         "with zipfile.ZipFile('z64.zip', 'w') as z:\n"
         "    for i in range(66000): z.writestr('f%%d' %% i, b'')\" && "
@@ -354,6 +356,101 @@ static void test_member_and_size_limits(void **state)
     strain_ctx_free(ctx);
 }
 
+/* Writes a 7z of a signature header and the plain header hdr right after it, claiming a
+ * header of claimed bytes (libarchive checks neither CRC before it allocates). */
+static void write_7z(const char *name, const uint8_t *hdr, size_t len, uint64_t claimed)
+{
+    uint8_t b[256] = {'7', 'z', 0xBC, 0xAF, 0x27, 0x1C, 0, 4};
+    assert_true(len <= sizeof(b) - 32);
+    for (unsigned i = 0; i < 8; i++) {
+        b[20 + i] = (uint8_t)(claimed >> (8 * i)); /* next header size; its offset is 0 */
+    }
+    memcpy(b + 32, hdr, len);
+    assert_int_equal(th_write_file(fx(name), b, 32 + len), 0);
+}
+
+/*
+ * 7z headers are checked before libarchive reads them: it allocates from declared counts and
+ * sizes first (12 GB from a 162-byte file the fuzzer found), so a count the header bytes
+ * cannot hold or one past the member limit refuses the archive, whether the header is plain
+ * or compressed (decoded first, through libarchive).
+ */
+static void test_7z_header_checks(void **state)
+{
+    (void)state;
+    strain_ctx *ctx = new_ctx();
+    walk_result r = {0};
+    /* many.7z and many_plain.7z hold 60 files: compressed and plain headers. */
+    strain_ctx_limits(ctx)->max_members = 59;
+    walk1(&r, ctx, "many.7z", NULL);
+    expect_counts(&r, 0, 1);
+    expect_error(&r, STRAIN_ELIMIT, "many.7z: 7z archive not read: header lists 60 files",
+                 "member limit (59)");
+    result_free(&r);
+    walk1(&r, ctx, "many_plain.7z", NULL);
+    expect_counts(&r, 0, 1);
+    expect_error(&r, STRAIN_ELIMIT, "many_plain.7z: 7z archive not read: header lists 60 files");
+    result_free(&r);
+    strain_ctx_limits(ctx)->max_members = 60;
+    walk1(&r, ctx, "many.7z", NULL);
+    expect_counts(&r, 60, 0);
+    result_free(&r);
+    walk1(&r, ctx, "many_plain.7z", NULL);
+    expect_counts(&r, 60, 0);
+    result_free(&r);
+
+    /* BCJ2 side streams are held whole by libarchive: bounded by the file size limit. */
+    strain_ctx_free(ctx);
+    ctx = new_ctx();
+    walk1(&r, ctx, "bcj2.7z", NULL);
+    expect_counts(&r, 1, 0);
+    result_free(&r);
+    strain_ctx_limits(ctx)->max_file_size = 1000;
+    walk1(&r, ctx, "bcj2.7z", NULL);
+    expect_counts(&r, 0, 1);
+    expect_error(&r, STRAIN_ELIMIT, "bcj2.7z: 7z archive not read: BCJ2 folder declares",
+                 "size and ratio limits allow (1000)");
+    result_free(&r);
+    strain_ctx_free(ctx);
+    ctx = new_ctx();
+
+    /* Crafted: 10^8 files (libarchive: calloc of 12 GB, then a loop touching it). */
+    static const uint8_t files[] = {0x01, 0x05, 0xF0, 0x00, 0xE1, 0xF5, 0x05, 0x00, 0x00};
+    write_7z("files.7z", files, sizeof(files), sizeof(files));
+    walk1(&r, ctx, "files.7z", NULL);
+    expect_counts(&r, 0, 1);
+    expect_error(&r, STRAIN_ELIMIT, "header lists 100000000 files", "member limit (100000)");
+    result_free(&r);
+    /* 10^8 folders in a few bytes. */
+    static const uint8_t folders[] = {0x01, 0x04, 0x07, 0x0B, 0xF0, 0x00, 0xE1, 0xF5, 0x05, 0x00};
+    write_7z("folders.7z", folders, sizeof(folders), sizeof(folders));
+    walk1(&r, ctx, "folders.7z", NULL);
+    expect_counts(&r, 0, 1);
+    expect_error(&r, STRAIN_EMALFORMED, "header declares 100000000 folders in 1 bytes");
+    result_free(&r);
+    /* The fuzzer's find: a 12 GB name table stated in a 162-byte file whose signature header
+     * claims a huge header. */
+    static const uint8_t name[] = {0x01, 0x05, 0x01, 0x11, 0xF2, 0xFF,
+                                   0x9E, 0xFF, 0xD1, 0x00, 0x00};
+    write_7z("name.7z", name, sizeof(name), 0x39000000E2000062ull);
+    walk1(&r, ctx, "name.7z", NULL);
+    expect_counts(&r, 0, 1);
+    expect_error(&r, STRAIN_EMALFORMED, "file property 0x11 of", "in 2 header bytes");
+    result_free(&r);
+    /* The fuzzer's second find: an LZMA coder asking for a 4 GiB dictionary, which liblzma
+     * allocates before it reads a byte of data. */
+    static const uint8_t dict[] = {0x01, 0x04, 0x06, 0x00, 0x01, 0x09, 0x01, 0x00, 0x07, 0x0B,
+                                   0x01, 0x00, 0x01, 0x23, 0x03, 0x01, 0x01, 0x05, 0x5D, 0xFF,
+                                   0xFF, 0xFF, 0xFF, 0x0C, 0x01, 0x00, 0x00, 0x00};
+    write_7z("dict.7z", dict, sizeof(dict), sizeof(dict));
+    walk1(&r, ctx, "dict.7z", NULL);
+    expect_counts(&r, 0, 1);
+    expect_error(&r, STRAIN_ELIMIT, "LZMA coder asks for 4294967295 bytes of decoder memory",
+                 "more than the limit (536870912) allows");
+    result_free(&r);
+    strain_ctx_free(ctx);
+}
+
 /* Bytes after which the walk stopped a bomb, from "stopped after N bytes". */
 static unsigned long long stopped_after(const got *g)
 {
@@ -523,6 +620,7 @@ int main(void)
         cmocka_unit_test(test_zip_dirs_and_empty_members),
         cmocka_unit_test(test_zip_passwords),
         cmocka_unit_test(test_7z),
+        cmocka_unit_test(test_7z_header_checks),
         cmocka_unit_test(test_tar_and_compressed),
         cmocka_unit_test(test_nested),
         cmocka_unit_test(test_depth_limit),
