@@ -31,39 +31,45 @@ extern "C" {
  * hash depends on them). */
 typedef struct strain_gene {
     uint64_t address;
-    uint64_t exact;   /* hash of the normalised CFG: equal => same code modulo addresses */
-    uint32_t size;    /* bytes of instructions recovered */
+    uint64_t exact; /* hash of the normalised CFG: equal => same code modulo addresses */
+    uint32_t size;  /* bytes of instructions recovered */
     uint32_t n_insns;
     uint32_t n_blocks;
     uint32_t n_edges;
     uint32_t n_calls;
-    uint32_t flags;   /* STRAIN_GENE_* */
+    uint32_t flags;                      /* STRAIN_GENE_* */
     uint32_t sketch[STRAIN_GENE_SKETCH]; /* MinHash; equal slots estimate Jaccard */
 } strain_gene;
 
 /* strain_genome_info.flags */
-#define STRAIN_GENOME_PARTIAL 0x1u /* a cap was hit or the binary itself was partial */
-#define STRAIN_GENOME_PACKED 0x2u  /* looks packed/encrypted: genes describe the stub */
-#define STRAIN_GENOME_DOTNET 0x4u  /* managed code: native genes are only the loader stub */
-#define STRAIN_GENOME_NO_CODE 0x8u /* no executable bytes for a supported architecture */
+#define STRAIN_GENOME_PARTIAL 0x1u  /* a cap was hit or the binary itself was partial */
+#define STRAIN_GENOME_PACKED 0x2u   /* looks packed/encrypted: genes describe the stub */
+#define STRAIN_GENOME_DOTNET 0x4u   /* managed code: native genes are only the loader stub */
+#define STRAIN_GENOME_NO_CODE 0x8u  /* no executable bytes for a supported architecture */
+#define STRAIN_GENOME_STRINGS 0x10u /* strings were collected (genomes stored before had none) */
 
 typedef struct strain_genome_info {
     strain_arch arch;
-    uint32_t flags;           /* STRAIN_GENOME_* */
-    uint64_t code_bytes;      /* executable bytes examined */
-    size_t n_genes;           /* sorted by address */
+    uint32_t flags;      /* STRAIN_GENOME_* */
+    uint64_t code_bytes; /* executable bytes examined */
+    size_t n_genes;      /* sorted by address */
     const strain_gene *genes;
-    size_t n_fragments;       /* sorted, unique */
+    size_t n_fragments; /* sorted, unique */
     const uint64_t *fragments;
-    size_t n_notes;           /* human-readable notes ("packed: ...") */
+    size_t n_notes; /* human-readable notes ("packed: ...") */
     const char *const *notes;
+    /* Hashes of the distinct strings of the data sections (messages, formats, paths, names
+     * the binary does not state as imports or exports), sorted, unique: the genome's second
+     * channel, which survives a change of compiler where code genotypes do not. */
+    size_t n_strings;
+    const uint64_t *strings;
 } strain_genome_info;
 
 typedef struct strain_genome strain_genome;
 
 /* Analysis options; zero-initialise then change what you need. */
 typedef struct strain_code_options {
-    bool ignore_pdata;  /* do not seed functions from x64 .pdata (to measure discovery) */
+    bool ignore_pdata;   /* do not seed functions from x64 .pdata (to measure discovery) */
     bool ignore_symbols; /* do not seed functions from ELF symbols / PE exports */
 } strain_code_options;
 
@@ -96,9 +102,9 @@ STRAIN_API int strain_genome_deserialize(strain_genome **out, strain_ctx *ctx, c
 
 /*
  * A new genome holding what g has and clean has not: functions whose exact hash occurs in
- * clean and fragments present in clean are dropped. clean is typically the genome of an
- * empty program built with the same toolchain (its runtime library), so that unrelated
- * programs sharing a CRT do not look related. Caller frees *out. Thread-safe.
+ * clean, and fragments and strings present in clean, are dropped. clean is typically the genome of
+ * an empty program built with the same toolchain (its runtime library), so that unrelated programs
+ * sharing a CRT do not look related. Caller frees *out. Thread-safe.
  */
 STRAIN_API int strain_genome_discount(strain_genome **out, strain_ctx *ctx, const strain_genome *g,
                                       const strain_genome *clean);
@@ -121,23 +127,34 @@ typedef struct strain_gene_match {
 } strain_gene_match;
 
 typedef struct strain_comparison {
-    double score;          /* 0..100, symmetric */
-    double coverage_a;     /* share of A's counted code bytes in matched functions, 0..1 */
+    double score;      /* code: 0..100, symmetric */
+    double coverage_a; /* share of A's counted code bytes in matched functions, 0..1 */
     double coverage_b;
     double fragment_jaccard;     /* |FA & FB| / |FA | FB| */
     double fragment_containment; /* |FA & FB| / min(|FA|, |FB|) */
-    size_t n_counted_a;    /* functions above the size floor */
+    size_t n_counted_a;          /* functions above the size floor */
     size_t n_counted_b;
-    size_t n_matches;      /* sorted by address_a */
+    size_t n_matches; /* sorted by address_a */
     strain_gene_match *matches;
+    /* Strings: shared over the smaller set, 0..100; 0 with fewer than
+     * STRAIN_COMPARE_MIN_SHARED_STRINGS shared or when a genome has no strings recorded. */
+    double string_score;
+    size_t n_shared_strings;
+    /* Code and strings together, 0..100: max(0.8 strings + 0.2 code, code - 60) when both
+     * genomes recorded strings, else the code score. Hunting and clustering rank by it. */
+    double combined_score;
 } strain_comparison;
+
+/* A string or two in common is chance (a format, a path); a family shares more. */
+#define STRAIN_COMPARE_MIN_SHARED_STRINGS 2u
 
 /*
  * Compares two genomes: functions are paired one-to-one (exact hash first, then MinHash
- * candidates from LSH bands), and the score is the similarity-weighted share of both files'
- * counted code covered by the pairs, blended with the fragment Jaccard. Raw figure: runtime
- * library code shared by unrelated files is not discounted here. Caller frees with
- * strain_comparison_free(). Thread-safe (the genomes are only read).
+ * candidates from LSH bands), and the code score is the similarity-weighted share of both
+ * files' counted code covered by the pairs, blended with the fragment Jaccard; the strings
+ * are compared as sets, and both channels combined (see strain_comparison). Raw figures:
+ * runtime library code and strings shared by unrelated files are not discounted here. Caller frees
+ * with strain_comparison_free(). Thread-safe (the genomes are only read).
  */
 STRAIN_API int strain_compare(strain_comparison **out, strain_ctx *ctx, const strain_genome *a,
                               const strain_genome *b);

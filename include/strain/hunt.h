@@ -5,6 +5,10 @@
  * the collection: the walker feeds samples to worker threads through a bounded queue, and a
  * sample's bytes and genome are freed as soon as it has been compared.
  *
+ * A sample resembles a seed by its code and by the strings of its data sections (messages,
+ * formats, paths), which survive a change of compiler where code does not: the score is
+ * strain_comparison.combined_score, and both channels are reported.
+ *
  * Shared runtime code (CRT, compiler helpers, common libraries) makes unrelated programs of
  * one toolchain look alike. Two remedies, both optional: clean genomes (the genome of an
  * empty program built with the same toolchain, or of a known-clean file) whose code is
@@ -31,7 +35,11 @@ typedef struct strain_hunt_hit {
     const char *sha256;       /* of the sample's bytes */
     size_t seed;              /* index of the seed (order of strain_hunt_add_seed) */
     const char *seed_name;    /* name given to strain_hunt_add_seed */
-    double score;             /* strain_compare score 0..100 after discounting */
+    double score;             /* code and strings, 0..100 after discounting
+                                 (strain_comparison.combined_score) */
+    double code_score;        /* the code channel alone (strain_comparison.score) */
+    double string_score;      /* the string channel alone (strain_comparison.string_score) */
+    size_t n_shared_strings;  /* strings both hold, clean strings left out */
     size_t n_matches;         /* matched function pairs */
     double coverage;          /* share of the file's counted code in matched functions, 0..1 */
     double seed_coverage;     /* share of the seed's counted code matched, 0..1 */
@@ -128,7 +136,8 @@ STRAIN_API int strain_hunt_run(strain_hunt_stats *stats, strain_hunt *h, strain_
  *
  * Candidates come from the posting index, not from a scan: each seed's features (function
  * exact hashes and sampled fragments, the features `strain add` indexes) are looked up rarest
- * first, and a sample's evidence is the share of the seed's code it was seen holding. The
+ * first, and a sample's evidence is the share of the seed's code it was seen holding; every
+ * sample sharing STRAIN_COMPARE_MIN_SHARED_STRINGS of the seed's strings is a candidate too. The
  * score formula bounds what a sample sharing little of a seed can score (docs/hunt.md), so
  * the most common features' posting lists are left unread once no unseen sample could still
  * reach --min-score, and only (seed, sample) pairs whose evidence can reach the bound are

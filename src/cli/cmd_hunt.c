@@ -55,6 +55,9 @@ static int on_hit(const strain_hunt_hit *hit, void *payload)
         json_object_set_new(o, "sha256", hit->sha256 ? json_string(hit->sha256) : json_null());
         json_object_set_new(o, "seed", json_string(hit->seed_name));
         json_object_set_new(o, "score", json_real(hit->score));
+        json_object_set_new(o, "code_score", json_real(hit->code_score));
+        json_object_set_new(o, "string_score", json_real(hit->string_score));
+        json_object_set_new(o, "shared_strings", json_integer((json_int_t)hit->n_shared_strings));
         json_object_set_new(o, "functions", json_integer((json_int_t)hit->n_matches));
         json_object_set_new(o, "coverage", json_real(hit->coverage));
         json_object_set_new(o, "seed_coverage", json_real(hit->seed_coverage));
@@ -66,11 +69,13 @@ static int on_hit(const strain_hunt_hit *hit, void *payload)
         fputc('\n', stdout);
         json_decref(o);
     } else if (c->db) {
-        printf("%6.1f %6zu %5.1f%%  %s  %.16s  %s/%s  %s\n", hit->score, hit->n_matches,
-               100 * hit->coverage, hit->seed_name, hit->sha256, hit->actor ? hit->actor : "-",
+        printf("%6.1f %5.1f %5.1f %6zu %5.1f%% %6zu  %s  %.16s  %s/%s  %s\n", hit->score,
+               hit->code_score, hit->string_score, hit->n_matches, 100 * hit->coverage,
+               hit->n_shared_strings, hit->seed_name, hit->sha256, hit->actor ? hit->actor : "-",
                hit->family ? hit->family : "-", hit->file_name ? hit->file_name : "-");
     } else {
-        printf("%6.1f %6zu %5.1f%%  %s  %s%s%s\n", hit->score, hit->n_matches, 100 * hit->coverage,
+        printf("%6.1f %5.1f %5.1f %6zu %5.1f%% %6zu  %s  %s%s%s\n", hit->score, hit->code_score,
+               hit->string_score, hit->n_matches, 100 * hit->coverage, hit->n_shared_strings,
                hit->seed_name, hit->path, hit->archive_path ? " " : "",
                hit->archive_path ? hit->archive_path : "");
     }
@@ -140,8 +145,8 @@ static int hunt_db_run(strain_hunt *h, hunt_cli *c, const char *db, double min_s
         return rc;
     }
     if (!c->json) {
-        printf("%6s %6s %6s  %s  %-16s  %s  %s\n", "score", "funcs", "share", "seed", "sha256",
-               "actor/family", "file");
+        printf("%6s %5s %5s %6s %6s %6s  %s  %-16s  %s  %s\n", "score", "code", "strs", "funcs",
+               "share", "shared", "seed", "sha256", "actor/family", "file");
     }
     strain_hunt_db_opts o = {min_score, on_hit, c};
     strain_hunt_db_stats st;
@@ -276,7 +281,8 @@ static int hunt_run(int argc, char **argv)
     ho.on_progress = c.progress ? on_progress : NULL;
     ho.payload = &c;
     if (!c.json) {
-        printf("%6s %6s %6s  %s  %s\n", "score", "funcs", "share", "seed", "path");
+        printf("%6s %5s %5s %6s %6s %6s  %s  %s\n", "score", "code", "strs", "funcs", "share",
+               "shared", "seed", "path");
     }
     strain_hunt_stats st;
     int err = strain_hunt_run(&st, h, ctx, ins, ni, &ho);
@@ -311,11 +317,14 @@ const cli_command cli_cmd_hunt = {
              "                   [--common N]\n\n"
              "Streams over files, directories and archives under PATH (nothing is stored),\n"
              "computes each file's code genotypes on all cores and compares them with the\n"
-             "genotypes of every SEED. Prints one line per (file, seed) scoring at least\n"
-             "--min-score (default 30): score 0-100, matched functions, share of the file's code\n"
-             "in matched functions, seed, path and archive member. --json: JSON Lines.\n"
-             "--clean FILE...: code of these files (e.g. an empty program built with the same\n"
-             "compiler) counts for nothing. --common N: code present in N or more seeds is\n"
+             "genotypes of every SEED: code, and the strings of its data sections. Prints one\n"
+             "line per (file, seed) scoring at least --min-score (default 30): score 0-100\n"
+             "(code and strings), code score, string score (shared strings over the smaller\n"
+             "set), matched functions, share of the file's code in them, shared strings, seed,\n"
+             "path and archive member. --json: JSON Lines.\n"
+             "--clean FILE...: code and strings of these files (e.g. an empty program built\n"
+             "with the same compiler) count for nothing. --common N: code present in N or more "
+             "seeds is\n"
              "library code (use with seeds of different families). A summary and, on a\n"
              "terminal, a progress line go to stderr. Exit 1 if some input could not be read.\n"
              "--db [PATH]: retrohunt the reference database instead (PATH, else $STRAIN_DB,\n"

@@ -72,12 +72,12 @@ enum { DISP_NONE = 0, DISP_KEPT, DISP_MASKED, DISP_IMPORT };
 
 typedef struct code_nop {
     uint8_t kind;
-    uint8_t size;      /* bytes */
+    uint8_t size; /* bytes */
     uint8_t scale;
     uint8_t disp_kind; /* DISP_* (NOP_MEM) */
     uint16_t reg;      /* normalised register (NOP_REG) */
     uint16_t base, index, seg;
-    int64_t value;     /* kept immediate or displacement */
+    int64_t value;                 /* kept immediate or displacement */
     const struct code_import *imp; /* NOP_IMPORT or DISP_IMPORT: the import it names */
 } code_nop;
 
@@ -96,9 +96,9 @@ typedef struct code_insn {
     uint64_t ptr;    /* an operand pointing into executable bytes (a code pointer), 0 if none */
     uint32_t jt_first, jt_count; /* jump-table targets in code_func.jt */
     uint8_t len;
-    uint8_t flow;    /* CODE_FLOW_* */
-    uint8_t is_call_import; /* a call that resolved to an import */
-    uint8_t tail;    /* jump leaves the function (tail call) */
+    uint8_t flow;               /* CODE_FLOW_* */
+    uint8_t is_call_import;     /* a call that resolved to an import */
+    uint8_t tail;               /* jump leaves the function (tail call) */
     uint8_t dec_flow, dec_tail; /* flow and tail as decoded, before the descent's verdicts */
 } code_insn;
 
@@ -106,7 +106,7 @@ typedef struct code_block {
     uint64_t va;
     uint32_t first, n; /* instructions [first, first+n) of the sorted insn array */
     uint32_t succ_first, n_succ;
-    uint32_t order;    /* canonical (DFS) index */
+    uint32_t order; /* canonical (DFS) index */
     uint32_t n_pred;
 } code_block;
 
@@ -140,12 +140,12 @@ typedef struct code_image {
     uint64_t img_lo, img_hi; /* [lo, hi): addresses that mean "somewhere in this image" */
     code_import *imports;    /* sorted by slot */
     size_t n_imports;
-    char **import_names;     /* owned strings for ordinal imports */
+    char **import_names; /* owned strings for ordinal imports */
     size_t n_import_names;
     const uint64_t *mnemonic_hash; /* per ZydisMnemonic: hash of its name (stable across Zydis) */
     const uint64_t *register_hash; /* per ZydisRegister (process-wide tables, decode.c) */
-    uint16_t *reg_norm;      /* per ZydisRegister: its normalised form (class or itself) */
-    uint64_t *reg_norm_hash; /* per ZydisRegister: hash of its normalised form */
+    uint16_t *reg_norm;            /* per ZydisRegister: its normalised form (class or itself) */
+    uint64_t *reg_norm_hash;       /* per ZydisRegister: hash of its normalised form */
     /* Direct-mapped cache: call target -> import index + 1 (0 = none, UINT32_MAX = unknown). */
     uint64_t *stub_key;
     uint32_t *stub_val;
@@ -174,7 +174,7 @@ typedef struct code_image {
 typedef struct code_func code_func;
 struct code_func {
     uint64_t entry;
-    bool strict;     /* weak seed: any invalid instruction rejects the function */
+    bool strict; /* weak seed: any invalid instruction rejects the function */
     bool rejected;
     bool truncated;
     strain_vec insns;  /* code_insn, sorted by va once exploration ends */
@@ -260,6 +260,7 @@ struct strain_genome {
     strain_gene *genes;
     uint64_t *fragments;
     char **notes;
+    uint64_t *strings;
     code_key *exact_ix;
     size_t n_exact_ix;
     code_key *band_ix;

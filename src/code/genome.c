@@ -4,16 +4,18 @@
  * (packed, managed, partial). It is what a reference database stores, so it has a stable
  * serialisation:
  *
- *   "SGNM" u16 version=1 u16 reserved=0 u8 arch u8[3]=0 u32 flags u64 code_bytes
+ *   "SGNM" u16 version=2 u16 reserved=0 u8 arch u8[3]=0 u32 flags u64 code_bytes
  *   u32 n_genes u32 n_fragments u32 n_notes
  *   n_genes x { u64 address, u64 exact, u32 size, n_insns, n_blocks, n_edges, n_calls,
  *               flags, u32 sketch[32] }
  *   n_fragments x u64 (strictly increasing)
  *   n_notes x { u16 len, bytes }
+ *   u32 n_strings, n_strings x u64 (strictly increasing)      (version 2 only)
  *   u64 strain_hash64 of everything before it
  *
- * all little-endian. Reading checks every count against the bytes left, the checksum and the
- * ordering invariants, because stored bytes can be corrupt.
+ * all little-endian. Version 1 (no strings) is still read: databases keep their genomes. Reading
+ * checks every count against the bytes left, the checksum and the ordering invariants, because
+ * stored bytes can be corrupt.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,6 +23,7 @@
 #include <string.h>
 
 #include "code/code_impl.h"
+#include "code/genome_strings.h"
 #include "code/hash64.h"
 #include "util/err.h"
 #include "util/limits.h"
@@ -28,11 +31,10 @@
 #include "util/u64sort.h"
 
 #define GENOME_MAGIC "SGNM"
-#define GENOME_VERSION 1u
+#define GENOME_VERSION 2u
 #define GENOME_HEADER 36u
 #define GENE_BYTES (8u + 8u + 6u * 4u + 4u * STRAIN_GENE_SKETCH)
 #define NOTE_MAX 1024u
-
 
 typedef struct build_state {
     strain_vec genes;     /* strain_gene */
@@ -53,6 +55,7 @@ void strain_genome_free(strain_genome *g)
     free(g->band_ix);
     free(g->genes);
     free(g->fragments);
+    free(g->strings);
     free(g);
 }
 
@@ -172,13 +175,15 @@ static int classify(strain_genome *g, const code_image *img)
     if (hot != NULL || (empty_exec && info->n_imports < 32)) {
         g->info.flags |= STRAIN_GENOME_PACKED;
         if (hot != NULL) {
-            STRAIN_TRY(add_note(g, "packed or encrypted: executable section '%s' has entropy "
-                                   "%.2f bits/byte, %zu imports; genes describe the unpacker",
+            STRAIN_TRY(add_note(g,
+                                "packed or encrypted: executable section '%s' has entropy "
+                                "%.2f bits/byte, %zu imports; genes describe the unpacker",
                                 hot->name != NULL ? hot->name : "?", hot->entropy,
                                 info->n_imports));
         } else {
-            STRAIN_TRY(add_note(g, "packed: an executable section has no file bytes (filled at "
-                                   "run time), %zu imports; genes describe the unpacker",
+            STRAIN_TRY(add_note(g,
+                                "packed: an executable section has no file bytes (filled at "
+                                "run time), %zu imports; genes describe the unpacker",
                                 info->n_imports));
         }
     }
@@ -207,6 +212,44 @@ static int genome_new(strain_genome **out, strain_ctx *ctx)
 
 int strain_genome_build(strain_genome **out, strain_ctx *ctx, const strain_binary *bin,
                         const strain_code_options *opts)
+{
+    strain_code_string *strs = NULL;
+    size_t n_strs = 0;
+    size_t size = 0;
+    if (out == NULL || bin == NULL) {
+        return strain__fail(ctx, STRAIN_EINVAL, "strain_genome_build: NULL argument");
+    }
+    const uint8_t *data = strain_binary_data(bin, &size);
+    int err = strain_code__binary_strings(&strs, &n_strs, ctx, bin, data, size);
+    if (err == 0) {
+        err = strain_code__genome_build(out, ctx, bin, opts, strs, n_strs);
+    }
+    free(strs);
+    return err;
+}
+
+/* The string hashes of strs (sorted and unique already) into g. */
+static int set_strings(strain_genome *g, const strain_code_string *strs, size_t n)
+{
+    g->strings = malloc((n + 1) * sizeof(uint64_t));
+    if (g->strings == NULL) {
+        return STRAIN_ENOMEM;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!strs[i].import_hint) {
+            g->strings[k++] = strs[i].hash;
+        }
+    }
+    g->info.strings = g->strings;
+    g->info.n_strings = k;
+    g->info.flags |= STRAIN_GENOME_STRINGS;
+    return 0;
+}
+
+int strain_code__genome_build(strain_genome **out, strain_ctx *ctx, const strain_binary *bin,
+                              const strain_code_options *opts, const strain_code_string *strs,
+                              size_t n_strs)
 {
     strain_genome *g = NULL;
     code_image img;
@@ -241,8 +284,9 @@ int strain_genome_build(strain_genome **out, strain_ctx *ctx, const strain_binar
         }
         STRAIN_TRY(strain_code__discover(&img, opts, on_function, &st, &g->info.flags, NULL));
         if (img.budget_hit) {
-            STRAIN_TRY(add_note(g, "decode budget exhausted (%u instructions per byte of code): "
-                                   "hostile or junk code, result is partial",
+            STRAIN_TRY(add_note(g,
+                                "decode budget exhausted (%u instructions per byte of code): "
+                                "hostile or junk code, result is partial",
                                 STRAIN_CODE_DECODE_PER_BYTE));
         }
         if (st.genes.len >= STRAIN_CODE_MAX_FUNCTIONS) {
@@ -267,6 +311,7 @@ int strain_genome_build(strain_genome **out, strain_ctx *ctx, const strain_binar
     g->info.n_fragments = nf;
     g->info.fragments = g->fragments;
     st.fragments.items = NULL;
+    STRAIN_TRY(set_strings(g, strs, n_strs));
     STRAIN_TRY(strain_code__genome_index(g));
     *out = g;
     g = NULL;
@@ -307,8 +352,7 @@ static void put64(uint8_t **p, uint64_t v)
     *p += 8;
 }
 
-int strain_genome_serialize(uint8_t **out, size_t *out_len, strain_ctx *ctx,
-                            const strain_genome *g)
+int strain_genome_serialize(uint8_t **out, size_t *out_len, strain_ctx *ctx, const strain_genome *g)
 {
     const strain_genome_info *in = &g->info;
     size_t total = GENOME_HEADER, part;
@@ -319,6 +363,10 @@ int strain_genome_serialize(uint8_t **out, size_t *out_len, strain_ctx *ctx,
     for (size_t i = 0; i < in->n_notes; i++) {
         size_t l = strlen(in->notes[i]);
         total += 2 + (l > NOTE_MAX ? NOTE_MAX : l);
+    }
+    if (in->n_strings > UINT32_MAX || !strain_mul_size(in->n_strings, 8, &part) ||
+        (total += 4 + part) < part) {
+        return strain__fail(ctx, STRAIN_ELIMIT, "genome too large to serialise");
     }
     total += 8;
     uint8_t *buf = malloc(total);
@@ -365,14 +413,17 @@ int strain_genome_serialize(uint8_t **out, size_t *out_len, strain_ctx *ctx,
         memcpy(p, in->notes[i], l);
         p += l;
     }
+    put32(&p, (uint32_t)in->n_strings);
+    for (size_t i = 0; i < in->n_strings; i++) {
+        put64(&p, in->strings[i]);
+    }
     put64(&p, strain_hash64(buf, (size_t)(p - buf), 0x53474e4d));
     *out = buf;
     *out_len = total;
     return 0;
 }
 
-int strain_genome_deserialize(strain_genome **out, strain_ctx *ctx, const uint8_t *data,
-                              size_t len)
+int strain_genome_deserialize(strain_genome **out, strain_ctx *ctx, const uint8_t *data, size_t len)
 {
     strain_genome *g = NULL;
     int err = 0;
@@ -396,7 +447,7 @@ int strain_genome_deserialize(strain_genome **out, strain_ctx *ctx, const uint8_
     strain_span_u32le(s, 24, &n_genes);
     strain_span_u32le(s, 28, &n_frags);
     strain_span_u32le(s, 32, &n_notes);
-    if (version != GENOME_VERSION) {
+    if (version != 1 && version != GENOME_VERSION) {
         STRAIN_TRY(strain__fail(ctx, STRAIN_EFORMAT, "genome: unsupported version %u", version));
     }
     if (n_genes > STRAIN_CODE_MAX_FUNCTIONS || n_frags > STRAIN_GENOME_MAX_FRAGMENTS ||
@@ -454,6 +505,30 @@ int strain_genome_deserialize(strain_genome **out, strain_ctx *ctx, const uint8_
         }
         STRAIN_TRY(add_note(g, "%.*s", (int)l, (const char *)data + off + 2));
         off += 2 + (uint64_t)l;
+    }
+    g->info.flags &= ~STRAIN_GENOME_STRINGS;
+    if (version >= 2) {
+        uint32_t n_str = 0;
+        /* off <= len - 8 here: the counts above were checked against the length */
+        if (len - 8 - off < 4 || !strain_span_u32le(s, off, &n_str) ||
+            n_str > STRAIN_GENOME_MAX_STRINGS || (uint64_t)n_str * 8 > len - 8 - off - 4) {
+            BAD("strings truncated");
+        }
+        off += 4;
+        g->strings = malloc(((size_t)n_str + 1) * sizeof(uint64_t));
+        if (g->strings == NULL) {
+            STRAIN_TRY(strain__fail(ctx, STRAIN_ENOMEM, "out of memory"));
+        }
+        for (uint32_t i = 0; i < n_str; i++) {
+            strain_span_u64le(s, off, &g->strings[i]);
+            off += 8;
+            if (i > 0 && g->strings[i] <= g->strings[i - 1]) {
+                BAD("strings out of order");
+            }
+        }
+        g->info.n_strings = n_str;
+        g->info.strings = g->strings;
+        g->info.flags |= STRAIN_GENOME_STRINGS;
     }
     if (off != len - 8) {
         BAD("trailing bytes");
@@ -522,6 +597,18 @@ int strain_genome_discount(strain_genome **out, strain_ctx *ctx, const strain_ge
     }
     r->info.n_fragments = n;
     r->info.fragments = r->fragments;
+    r->strings = malloc((gi->n_strings + 1) * sizeof(uint64_t));
+    if (r->strings == NULL) {
+        STRAIN_TRY(strain__fail(ctx, STRAIN_ENOMEM, "out of memory"));
+    }
+    n = 0;
+    for (size_t i = 0; i < gi->n_strings; i++) {
+        if (!u64_sorted_has(ci->strings, ci->n_strings, gi->strings[i])) {
+            r->strings[n++] = gi->strings[i];
+        }
+    }
+    r->info.n_strings = n;
+    r->info.strings = r->strings;
     for (size_t i = 0; i < gi->n_notes; i++) {
         STRAIN_TRY(add_note(r, "%s", gi->notes[i]));
     }
@@ -557,8 +644,8 @@ static int on_disasm(code_image *img, code_func *f, void *payload)
     img->decode_budget += f->insns.len; /* re-decoding is not new work */
     for (size_t k = 0; k < f->order.len; k++) {
         const code_block *b = &blocks[*STRAIN_VEC_AT(&f->order, uint32_t, k)];
-        STRAIN_TRY(strain_buf_printf(&ds->text, "; block %zu @0x%llx ->", k,
-                                     (unsigned long long)b->va));
+        STRAIN_TRY(
+            strain_buf_printf(&ds->text, "; block %zu @0x%llx ->", k, (unsigned long long)b->va));
         for (uint32_t s = 0; s < b->n_succ; s++) {
             STRAIN_TRY(strain_buf_printf(&ds->text, " %u", blocks[succ[b->succ_first + s]].order));
         }

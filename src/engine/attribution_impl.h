@@ -10,15 +10,17 @@
 #include <strain/sample.h>
 #include <strain/sig.h>
 
+#include "code/genome_strings.h"
+
 /* Posting kinds (stored in the database: append only, never renumber). */
 #define STRAIN_KIND_FUNC_EXACT 1u /* a function's exact normalised-CFG hash */
 #define STRAIN_KIND_FUNC_BAND 2u  /* one LSH band of a function's MinHash sketch */
 #define STRAIN_KIND_FRAGMENT 3u   /* a sampled code fragment (winnowed k-gram) */
 #define STRAIN_KIND_NAME 4u       /* an exported or defined function name (case-folded) */
 #define STRAIN_KIND_IMPORT                                                                         \
-    5u /* an imported function name (case-folded, library dropped:                                 \
-        * the same module imports the same API from KERNEL32 on                                    \
-        * Windows and libc on Linux) */
+    5u                        /* an imported function name (case-folded, library dropped:          \
+                               * the same module imports the same API from KERNEL32 on             \
+                               * Windows and libc on Linux) */
 #define STRAIN_KIND_STRING 6u /* a printable string of a data section (strings_keys.c) */
 
 /* Posting (STRAIN_KIND_STRING, 0) marks a sample whose strings were indexed: a database
@@ -48,12 +50,7 @@ typedef struct strain_engine_key {
 } strain_engine_key;
 
 /* A distinct string of an item: its hash and where its first occurrence is in the file. */
-typedef struct strain_engine_string {
-    uint64_t hash;
-    uint64_t offset; /* file offset */
-    uint32_t len;    /* characters */
-    bool utf16;
-} strain_engine_string;
+typedef strain_code_string strain_engine_string;
 
 struct strain_engine_item {
     uint64_t *names; /* sorted, unique hashes of kind NAME (low bit 0) and IMPORT (low bit 1) */
@@ -95,14 +92,8 @@ int strain_engine__name_keys(strain_engine_key **out, size_t *out_n, strain_ctx 
                              const strain_engine_item *it);
 /* Computes it->names from the parsed binary. */
 int strain_engine__item_names(strain_engine_item *it, strain_ctx *ctx);
-/* The distinct strings of bin's data sections (data, size: the bytes bin was parsed from),
- * sorted by hash; *out malloc'd, caller frees (strings_keys.c). */
-int strain_engine__binary_strings(strain_engine_string **out, size_t *out_n, strain_ctx *ctx,
-                                  const strain_binary *bin, const uint8_t *data, size_t size);
 /* Computes it->strs from the parsed binary. */
 int strain_engine__item_strings(strain_engine_item *it, strain_ctx *ctx);
-/* The kind-STRING hash of a string's text (never STRAIN_ENGINE_STRINGS_MARKER). */
-uint64_t strain_engine__string_hash(const char *text, size_t len);
 /* The item's string with hash h, or NULL. */
 const strain_engine_string *strain_engine__item_string(const strain_engine_item *it, uint64_t h);
 /* Copies s's text (UTF-16LE narrowed) into out, NUL-terminated, truncated to cap - 1 bytes;

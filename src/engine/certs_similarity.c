@@ -311,7 +311,7 @@ int strain_certs__similarity(double *out, strain_ctx *ctx, const strain_certs__s
     }
     clean_of(ex, &n_ex, fr, &n_fr, a);
     clean_of(ex, &n_ex, fr, &n_fr, b);
-    STRAIN_TRY(strain_engine__hash_genome(&clean, ctx, ex, n_ex, fr, n_fr));
+    STRAIN_TRY(strain_engine__hash_genome(&clean, ctx, ex, n_ex, fr, n_fr, NULL, 0));
     STRAIN_TRY(strain_genome_discount(&da, ctx, a->g, clean));
     STRAIN_TRY(strain_genome_discount(&db, ctx, b->g, clean));
     STRAIN_TRY(strain_compare(&cmp, ctx, da, db));

@@ -2,10 +2,13 @@
  * Clustering without all-pairs comparison (strain/cluster.h). Steps:
  *  1. library code: fragments (and function hashes) present in more than max_df of the
  *     samples are discounted, so that a shared runtime neither proposes nor supports edges;
- *  2. signatures: MinHash of each sample's remaining fragment set (src/engine/lsh.c);
- *  3. candidates: banded LSH, pairs sharing a band bucket;
- *  4. verification: strain_compare on the discounted genomes (or exact Jaccard of feature
- *     sets); pairs scoring >= threshold are edges;
+ *     (the common-genome discount also drops such strings);
+ *  2. signatures: MinHash of each sample's remaining fragment set (src/engine/lsh.c), and of
+ *     its string set;
+ *  3. candidates: banded LSH, pairs sharing a band bucket of either signature;
+ *  4. verification: strain_compare on the discounted genomes, code and strings combined
+ *     (combined_score), or exact Jaccard of feature sets; pairs scoring >= threshold are
+ *     edges;
  *  5. union-find over the edges (single linkage), groups named by majority label;
  *  6. quality: mean edge score, a silhouette-like separation from the verified pairs, and the
  *     adjusted Rand index against the labels.
@@ -60,7 +63,7 @@ int strain_cluster_new(strain_cluster **out, strain_ctx *ctx, const strain_clust
         c->o = *opts;
     }
     if (!(c->o.threshold > 0)) {
-        c->o.threshold = 15.0; /* best ARI on the public corpus (test_cluster.c: 10, 15, 20, 30) */
+        c->o.threshold = STRAIN_CLUSTER_DEFAULT_THRESHOLD;
     }
     if (!(c->o.max_df > 0)) {
         c->o.max_df = 0.10;
@@ -635,6 +638,36 @@ done:
     return err;
 }
 
+/*
+ * Candidates from the strings too (genome mode): versions built years apart, or with another
+ * compiler, share their strings where their code fragments differ. sigs is reused for the
+ * strings' signatures; the pairs are merged into *pairs (sorted, unique).
+ */
+static int string_candidates(strain_cluster *c, strain_ctx *ctx, uint32_t *sigs, uint64_t **pairs,
+                             size_t *n_pairs, uint64_t *skipped)
+{
+    uint64_t *sp = NULL;
+    size_t ns = 0;
+    int err;
+    for (size_t i = 0; i < c->n; i++) {
+        const strain_genome_info *gi = strain_genome_get_info(c->s[i].g);
+        strain_lsh__minhash(sigs + i * STRAIN_LSH_K, gi->strings, gi->n_strings);
+    }
+    STRAIN_TRY(strain_lsh__candidates(&sp, &ns, skipped, ctx, sigs, c->n));
+    if (ns > 0) {
+        uint64_t *m = realloc(*pairs, (*n_pairs + ns + 1) * sizeof(uint64_t));
+        if (m == NULL) {
+            STRAIN_TRY(strain__fail(ctx, STRAIN_ENOMEM, "out of memory"));
+        }
+        memcpy(m + *n_pairs, sp, ns * sizeof(uint64_t));
+        *pairs = m;
+        *n_pairs = strain_u64_sort_unique(m, *n_pairs + ns);
+    }
+done:
+    free(sp);
+    return err;
+}
+
 int strain_cluster_run(const strain_cluster_result **out, strain_cluster *c, strain_ctx *ctx)
 {
     uint32_t *sigs = NULL;
@@ -672,6 +705,9 @@ int strain_cluster_run(const strain_cluster_result **out, strain_cluster *c, str
     }
     uint64_t skipped = 0;
     STRAIN_TRY(strain_lsh__candidates(&fr, &n_pairs, &skipped, ctx, sigs, c->n));
+    if (c->mode == 1) {
+        STRAIN_TRY(string_candidates(c, ctx, sigs, &fr, &n_pairs, &skipped));
+    }
     c->res.candidate_pairs = n_pairs;
     pairs = malloc((n_pairs + 1) * sizeof(*pairs));
     if (pairs == NULL) {
@@ -683,7 +719,7 @@ int strain_cluster_run(const strain_cluster_result **out, strain_cluster *c, str
         if (c->mode == 1) {
             strain_comparison *cmp = NULL;
             STRAIN_TRY(strain_compare(&cmp, ctx, c->s[pairs[k].a].g, c->s[pairs[k].b].g));
-            pairs[k].score = cmp->score;
+            pairs[k].score = cmp->combined_score;
             strain_comparison_free(cmp);
         } else {
             pairs[k].score = 100.0 * jaccard(&c->s[pairs[k].a], &c->s[pairs[k].b]);

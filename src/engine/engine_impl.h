@@ -8,13 +8,14 @@
 #include <strain/code.h>
 
 /*
- * A genome holding only the given function exact hashes and fragments (no sketches, no
- * addresses): the shape strain_genome_discount() reads from its clean argument. The arrays
+ * A genome holding only the given function exact hashes, fragments and strings (no sketches,
+ * no addresses): the shape strain_genome_discount() reads from its clean argument. The arrays
  * need not be sorted or unique. Built through the documented serialisation so that it is a
  * genome like any other. Caller frees.
  */
 int strain_engine__hash_genome(strain_genome **out, strain_ctx *ctx, const uint64_t *exact,
-                               size_t n_exact, const uint64_t *frags, size_t n_frags);
+                               size_t n_exact, const uint64_t *frags, size_t n_frags,
+                               const uint64_t *strs, size_t n_strs);
 
 /*
  * A genome of the code present in at least min_count of the n genomes (by function exact

@@ -138,7 +138,7 @@ int strain_hunt_set_common(strain_hunt *h, strain_ctx *ctx, unsigned n)
 static int prepare(strain_hunt *h, strain_ctx *ctx)
 {
     strain_genome *common = NULL;
-    uint64_t *e = NULL, *f = NULL;
+    uint64_t *e = NULL, *f = NULL, *t = NULL;
     int err = 0;
     if (h->common > 0 && h->n_seeds > 0) {
         const strain_genome **raw = calloc(h->n_seeds, sizeof(*raw));
@@ -154,20 +154,22 @@ static int prepare(strain_hunt *h, strain_ctx *ctx)
     }
     if (common != NULL || h->n_clean > 0) {
         /* One discount genome: the union of the clean genomes and the common code. */
-        size_t ne = 0, nf = 0;
+        size_t ne = 0, nf = 0, ns = 0;
         for (size_t i = 0; i <= h->n_clean; i++) {
             const strain_genome *c = i < h->n_clean ? h->clean[i] : common;
             if (c != NULL) {
                 ne += strain_genome_get_info(c)->n_genes;
                 nf += strain_genome_get_info(c)->n_fragments;
+                ns += strain_genome_get_info(c)->n_strings;
             }
         }
         e = malloc((ne + 1) * sizeof(uint64_t));
         f = malloc((nf + 1) * sizeof(uint64_t));
-        if (e == NULL || f == NULL) {
+        t = malloc((ns + 1) * sizeof(uint64_t));
+        if (e == NULL || f == NULL || t == NULL) {
             STRAIN_TRY(strain__fail(ctx, STRAIN_ENOMEM, "out of memory"));
         }
-        ne = nf = 0;
+        ne = nf = ns = 0;
         for (size_t i = 0; i <= h->n_clean; i++) {
             const strain_genome *c = i < h->n_clean ? h->clean[i] : common;
             if (c == NULL) {
@@ -180,8 +182,11 @@ static int prepare(strain_hunt *h, strain_ctx *ctx)
             for (size_t k = 0; k < ci->n_fragments; k++) {
                 f[nf++] = ci->fragments[k];
             }
+            for (size_t k = 0; k < ci->n_strings; k++) {
+                t[ns++] = ci->strings[k];
+            }
         }
-        STRAIN_TRY(strain_engine__hash_genome(&h->discount, ctx, e, ne, f, nf));
+        STRAIN_TRY(strain_engine__hash_genome(&h->discount, ctx, e, ne, f, nf, t, ns));
         for (size_t i = 0; i < h->n_seeds; i++) {
             STRAIN_TRY(
                 strain_genome_discount(&h->seeds[i].prepared, ctx, h->seeds[i].raw, h->discount));
@@ -202,6 +207,7 @@ done:
     strain_genome_free(common);
     free(e);
     free(f);
+    free(t);
     return err;
 }
 
@@ -230,14 +236,17 @@ int strain_hunt_match(strain_hunt *h, strain_ctx *ctx, const strain_genome *g, d
     for (size_t i = 0; i < h->n_seeds; i++) {
         strain_comparison *c = NULL;
         STRAIN_TRY(strain_compare(&c, ctx, h->seeds[i].prepared, g));
-        if (c->score >= min_score) {
+        if (c->combined_score >= min_score) {
             strain_hunt_hit hit = {
                 .path = path,
                 .archive_path = archive_path,
                 .sha256 = sha256,
                 .seed = i,
                 .seed_name = h->seeds[i].name,
-                .score = c->score,
+                .score = c->combined_score,
+                .code_score = c->score,
+                .string_score = c->string_score,
+                .n_shared_strings = c->n_shared_strings,
                 .n_matches = c->n_matches,
                 .coverage = c->coverage_b,
                 .seed_coverage = c->coverage_a,

@@ -48,15 +48,16 @@ typedef struct hd_key {
 
 typedef struct hd_cand {
     int64_t id;
-    double ex; /* seed function bytes seen in this sample */
-    double fr; /* seed indexed fragments seen */
+    double ex;     /* seed function bytes seen in this sample */
+    double fr;     /* seed indexed fragments seen */
+    uint32_t strs; /* seed strings seen */
 } hd_cand;
 
 typedef struct hd_hit {
     int64_t id;
     size_t seed;
-    double score, coverage, seed_coverage;
-    size_t n_matches;
+    double score, code_score, string_score, coverage, seed_coverage;
+    size_t n_matches, n_shared_strings;
 } hd_hit;
 
 typedef struct hd_pair {
@@ -187,7 +188,7 @@ static int push_hashes(hd_state *s, uint64_t **v, size_t *n, size_t *cap, const 
 {
     if (*total + k > STRAIN_HUNT_DB_CLEAN_HASHES) {
         return strain__fail(s->ctx, STRAIN_ELIMIT,
-                            "clean samples hold more than %u code hashes "
+                            "clean samples hold more than %u code and string hashes "
                             "(STRAIN_HUNT_DB_CLEAN_HASHES)",
                             STRAIN_HUNT_DB_CLEAN_HASHES);
     }
@@ -209,13 +210,13 @@ static int push_hashes(hd_state *s, uint64_t **v, size_t *n, size_t *cap, const 
     return STRAIN_OK;
 }
 
-/* One hash genome of every clean sample's function hashes and fragments (the union is what
- * strain_genome_discount reads), added to the hunt as a clean genome. */
+/* One hash genome of every clean sample's function hashes, fragments and strings (the union
+ * is what strain_genome_discount reads), added to the hunt as a clean genome. */
 static int add_clean_samples(hd_state *s)
 {
     id_list ids = {NULL, 0, 0, false};
-    uint64_t *ex = NULL, *fr = NULL, *tmp = NULL;
-    size_t ne = 0, nf = 0, cap_e = 0, cap_f = 0, total = 0;
+    uint64_t *ex = NULL, *fr = NULL, *sr = NULL, *tmp = NULL;
+    size_t ne = 0, nf = 0, ns = 0, cap_e = 0, cap_f = 0, cap_s = 0, total = 0;
     strain_genome *g = NULL, *hg = NULL;
     strain_store_filter f = {NULL, NULL, NULL, 1, 0};
     int err = strain_store_list(s->st, &f, on_clean, &ids);
@@ -251,12 +252,13 @@ static int add_clean_samples(hd_state *s)
         }
         STRAIN_TRY(push_hashes(s, &ex, &ne, &cap_e, tmp, gi->n_genes, &total));
         STRAIN_TRY(push_hashes(s, &fr, &nf, &cap_f, gi->fragments, gi->n_fragments, &total));
+        STRAIN_TRY(push_hashes(s, &sr, &ns, &cap_s, gi->strings, gi->n_strings, &total));
         strain_genome_free(g);
         g = NULL;
         s->stats.clean++;
     }
     if (s->stats.clean > 0) {
-        STRAIN_TRY(strain_engine__hash_genome(&hg, s->ctx, ex, ne, fr, nf));
+        STRAIN_TRY(strain_engine__hash_genome(&hg, s->ctx, ex, ne, fr, nf, sr, ns));
         err = strain_hunt__add_clean_owned(s->h, s->ctx, hg);
         hg = NULL;
     }
@@ -264,6 +266,7 @@ done:
     free(ids.v);
     free(ex);
     free(fr);
+    free(sr);
     free(tmp);
     strain_genome_free(g);
     strain_genome_free(hg);
@@ -322,7 +325,7 @@ static hd_cand *cand_get(cand_map *m, strain_ctx *ctx, int64_t id)
         m->v = r;
         m->cap = nc;
     }
-    m->v[m->n] = (hd_cand){id, 0, 0};
+    m->v[m->n] = (hd_cand){id, 0, 0, 0};
     m->slots[sl] = ++m->n;
     return &m->v[m->n - 1];
 }
@@ -456,6 +459,71 @@ static int push_verify(hd_state *s, int64_t id, size_t seed)
 
 #define HD_BATCH_KEYS 256u
 
+/*
+ * The string channel: a sample sharing STRAIN_COMPARE_MIN_SHARED_STRINGS of the seed's
+ * strings may reach min_score on strings alone (0.8 x the share of the smaller string set,
+ * which the postings cannot bound), so each such sample is nominated and every posting of
+ * the seed's strings is read. Strings held by clean samples were discounted from the seed.
+ */
+static int string_candidates(hd_state *s, const strain_genome *g, cand_map *m)
+{
+    const strain_genome_info *gi = strain_genome_get_info(g);
+    hd_key *keys = NULL;
+    strain_store_key *sk = NULL;
+    strain_store_df *df = NULL;
+    strain_store_posting *p = NULL;
+    int err = STRAIN_OK;
+    if (!(gi->flags & STRAIN_GENOME_STRINGS) || gi->n_strings < STRAIN_COMPARE_MIN_SHARED_STRINGS) {
+        return STRAIN_OK;
+    }
+    size_t nk = gi->n_strings;
+    keys = malloc(nk * sizeof(*keys));
+    sk = malloc(nk * sizeof(*sk));
+    df = malloc(nk * sizeof(*df));
+    if (keys == NULL || sk == NULL || df == NULL) {
+        err = strain__fail(s->ctx, STRAIN_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < nk; i++) {
+        sk[i] = (strain_store_key){STRAIN_KIND_STRING, gi->strings[i]};
+    }
+    STRAIN_TRY(strain_store_df_get(s->st, df, sk, nk, 0));
+    size_t n = 0;
+    for (size_t i = 0; i < nk; i++) {
+        if (df[i].n_samples > 0 && df[i].n_clean == 0) {
+            keys[n++] = (hd_key){STRAIN_KIND_STRING, gi->strings[i], 1, df[i].n_samples};
+        }
+    }
+    s->stats.keys += n;
+    double rem_ex = 0, rem_fr = 0; /* unused here: strings bound nothing */
+    for (size_t next = 0; next < n;) {
+        size_t nb = fill_batch(sk, HD_BATCH_KEYS, keys, n, &next, &rem_ex, &rem_fr);
+        size_t np = 0;
+        free(p);
+        p = NULL;
+        STRAIN_TRY(strain_store_lookup(s->st, &p, &np, sk, nb, UINT32_MAX));
+        s->stats.keys_read += nb;
+        s->stats.postings += np;
+        for (size_t i = 0; i < np; i++) {
+            if (is_clean(s, p[i].sample_id)) {
+                continue;
+            }
+            hd_cand *c = cand_get(m, s->ctx, p[i].sample_id);
+            if (c == NULL) {
+                err = STRAIN_ENOMEM;
+                goto done;
+            }
+            c->strs++;
+        }
+    }
+done:
+    free(keys);
+    free(sk);
+    free(df);
+    free(p);
+    return err;
+}
+
 static int gather_seed(hd_state *s, size_t seed)
 {
     const strain_genome *g = s->h->seeds[seed].prepared;
@@ -553,10 +621,12 @@ static int gather_seed(hd_state *s, size_t seed)
             }
         }
     }
+    STRAIN_TRY(string_candidates(s, g, &m));
     s->stats.candidates += m.n;
     for (size_t i = 0; i < m.n; i++) {
         const hd_cand *c = &m.v[i];
-        if (evidence(c->ex + rem_ex, c->fr + rem_fr, bytes, frags) >= phi) {
+        if (evidence(c->ex + rem_ex, c->fr + rem_fr, bytes, frags) >= phi ||
+            c->strs >= STRAIN_COMPARE_MIN_SHARED_STRINGS) {
             STRAIN_TRY(push_verify(s, c->id, seed));
         }
     }
@@ -586,8 +656,9 @@ static int on_match(const strain_hunt_hit *hit, void *payload)
         s->hits = r;
         s->cap_hits = nc;
     }
-    s->hits[s->n_hits++] = (hd_hit){s->cur_id,     hit->seed,          hit->score,
-                                    hit->coverage, hit->seed_coverage, hit->n_matches};
+    s->hits[s->n_hits++] = (hd_hit){s->cur_id,          hit->seed,         hit->score,
+                                    hit->code_score,    hit->string_score, hit->coverage,
+                                    hit->seed_coverage, hit->n_matches,    hit->n_shared_strings};
     return 0;
 }
 
@@ -667,6 +738,9 @@ static int report(hd_state *s, const strain_hunt_db_opts *o)
             .seed = x->seed,
             .seed_name = s->h->seeds[x->seed].name,
             .score = x->score,
+            .code_score = x->code_score,
+            .string_score = x->string_score,
+            .n_shared_strings = x->n_shared_strings,
             .n_matches = x->n_matches,
             .coverage = x->coverage,
             .seed_coverage = x->seed_coverage,

@@ -68,9 +68,10 @@ int strain_engine_prepare(strain_engine_item **out, strain_ctx *ctx, const uint8
         goto done;
     }
     STRAIN_TRY(strain_binary_parse(&it->bin, ctx, it->sample->data, it->sample->size));
-    STRAIN_TRY(strain_genome_build(&it->genome, ctx, it->bin, NULL));
-    STRAIN_TRY(strain_engine__item_names(it, ctx));
     STRAIN_TRY(strain_engine__item_strings(it, ctx));
+    /* the genome's strings are these: extracted once */
+    STRAIN_TRY(strain_code__genome_build(&it->genome, ctx, it->bin, NULL, it->strs, it->n_strs));
+    STRAIN_TRY(strain_engine__item_names(it, ctx));
 
     const strain_binary_info *bi = strain_binary_get_info(it->bin);
     strain_store_sample *m = &it->meta;

@@ -87,7 +87,7 @@ static int excluded_hashes(uint64_t **out, size_t *out_n, strain_ctx *ctx,
         if (strain_binary_parse(&bin, ctx, exclude[e].data, exclude[e].size) < 0) {
             continue; /* not a binary we parse: the libyara pass still covers it */
         }
-        err = strain_engine__binary_strings(&s, &ns, ctx, bin, exclude[e].data, exclude[e].size);
+        err = strain_code__binary_strings(&s, &ns, ctx, bin, exclude[e].data, exclude[e].size);
         strain_binary_free(bin);
         if (err < 0) {
             goto done;
@@ -163,8 +163,8 @@ int strain_yara__text_patterns(ypat **out, size_t *out_n, strain_ctx *ctx, const
         STRAIN_TRY(strain__fail(ctx, STRAIN_ENOMEM, "out of memory"));
     }
     for (size_t i = 0; i < n; i++) {
-        STRAIN_TRY(strain_engine__binary_strings(&strs[i], &ns[i], ctx, yf[i].bin, files[i].data,
-                                                 files[i].size));
+        STRAIN_TRY(strain_code__binary_strings(&strs[i], &ns[i], ctx, yf[i].bin, files[i].data,
+                                               files[i].size));
         total += ns[i];
     }
     refs = malloc((total + 1) * sizeof(*refs));

@@ -87,7 +87,7 @@
 
 /* Strings */
 #define STRAIN_STRINGS_MAX_COUNT 1000000u
-/* String features per sample (src/engine/strings_keys.c): real modules have hundreds to tens
+/* String features per sample (src/code/genome_strings.c): real modules have hundreds to tens
  * of thousands of distinct strings; 200k bounds the postings one hostile file can add. */
 #define STRAIN_ENGINE_MAX_STRINGS 200000u
 /* Shortest string that is a feature: 4-5 character runs are mostly bytes of tables and
@@ -128,6 +128,9 @@
 /* Genome deserialisation: a genome larger than this did not come from a sample within
  * STRAIN_DEFAULT_MAX_FILE_SIZE (fragments <= 1 per byte of code, genes <= functions). */
 #define STRAIN_GENOME_MAX_FRAGMENTS 64000000u
+/* Strings of a deserialised genome: a sample has at most STRAIN_ENGINE_MAX_STRINGS, but the
+ * discount genome of a hunt is the union over its clean samples (512 MiB of hashes). */
+#define STRAIN_GENOME_MAX_STRINGS 64000000u
 
 /* Engine: hunt, cluster, yara (src/engine/). */
 /* Samples waiting per hunt worker: 2 keeps every worker fed while the walker reads the next

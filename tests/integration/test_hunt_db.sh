@@ -40,6 +40,12 @@ assert set(a) == set(b), (sorted(set(a) ^ set(b)))
 for k in a:
     assert abs(a[k]["score"] - b[k]["score"]) < 1e-6, (k, a[k]["score"], b[k]["score"])
     assert a[k]["functions"] == b[k]["functions"] and abs(a[k]["coverage"] - b[k]["coverage"]) < 1e-9
+    for ch in ("code_score", "string_score"):
+        assert abs(a[k][ch] - b[k][ch]) < 1e-6, (k, ch, a[k][ch], b[k][ch])
+    assert a[k]["shared_strings"] == b[k]["shared_strings"], k
+    # the score combines the two channels (strain_comparison.combined_score)
+    c, s_ = a[k]["code_score"], a[k]["string_score"]
+    assert abs(a[k]["score"] - max(0.8 * s_ + 0.2 * c, c - 60)) < 1e-6, a[k]
 # labels are the ones given to `strain add`, the path the file added
 labels = {"alpha": "north", "beta": "north", "gamma": "south", "delta": "east"}
 for r in db:
@@ -54,7 +60,7 @@ assert {os.path.basename(r["path"]) for r in db if r["seed"].endswith("gamma_v1.
 rank = [(sys.argv[4:].index(r["seed"]), -r["score"]) for r in db]
 assert rank == sorted(rank), rank
 text = open(sys.argv[3]).read().splitlines()
-assert text[0].split()[:4] == ["score", "funcs", "share", "seed"], text[0]
+assert text[0].split()[:7] == ["score", "code", "strs", "funcs", "share", "shared", "seed"], text[0]
 assert len(text) == 1 + sum(1 for r in db if r["seed"].endswith("alpha_v4.exe")
                             and r["score"] >= 30), text
 print("hunt --db: %d hits, identical to the streaming hunt" % len(db))

@@ -2,7 +2,8 @@
  * The genome as a value: deterministic (same bytes => same serialisation, run after run),
  * stable through serialise/deserialise, and deserialisation refuses corrupt bytes (every
  * truncation, every flipped byte, forged counts behind a valid checksum) without reading
- * out of bounds.
+ * out of bounds. The strings of the data sections travel with the genome (version 2), and
+ * version 1 genomes, which databases hold, still read, without strings.
  */
 #include "code/hash64.h"
 #include "code_test_util.h"
@@ -181,11 +182,123 @@ static void test_disasm(void **state)
     strain_ctx_free(ctx);
 }
 
+/* /bin/ls: an ELF with the strings of a real program in .rodata. */
+static strain_genome *ls_genome(strain_ctx *ctx)
+{
+    size_t len = 0;
+    uint8_t *data = th_read_file("/bin/ls", &len);
+    assert_non_null(data);
+    strain_binary *bin = NULL;
+    strain_genome *g = NULL;
+    assert_int_equal(strain_binary_parse(&bin, ctx, data, len), 0);
+    assert_int_equal(strain_genome_build(&g, ctx, bin, NULL), 0);
+    strain_binary_free(bin);
+    free(data);
+    return g;
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++) {
+        p[i] = (uint8_t)(v >> (8 * i));
+    }
+}
+
+static void test_strings(void **state)
+{
+    (void)state;
+    strain_ctx *ctx;
+    assert_int_equal(strain_ctx_new(&ctx), 0);
+    strain_genome *g = ls_genome(ctx);
+    const strain_genome_info *gi = strain_genome_get_info(g);
+    assert_true(gi->flags & STRAIN_GENOME_STRINGS);
+    assert_true(gi->n_strings >= 100); /* usage text, messages, formats */
+    for (size_t i = 1; i < gi->n_strings; i++) {
+        assert_true(gi->strings[i - 1] < gi->strings[i]);
+    }
+    uint8_t *s;
+    size_t len;
+    assert_int_equal(strain_genome_serialize(&s, &len, ctx, g), 0);
+    strain_genome *back = NULL;
+    assert_int_equal(strain_genome_deserialize(&back, ctx, s, len), 0);
+    const strain_genome_info *bi = strain_genome_get_info(back);
+    assert_int_equal(bi->n_strings, gi->n_strings);
+    assert_memory_equal(bi->strings, gi->strings, gi->n_strings * sizeof(uint64_t));
+    assert_int_equal(bi->flags, gi->flags);
+
+    /* A genome compared with itself: every string shared. */
+    strain_comparison *c = NULL;
+    assert_int_equal(strain_compare(&c, ctx, g, back), 0);
+    assert_int_equal(c->n_shared_strings, gi->n_strings);
+    assert_true(c->string_score > 99.99 && c->combined_score > 99.99);
+    strain_comparison_free(c);
+
+    /* Version 1: the same bytes without the string section. */
+    size_t tail = 4 + gi->n_strings * 8 + 8;
+    size_t l1 = len - tail + 8;
+    uint8_t *v1 = malloc(len);
+    memcpy(v1, s, l1 - 8);
+    v1[4] = 1;
+    v1[5] = 0;
+    reseal(v1, l1);
+    strain_genome *old = NULL;
+    assert_int_equal(strain_genome_deserialize(&old, ctx, v1, l1), 0);
+    const strain_genome_info *oi = strain_genome_get_info(old);
+    assert_int_equal(oi->n_strings, 0);
+    assert_false(oi->flags & STRAIN_GENOME_STRINGS);
+    assert_int_equal(oi->n_genes, gi->n_genes);
+    assert_int_equal(oi->n_fragments, gi->n_fragments);
+    /* Against a genome without strings, the combined score is the code score. */
+    assert_int_equal(strain_compare(&c, ctx, g, old), 0);
+    assert_true(c->string_score == 0 && c->combined_score == c->score);
+    strain_comparison_free(c);
+    /* A version 1 genome with a string section: trailing bytes. */
+    memcpy(v1, s, len);
+    v1[4] = 1;
+    reseal(v1, len);
+    strain_genome *bad = NULL;
+    assert_int_equal(strain_genome_deserialize(&bad, ctx, v1, len), STRAIN_EMALFORMED);
+
+    /* Forged string counts and out-of-order strings behind a valid checksum. */
+    size_t str_off = len - tail;
+    uint32_t forged[] = {0xffffffffu, (uint32_t)gi->n_strings + 1, (uint32_t)gi->n_strings - 1};
+    for (size_t v = 0; v < 3; v++) {
+        memcpy(v1, s, len);
+        put32(v1 + str_off, forged[v]);
+        reseal(v1, len);
+        assert_int_equal(strain_genome_deserialize(&bad, ctx, v1, len), STRAIN_EMALFORMED);
+    }
+    memcpy(v1, s, len);
+    put64(v1 + str_off + 4, gi->strings[1]);
+    put64(v1 + str_off + 12, gi->strings[0]);
+    reseal(v1, len);
+    assert_int_equal(strain_genome_deserialize(&bad, ctx, v1, len), STRAIN_EMALFORMED);
+    assert_null(bad);
+
+    /* Discounting drops the clean genome's strings. */
+    strain_genome *d = NULL;
+    assert_int_equal(strain_genome_discount(&d, ctx, g, back), 0);
+    assert_int_equal(strain_genome_get_info(d)->n_strings, 0);
+    assert_true(strain_genome_get_info(d)->flags & STRAIN_GENOME_STRINGS);
+    strain_genome_free(d);
+    assert_int_equal(strain_genome_discount(&d, ctx, g, old), 0);
+    assert_int_equal(strain_genome_get_info(d)->n_strings, gi->n_strings);
+    strain_genome_free(d);
+
+    free(v1);
+    free(s);
+    strain_genome_free(old);
+    strain_genome_free(back);
+    strain_genome_free(g);
+    strain_ctx_free(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_deterministic),
         cmocka_unit_test(test_corrupt),
+        cmocka_unit_test(test_strings),
         cmocka_unit_test(test_disasm),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

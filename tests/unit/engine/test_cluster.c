@@ -93,7 +93,7 @@ static void test_corpus_ari(void **state)
         strain_binary_free(bin);
         free(data);
     }
-    static const double thresholds[] = {10, 15, 20, 30};
+    static const double thresholds[] = {10, 15, 20, 30, 40, 50};
     double ari_default = 0;
     for (size_t t = 0; t < sizeof(thresholds) / sizeof(thresholds[0]); t++) {
         strain_cluster_opts o = {.threshold = thresholds[t], .max_df = 0};
@@ -115,7 +115,7 @@ static void test_corpus_ari(void **state)
                "%.1f, separation %.3f, ARI vs family %.3f, vs (family, format) %.3f, %.1f s\n",
                thresholds[t], r->n_groups, r->n_edges, (unsigned long long)r->candidate_pairs,
                n * (n - 1) / 2, r->mean_intra, r->separation, r->ari, af, r->seconds);
-        if (thresholds[t] == 15) {
+        if (thresholds[t] == STRAIN_CLUSTER_DEFAULT_THRESHOLD) {
             ari_default = r->ari;
             for (size_t g = 0; g < r->n_groups; g++) {
                 printf("  %-22s %2zu:", r->groups[g].name, r->groups[g].n_members);
@@ -127,12 +127,10 @@ static void test_corpus_ari(void **state)
         }
         strain_cluster_free(c);
     }
-    /* The issue's target (ARI >= 0.9 against family labels) is NOT reached: families span
-     * x86 and x64 builds that share no machine code, versions years apart share little, and
-     * sibling families share most of theirs. Asserted: the measured floor at the default
-     * threshold (0.421 against family, 0.554 against (family, format) when written; 0.402 and
-     * 0.530 after the code branch's jump-table change moved the compare scores). */
-    assert_true(ari_default >= 0.40);
+    /* The issue's target, ARI >= 0.9 against the family labels, is met at the default
+     * threshold since the genome carries strings: 0.928 when written (code alone: 0.402).
+     * What is left: leveldown and its fork classic-level share code and strings. */
+    assert_true(ari_default >= 0.90);
     for (size_t i = 0; i < n; i++) {
         strain_genome_free(gs[i]);
     }
