@@ -202,8 +202,8 @@ static void fragments(strain_comparison *c, const strain_genome_info *a,
  * The string channel and the combination. Overlap (shared over the smaller set) rather than
  * Jaccard: a new version adds strings, and a small tool built from a larger one keeps few of
  * them, yet every string they share is evidence. On the public corpus (hunt with the oldest
- * version of each family, clean set discounted), overlap found 0.97 of the other versions at a
- * precision of 0.80 where Jaccard found 0.84 (bench/RESULTS.md, "Hunt"). The combination is
+ * version of each family, clean set discounted), overlap found 0.98 of the other versions at a
+ * precision of 0.79 where Jaccard found 0.84 at 0.81 (docs/hunt.md). The combination is
  * the one attribution uses (docs/attribution.md): code shared without the strings that go
  * with it is runtime or library code, so it counts fully only when it is near-identical.
  */

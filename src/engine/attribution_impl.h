@@ -21,7 +21,7 @@
     5u                        /* an imported function name (case-folded, library dropped:          \
                                * the same module imports the same API from KERNEL32 on             \
                                * Windows and libc on Linux) */
-#define STRAIN_KIND_STRING 6u /* a printable string of a data section (strings_keys.c) */
+#define STRAIN_KIND_STRING 6u /* a printable string of a data section (code/genome_strings.c) */
 
 /* Posting (STRAIN_KIND_STRING, 0) marks a sample whose strings were indexed: a database
  * built before string features has none, and a query against it leaves strings out (they

@@ -1,7 +1,7 @@
 /*
  * Ranking a query against the reference database.
  *
- * 1. Weights. Every distinct feature of the query (keys.c; strings: strings_keys.c) gets
+ * 1. Weights. Every distinct feature of the query (keys.c; strings: code/genome_strings.c) gets
  *    w = kind factor x idf^2, with the probabilistic idf over families
  *    idf(f) = ln(1 + (F - f + 0.5) / (f + 0.5)), F the families in the database and f those
  *    holding the feature (the form Lucene's BM25 uses: it never goes negative and falls close

@@ -1,6 +1,6 @@
 /*
  * Text strings for generated YARA rules: the strings of a family's data sections (the same
- * extraction as the attribution's string features, strings_keys.c) that most of its files
+ * extraction as the attribution's string features, code/genome_strings.c) that most of its files
  * hold and no excluded file does. Analysts write rules from such strings (a module name, a
  * PDB path, an error message); they also carry families whose code changes with every
  * compiler version, where no function survives in enough files to make a code pattern.
