@@ -1,7 +1,8 @@
 /*
  * `strain compare A B [--json]`: how much code two files share. Prints a symmetric score
  * 0-100, the share of each file's counted code covered by matched functions, the fragment
- * overlap, and the matched function pairs. Raw figure: runtime-library code shared by
+ * overlap, the strings both hold and the score of code and strings together (the one hunting
+ * and clustering use), and the matched function pairs. Raw figure: runtime-library code shared by
  * unrelated programs is not discounted here (the reference database's clean set does that).
  */
 #include <inttypes.h>
@@ -23,6 +24,9 @@ static int print_json(const char *pa, const char *pb, const strain_comparison *c
     json_object_set_new(root, "coverage_b", json_real(c->coverage_b));
     json_object_set_new(root, "fragment_jaccard", json_real(c->fragment_jaccard));
     json_object_set_new(root, "fragment_containment", json_real(c->fragment_containment));
+    json_object_set_new(root, "string_score", json_real(c->string_score));
+    json_object_set_new(root, "shared_strings", json_integer((json_int_t)c->n_shared_strings));
+    json_object_set_new(root, "combined_score", json_real(c->combined_score));
     json_object_set_new(root, "functions_a", json_integer((json_int_t)c->n_counted_a));
     json_object_set_new(root, "functions_b", json_integer((json_int_t)c->n_counted_b));
     for (size_t i = 0; i < c->n_matches; i++) {
@@ -52,12 +56,15 @@ static void print_text(const char *pa, const char *pb, const strain_comparison *
     printf("coverage:   a %.1f%%, b %.1f%%\n", 100 * c->coverage_a, 100 * c->coverage_b);
     printf("fragments:  jaccard %.3f, containment %.3f\n", c->fragment_jaccard,
            c->fragment_containment);
+    printf("strings:    %zu shared, score %.1f / 100\n", c->n_shared_strings, c->string_score);
+    printf("combined:   %.1f / 100 (code and strings, as hunt and cluster score)\n",
+           c->combined_score);
     printf("matched:    %zu function pairs\n\n", c->n_matches);
     printf("%-18s %-18s %8s %8s %6s\n", "address in a", "address in b", "size a", "size b", "sim");
     for (size_t i = 0; i < c->n_matches; i++) {
         const strain_gene_match *m = &c->matches[i];
-        printf("0x%-16" PRIx64 " 0x%-16" PRIx64 " %8" PRIu32 " %8" PRIu32 " %6.2f\n",
-               m->address_a, m->address_b, m->size_a, m->size_b, m->similarity);
+        printf("0x%-16" PRIx64 " 0x%-16" PRIx64 " %8" PRIu32 " %8" PRIu32 " %6.2f\n", m->address_a,
+               m->address_b, m->size_a, m->size_b, m->similarity);
     }
 }
 
@@ -124,8 +131,11 @@ const cli_command cli_cmd_compare = {
     .usage = "usage: strain compare A B [--json] [--arch x86|x64 --base ADDR]\n\n"
              "Computes the genotypes of A and B and pairs their functions (exact hash, then\n"
              "MinHash similarity). Prints a symmetric score 0-100, the share of each file's\n"
-             "code covered by the pairs, fragment overlap and the matched pairs. Functions\n"
-             "below the size floor are not counted. Shared runtime-library code is not\n"
-             "discounted: compare unrelated programs built by the same compiler to see it.\n",
+             "code covered by the pairs, fragment overlap, the strings of the data sections\n"
+             "both hold (score: shared over the smaller set), the combined score of code and\n"
+             "strings (max(0.8 strings + 0.2 code, code - 60), as hunt and cluster use) and\n"
+             "the matched pairs. Functions below the size floor are not counted. Shared\n"
+             "runtime-library code and strings are not discounted: compare unrelated programs\n"
+             "built by the same compiler to see them.\n",
     .run = compare_run,
 };

@@ -63,14 +63,16 @@ static void put(uint8_t **w, uint64_t v, int bytes)
 static strain_genome *common_genome(strain_ctx *ctx, strain_genome **g, const uint32_t *fam,
                                     size_t n)
 {
-    size_t ng = 0, nf = 0;
+    size_t ng = 0, nf = 0, nst = 0;
     for (size_t i = 0; i < n; i++) {
         ng += strain_genome_get_info(g[i])->n_genes;
         nf += strain_genome_get_info(g[i])->n_fragments;
+        nst += strain_genome_get_info(g[i])->n_strings;
     }
     pair *pg = malloc((ng + 1) * sizeof(pair)), *pf = malloc((nf + 1) * sizeof(pair));
-    uint64_t *eg = malloc((ng + 1) * 8), *ef = malloc((nf + 1) * 8);
-    ng = nf = 0;
+    pair *ps = malloc((nst + 1) * sizeof(pair));
+    uint64_t *eg = malloc((ng + 1) * 8), *ef = malloc((nf + 1) * 8), *es = malloc((nst + 1) * 8);
+    ng = nf = nst = 0;
     for (size_t i = 0; i < n; i++) {
         const strain_genome_info *gi = strain_genome_get_info(g[i]);
         for (size_t k = 0; k < gi->n_genes; k++) {
@@ -81,14 +83,18 @@ static strain_genome *common_genome(strain_ctx *ctx, strain_genome **g, const ui
             pf[nf].h = gi->fragments[k];
             pf[nf++].fam = fam[i];
         }
+        for (size_t k = 0; k < gi->n_strings; k++) {
+            ps[nst].h = gi->strings[k];
+            ps[nst++].fam = fam[i];
+        }
     }
-    size_t cg = common(pg, ng, eg), cf = common(pf, nf, ef);
+    size_t cg = common(pg, ng, eg), cf = common(pf, nf, ef), cs = common(ps, nst, es);
     size_t gene_bytes = 8 + 8 + 24 + 4 * STRAIN_GENE_SKETCH;
-    size_t len = 36 + cg * gene_bytes + cf * 8 + 8;
+    size_t len = 36 + cg * gene_bytes + cf * 8 + 4 + cs * 8 + 8;
     uint8_t *buf = calloc(1, len), *w = buf;
     memcpy(w, "SGNM", 4);
     w += 4;
-    put(&w, 1, 2);
+    put(&w, 2, 2);
     put(&w, 0, 2);
     put(&w, STRAIN_ARCH_X64, 4);
     put(&w, 0, 4);
@@ -105,12 +111,19 @@ static strain_genome *common_genome(strain_ctx *ctx, strain_genome **g, const ui
     for (size_t k = 0; k < cf; k++) {
         put(&w, ef[k], 8);
     }
+    put(&w, cs, 4);
+    for (size_t k = 0; k < cs; k++) {
+        put(&w, es[k], 8);
+    }
     put(&w, strain_hash64(buf, len - 8, 0x53474e4d), 8);
     strain_genome *clean = NULL;
     assert_int_equal(strain_genome_deserialize(&clean, ctx, buf, len), 0);
-    printf("runtime/library set: %zu functions and %zu fragments present in >= %d families\n", cg,
-           cf, COMMON_FAMILIES);
+    printf("runtime/library set: %zu functions, %zu fragments and %zu strings present in >= %d "
+           "families\n",
+           cg, cf, cs, COMMON_FAMILIES);
     free(buf);
+    free(ps);
+    free(es);
     free(pg);
     free(pf);
     free(eg);
@@ -146,11 +159,15 @@ static double nn_accuracy(const th_corpus_file *files, size_t n, const double *s
     return acc;
 }
 
-static void score_all(strain_ctx *ctx, strain_genome **g, size_t n, double *score)
+/* Pairwise scores: strain_compare's code score, or code and strings combined. */
+static void score_all(strain_ctx *ctx, strain_genome **g, size_t n, double *score, bool combined)
 {
     for (size_t i = 0; i < n; i++) {
         for (size_t j = i + 1; j < n; j++) {
-            double s = ct_score(ctx, g[i], g[j]);
+            strain_comparison *c = NULL;
+            assert_int_equal(strain_compare(&c, ctx, g[i], g[j]), 0);
+            double s = combined ? c->combined_score : c->score;
+            strain_comparison_free(c);
             assert_true(s >= 0 && s <= 100.0001);
             score[i * n + j] = score[j * n + i] = s;
         }
@@ -229,7 +246,7 @@ static void test_nearest_neighbour_family(void **state)
     double t1 = now();
     printf("genes: %zu files, %.1f MB of code in %.1f s\n", n, (double)code / 1e6, t1 - t0);
     double *score = calloc(n * n, sizeof(double));
-    score_all(ctx, g, n, score);
+    score_all(ctx, g, n, score, false);
     double t2 = now();
     printf("compare: %zu pairs in %.1f s\n", n * (n - 1) / 2, t2 - t1);
     double unrelated_sum = 0, unrelated_max = 0;
@@ -248,8 +265,8 @@ static void test_nearest_neighbour_family(void **state)
         }
     }
     printf("unrelated families, raw score: mean %.1f, max %.1f (%s %s vs %s %s)\n",
-           unrelated_sum / (double)unrelated_n, unrelated_max, files[ui].family,
-           files[ui].version, files[uj].family, files[uj].version);
+           unrelated_sum / (double)unrelated_n, unrelated_max, files[ui].family, files[ui].version,
+           files[uj].family, files[uj].version);
     double actor_acc;
     nn_accuracy(files, n, score, "raw", &actor_acc);
     /* Runtime discounted. */
@@ -268,7 +285,7 @@ static void test_nearest_neighbour_family(void **state)
     for (size_t i = 0; i < n; i++) {
         assert_int_equal(strain_genome_discount(&d[i], ctx, g[i], clean), 0);
     }
-    score_all(ctx, d, n, score);
+    score_all(ctx, d, n, score, false);
     unrelated_sum = 0;
     unrelated_max = 0;
     for (size_t i = 0; i < n; i++) {
@@ -284,8 +301,8 @@ static void test_nearest_neighbour_family(void **state)
         }
     }
     printf("unrelated families, runtime discounted: mean %.1f, max %.1f (%s %s vs %s %s)\n",
-           unrelated_sum / (double)unrelated_n, unrelated_max, files[ui].family,
-           files[ui].version, files[uj].family, files[uj].version);
+           unrelated_sum / (double)unrelated_n, unrelated_max, files[ui].family, files[ui].version,
+           files[uj].family, files[uj].version);
     double acc = nn_accuracy(files, n, score, "runtime discounted", &actor_acc);
     /* The clean set (other projects' builds with the same runtimes) removed as well: what the
      * attribution database does with `strain add --clean`. Printed, not asserted: the figure
@@ -298,10 +315,15 @@ static void test_nearest_neighbour_family(void **state)
             for (size_t i = 0; i < n; i++) {
                 d[i] = discount_clean(ctx, d[i]);
             }
-            score_all(ctx, d, n, score);
+            score_all(ctx, d, n, score, false);
             double cactor;
             printf("clean set: %zu files from %s\n", clean_n, cdir);
             nn_accuracy(files, n, score, "runtime and clean set discounted", &cactor);
+            /* The genome's second channel: the strings of the data sections, combined with the
+             * code as hunting and clustering do (strain_comparison.combined_score). */
+            score_all(ctx, d, n, score, true);
+            nn_accuracy(files, n, score, "code and strings, runtime and clean set discounted",
+                        &cactor);
         }
         for (size_t k = 0; k < clean_n; k++) {
             strain_genome_free(clean_g[k]);
