@@ -20,7 +20,10 @@ static void check_genome(strain_ctx *ctx, const strain_genome *g)
             abort(); /* our own bytes must read back */
         }
         strain_comparison *c = NULL;
-        if (strain_compare(&c, ctx, g, back) == 0 && (c->score < 0 || c->score > 100.0001)) {
+        if (strain_compare(&c, ctx, g, back) == 0 &&
+            (c->score < 0 || c->score > 100.0001 || c->string_score < 0 ||
+             c->string_score > 100.0001 || c->combined_score < 0 || c->combined_score > 100.0001 ||
+             c->n_shared_strings != strain_genome_get_info(back)->n_strings)) {
             abort();
         }
         strain_comparison_free(c);
