@@ -2,6 +2,7 @@
 # Hunt throughput over the public corpus beside the yara CLI scanning the same files with a
 # rule strain generated (keccak, two versions, secp256k1 excluded). Both use 2 threads
 # (the machine's cores). Prints a Markdown table row per tool; wall and CPU (user + sys) time.
+# The hunt runs raw and with the clean set ($STRAIN_CLEAN_DIR, default the clean-set.sh cache).
 # The retrohunt (`hunt --db`) runs against a database of the same corpus indexed first (its
 # indexing time is printed apart): its MB/s is the corpus size over its time, for comparison.
 # usage: bench/hunt.sh [STRAIN_BIN] [CORPUS_DIR]
@@ -30,6 +31,15 @@ echo "| tool | wall s | CPU s | MB/s (wall) | MB/s (CPU) | output lines |"
 echo "| --- | ---: | ---: | ---: | ---: | ---: |"
 run "strain hunt (1 seed, genomes + compare, 2 threads)" "$B" hunt "$K/3.0.0/node.napi.node" \
     --in "$C" --threads 2 --json
+# With the clean set (scripts/clean-set.sh), as analysts hunt: its code and strings count for
+# nothing, so the runtime's strings stop making every addon a hit.
+CLEAN_DIR="${STRAIN_CLEAN_DIR:-$HOME/.cache/strain-corpus/clean}"
+if [ -d "$CLEAN_DIR" ]; then
+    CLEAN=()
+    while IFS= read -r f; do CLEAN+=(--clean "$f"); done < <(find "$CLEAN_DIR" -type f | sort)
+    run "strain hunt, same, --clean (the $((${#CLEAN[@]} / 2))-file clean set)" "$B" hunt \
+        "$K/3.0.0/node.napi.node" --in "$C" --threads 2 --json "${CLEAN[@]}"
+fi
 run "yara -p 2 (generated rule, $(grep -c "\$f" "$T/rule.yar") hex strings)" yara -r -p 2 "$T/rule.yar" "$C"
 DB="$T/corpus.db"
 /usr/bin/time -f "%e" -o "$T/itime" bash -c 'for d in "$2"/*/*; do
