@@ -15,6 +15,7 @@
 #include "code/code_impl.h"
 #include "code/hash64.h"
 #include "util/err.h"
+#include "util/u64sort.h"
 
 #define BANDS 8u
 #define ROWS (STRAIN_GENE_SKETCH / BANDS)
@@ -180,18 +181,7 @@ void strain_comparison_free(strain_comparison *c)
 static void fragments(strain_comparison *c, const strain_genome_info *a,
                       const strain_genome_info *b)
 {
-    size_t i = 0, j = 0, both = 0;
-    while (i < a->n_fragments && j < b->n_fragments) {
-        if (a->fragments[i] == b->fragments[j]) {
-            both++;
-            i++;
-            j++;
-        } else if (a->fragments[i] < b->fragments[j]) {
-            i++;
-        } else {
-            j++;
-        }
-    }
+    size_t both = strain_u64_common(a->fragments, a->n_fragments, b->fragments, b->n_fragments);
     size_t uni = a->n_fragments + b->n_fragments - both;
     size_t mn = a->n_fragments < b->n_fragments ? a->n_fragments : b->n_fragments;
     c->fragment_jaccard = uni > 0 ? (double)both / (double)uni : 0.0;
@@ -209,18 +199,7 @@ static void fragments(strain_comparison *c, const strain_genome_info *a,
  */
 static void strings(strain_comparison *c, const strain_genome_info *a, const strain_genome_info *b)
 {
-    size_t i = 0, j = 0, both = 0;
-    while (i < a->n_strings && j < b->n_strings) {
-        if (a->strings[i] == b->strings[j]) {
-            both++;
-            i++;
-            j++;
-        } else if (a->strings[i] < b->strings[j]) {
-            i++;
-        } else {
-            j++;
-        }
-    }
+    size_t both = strain_u64_common(a->strings, a->n_strings, b->strings, b->n_strings);
     size_t mn = a->n_strings < b->n_strings ? a->n_strings : b->n_strings;
     c->n_shared_strings = both;
     c->string_score =

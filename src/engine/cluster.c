@@ -286,18 +286,7 @@ done:
 
 static double jaccard(const cl_sample *a, const cl_sample *b)
 {
-    size_t i = 0, j = 0, inter = 0;
-    while (i < a->n_feat && j < b->n_feat) {
-        if (a->feat[i] == b->feat[j]) {
-            inter++;
-            i++;
-            j++;
-        } else if (a->feat[i] < b->feat[j]) {
-            i++;
-        } else {
-            j++;
-        }
-    }
+    size_t inter = strain_u64_common(a->feat, a->n_feat, b->feat, b->n_feat);
     size_t uni = a->n_feat + b->n_feat - inter;
     return uni > 0 ? (double)inter / (double)uni : 0.0;
 }

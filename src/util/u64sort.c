@@ -39,3 +39,20 @@ bool strain_u64_has(const uint64_t *v, size_t n, uint64_t x)
     }
     return lo < n && v[lo] == x;
 }
+
+size_t strain_u64_common(const uint64_t *a, size_t na, const uint64_t *b, size_t nb)
+{
+    size_t i = 0, j = 0, both = 0;
+    while (i < na && j < nb) {
+        if (a[i] == b[j]) {
+            both++;
+            i++;
+            j++;
+        } else if (a[i] < b[j]) {
+            i++;
+        } else {
+            j++;
+        }
+    }
+    return both;
+}
