@@ -106,7 +106,7 @@ static void on_progress(uint64_t files, uint64_t bytes, uint64_t walked, void *p
 }
 
 static int add_files(strain_hunt *h, strain_ctx *ctx, const cli_code_opts *co, const char **v,
-                     size_t n, bool clean)
+                     size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         cli_code_file f;
@@ -114,8 +114,7 @@ static int add_files(strain_hunt *h, strain_ctx *ctx, const cli_code_opts *co, c
         if (rc != CLI_EXIT_OK) {
             return rc;
         }
-        int err = clean ? strain_hunt_add_clean(h, ctx, f.genome)
-                        : strain_hunt_add_seed(h, ctx, f.genome, v[i]);
+        int err = strain_hunt_add_seed(h, ctx, f.genome, v[i]);
         cli_code_free(&f);
         if (err < 0) {
             cli_error("hunt: %s: %s", v[i], strain_ctx_errmsg(ctx));
@@ -123,6 +122,64 @@ static int add_files(strain_hunt *h, strain_ctx *ctx, const cli_code_opts *co, c
         }
     }
     return CLI_EXIT_OK;
+}
+
+typedef struct clean_walk {
+    strain_hunt *h;
+    strain_ctx *ctx;
+    const strain_code_options *code;
+    size_t added;
+    int rc;
+} clean_walk;
+
+static int on_clean(const strain_sample *s, int err, const char *msg, void *payload)
+{
+    clean_walk *w = payload;
+    if (s == NULL) {
+        cli_error("hunt: --clean: %s", msg);
+        w->rc = err == STRAIN_ENOMEM ? CLI_EXIT_ERROR : CLI_EXIT_INPUT;
+        return err;
+    }
+    strain_binary *bin = NULL;
+    strain_genome *g = NULL;
+    int e = strain_binary_parse(&bin, w->ctx, s->data, s->size);
+    if (e == 0) {
+        e = strain_genome_build(&g, w->ctx, bin, w->code);
+    }
+    if (e == 0) {
+        e = strain_hunt_add_clean(w->h, w->ctx, g);
+    }
+    if (e < 0) {
+        cli_error("hunt: --clean %s%s%s: %s", s->path, s->archive_path ? " " : "",
+                  s->archive_path ? s->archive_path : "", strain_ctx_errmsg(w->ctx));
+        w->rc = e == STRAIN_ENOMEM ? CLI_EXIT_ERROR : CLI_EXIT_INPUT;
+    } else {
+        w->added++;
+    }
+    strain_genome_free(g);
+    strain_binary_free(bin);
+    return e;
+}
+
+/* --clean PATH...: files, directories (a clean set) and archives, walked as --in is. Any
+ * input that cannot be read or analysed stops the hunt: a clean set silently short of a file
+ * would let that file's runtime pass for kinship. */
+static int add_clean_paths(strain_hunt *h, strain_ctx *ctx, const strain_hunt_opts *ho,
+                           const char **v, size_t n)
+{
+    clean_walk w = {h, ctx, &ho->code, 0, CLI_EXIT_OK};
+    if (n == 0) {
+        return CLI_EXIT_OK;
+    }
+    int err = strain_input_walk(ctx, v, n, &ho->input, on_clean, &w);
+    if (err < 0 && w.rc == CLI_EXIT_OK) {
+        cli_error("hunt: --clean: %s", strain_ctx_errmsg(ctx));
+        w.rc = CLI_EXIT_ERROR;
+    }
+    if (w.rc == CLI_EXIT_OK) {
+        fprintf(stderr, "strain: hunt: %zu clean files\n", w.added);
+    }
+    return w.rc;
 }
 
 static int parse_num(const char *v, double lo, double hi, double *out)
@@ -264,8 +321,8 @@ static int hunt_run(int argc, char **argv)
         rc = CLI_EXIT_ERROR;
         goto done;
     }
-    if ((rc = add_files(h, ctx, &co, seeds, ns, false)) != CLI_EXIT_OK ||
-        (rc = add_files(h, ctx, &co, cleans, nc, true)) != CLI_EXIT_OK) {
+    if ((rc = add_files(h, ctx, &co, seeds, ns)) != CLI_EXIT_OK ||
+        (rc = add_clean_paths(h, ctx, &ho, cleans, nc)) != CLI_EXIT_OK) {
         goto done;
     }
     strain_hunt_set_common(h, ctx, (unsigned)common);
@@ -319,8 +376,8 @@ const cli_command cli_cmd_hunt = {
     .name = "hunt",
     .summary = "find files whose code resembles seed samples, without indexing",
     .usage = "usage: strain hunt SEED... --in PATH... [--min-score N] [--json] [--threads N]\n"
-             "                   [--clean FILE...] [--common N] [--password P] [--no-archives]\n"
-             "       strain hunt SEED... --db [PATH] [--min-score N] [--json] [--clean FILE...]\n"
+             "                   [--clean PATH...] [--common N] [--password P] [--no-archives]\n"
+             "       strain hunt SEED... --db [PATH] [--min-score N] [--json] [--clean PATH...]\n"
              "                   [--common N]\n\n"
              "Streams over files, directories and archives under PATH (nothing is stored),\n"
              "computes each file's code genotypes on all cores and compares them with the\n"
@@ -329,11 +386,11 @@ const cli_command cli_cmd_hunt = {
              "(code and strings), code score, string score (shared strings over the smaller\n"
              "set), matched functions, share of the file's code in them, shared strings, seed,\n"
              "path and archive member. --json: JSON Lines.\n"
-             "--clean FILE...: code and strings of these files (e.g. an empty program built\n"
-             "with the same compiler) count for nothing. --common N: code present in N or more "
-             "seeds is\n"
-             "library code (use with seeds of different families). A summary and, on a\n"
-             "terminal, a progress line go to stderr. Exit 1 if some input could not be read.\n"
+             "--clean PATH...: code and strings of these files, directories or archives (e.g.\n"
+             "an empty program built with the same compiler, or a clean set) count for\n"
+             "nothing. --common N: code and strings present in N or more seeds are library\n"
+             "(use with seeds of different families). A summary and, on a terminal, a\n"
+             "progress line go to stderr. Exit 1 if some input could not be read.\n"
              "--db [PATH]: retrohunt the reference database instead (PATH, else $STRAIN_DB,\n"
              "else the default location); candidates come from its index, each is verified\n"
              "against its stored genome; clean samples' code counts for nothing. Lines give\n"

@@ -32,16 +32,13 @@ echo "cluster: DOT renders"
 (cd "$C" && zip -qr "$T/cc.zip" cryptocoinjs)
 # The clean set's code and strings count for nothing: without it, the MSVC runtime strings
 # that keccak and secp256k1 (same author, same build setup) share lift secp256k1 to 77-85.
-CLEAN=()
-if [ -d "${STRAIN_CLEAN_DIR:-}" ]; then
-    while IFS= read -r f; do CLEAN+=(--clean "$f"); done < <(find "$STRAIN_CLEAN_DIR" -type f | sort)
-fi
-if [ ${#CLEAN[@]} -eq 0 ]; then
+if [ ! -d "${STRAIN_CLEAN_DIR:-}" ]; then
     echo "clean set missing (scripts/clean-set.sh): skip the hunt check"
     exit 0
 fi
 "$B" hunt "$K/3.0.0/node.napi.node" --in "$C/cryptocoinjs" "$T/cc.zip" --json --threads 2 \
-    --min-score 60 "${CLEAN[@]}" >"$T/hunt.jsonl" 2>"$T/hunt.err"
+    --min-score 60 --clean "$STRAIN_CLEAN_DIR" >"$T/hunt.jsonl" 2>"$T/hunt.err"
+grep -q "clean files" "$T/hunt.err" # --clean walks the clean set's directory
 /usr/bin/python3 - "$T/hunt.jsonl" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
