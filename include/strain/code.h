@@ -74,7 +74,8 @@ typedef struct strain_code_options {
 } strain_code_options;
 
 /*
- * Recovers the code of bin and computes its genome. opts may be NULL. Fails only for
+ * Recovers the code of bin and computes its genome: code genotypes, and the hashes of the
+ * strings of its data sections (STRAIN_GENOME_STRINGS). opts may be NULL. Fails only for
  * out-of-memory or bad arguments: a binary with no usable code gives an empty genome with
  * STRAIN_GENOME_NO_CODE, and caps hit give STRAIN_GENOME_PARTIAL plus a note. Deterministic:
  * the same bytes give the same genome on every run and machine. Caller frees with
