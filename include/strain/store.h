@@ -141,7 +141,10 @@ typedef struct strain_store_stats {
     uint64_t postings;
     uint64_t distinct_features;
     uint64_t certificates;
-    uint64_t bytes_on_disk; /* database plus its journal files */
+    uint64_t bytes_on_disk; /* database plus its journal files and read index */
+    uint64_t index_bytes;   /* the read index (a flat copy of the features written by
+                             * strain_store_compact); 0 when there is none */
+    bool index_current;     /* it describes the database: df and lookup read it */
     int schema_version;
     char backend[16];
 } strain_store_stats;

@@ -219,12 +219,14 @@ static int do_stats(strain_store *st, strain_ctx *ctx, const char *path, bool js
     }
     if (json) {
         return cli_print_json("db", json_pack(
-            "{s:s, s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "db", path, "backend",
+            "{s:s, s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b}", "db", path,
+            "backend",
             s.backend, "schema_version", s.schema_version, "samples", (json_int_t)s.samples,
             "families", (json_int_t)s.families, "actors", (json_int_t)s.actors, "clean",
             (json_int_t)s.clean, "postings", (json_int_t)s.postings, "distinct_features",
             (json_int_t)s.distinct_features, "certificates", (json_int_t)s.certificates,
-            "bytes_on_disk", (json_int_t)s.bytes_on_disk));
+            "bytes_on_disk", (json_int_t)s.bytes_on_disk, "index_bytes",
+            (json_int_t)s.index_bytes, "index_current", s.index_current));
     }
     printf("database          %s (%s, schema %d)\n", path, s.backend, s.schema_version);
     printf("samples           %" PRIu64 "\n", s.samples);
@@ -236,6 +238,13 @@ static int do_stats(strain_store *st, strain_ctx *ctx, const char *path, bool js
     printf("certificates      %" PRIu64 "\n", s.certificates);
     printf("size on disk      %" PRIu64 " bytes (%.1f MiB)\n", s.bytes_on_disk,
            (double)s.bytes_on_disk / (1024.0 * 1024.0));
+    if (s.index_bytes == 0) {
+        printf("read index        none (strain db compact writes it)\n");
+    } else {
+        printf("read index        %" PRIu64 " bytes, %s\n", s.index_bytes,
+               s.index_current ? "current"
+                               : "stale since the last change (strain db compact rewrites it)");
+    }
     return CLI_EXIT_OK;
 }
 
@@ -429,15 +438,17 @@ const cli_command cli_cmd_db = {
              "\n"
              "Subcommands:\n"
              "  stats                  counts of samples, families, actors, clean samples,\n"
-             "                         features, certificates; size on disk; schema version\n"
+             "                         features, certificates; size on disk; schema version;\n"
+             "                         whether the read index is current\n"
              "  list [--actor A] [--family F] [--tag T] [--clean|--no-clean] [--limit N]\n"
              "  show SHA256            one sample: hashes, labels, features, certificates\n"
              "  label SHA256 [--actor A] [--family F] [--tag T]... [--replace-tags]\n"
              "               [--clean|--no-clean]   (an empty value clears actor/family)\n"
              "  remove SHA256          drop a sample and its features\n"
              "  check                  verify the database's integrity and counters\n"
-             "  compact                rewrite the file table by table (faster queries after\n"
-             "                         many `strain add`; `strain import` does it itself)\n"
+             "  compact                rewrite the file table by table and write the read\n"
+             "                         index beside it (PATH-index: faster queries until the\n"
+             "                         next change; `strain import` does it itself)\n"
              "\n"
              "Options:\n"
              "  --db PATH   the database (default: $STRAIN_DB, else\n"

@@ -112,6 +112,13 @@ static const migration migrations[] = {
      "ALTER TABLE feature_df ADD COLUMN n_families INTEGER NOT NULL DEFAULT 0;"
      "UPDATE feature_df SET n_families = (SELECT count(*) FROM feature_families f "
      "  WHERE f.kind = feature_df.kind AND f.hash = feature_df.hash);"},
+    /* The read index (sqlite_index.c) is a file beside the database: it is used only while
+     * the generation it was built at is the database's (every change of features adds one)
+     * and it names this database (a random id, so that an index left beside a replaced
+     * database file is never read for it). */
+    {5, "feature generation and store id for the read index",
+     "INSERT INTO store_meta(key, value) VALUES('feature_gen', 0), "
+     "  ('store_id', random() & 9223372036854775807);"},
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))

@@ -216,6 +216,7 @@ static void sq_close(void *be)
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     }
     sqlite3_close_v2(s->db);
+    strain_sqlite__index_unmap(s);
     free(s->path);
     free(s);
 }
@@ -383,11 +384,15 @@ static int sq_stats(void *be, strain_store_stats *out)
         err = strain_sqlite__user_version(s, &v);
         out->schema_version = v;
     }
+    if (err >= 0) {
+        err = strain_sqlite__index_current(s, &out->index_current);
+    }
     if (!s->in_txn) {
         sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
     }
-    out->bytes_on_disk =
-        file_size(s->path, "") + file_size(s->path, "-wal") + file_size(s->path, "-shm");
+    out->index_bytes = strain_sqlite__index_bytes(s);
+    out->bytes_on_disk = file_size(s->path, "") + file_size(s->path, "-wal") +
+                         file_size(s->path, "-shm") + out->index_bytes;
 done:
     return err;
 }
@@ -492,6 +497,7 @@ static int sq_compact(void *be)
     /* A reader holding an old snapshot can keep the checkpoint from finishing (it reports
      * busy, not an error): the data is committed either way and a later checkpoint ends it. */
     STRAIN_TRY(strain_sqlite__exec(s, "PRAGMA wal_checkpoint(TRUNCATE)"));
+    STRAIN_TRY(strain_sqlite__index_build(s));
 done:
     return err;
 }

@@ -170,6 +170,7 @@ int strain_sqlite__refamily(sq *s, int64_t sample_id, const char *family, int de
     if (family == NULL) {
         return STRAIN_OK;
     }
+    STRAIN_TRY(strain_sqlite__meta_add(s, "feature_gen", 1));
     STRAIN_TRY(load_keys(s, &keys, &n, sample_id));
     for (size_t i = 0; i < n; i++) {
         uint32_t kind;
@@ -190,6 +191,7 @@ int strain_sqlite__drop_features(sq *s, int64_t sample_id, int clean)
     int64_t gone = 0;
     char *family = NULL;
     int err;
+    STRAIN_TRY(strain_sqlite__meta_add(s, "feature_gen", 1));
     STRAIN_TRY(strain_sqlite__counted_family(s, &family, sample_id));
     STRAIN_TRY(load_keys(s, &keys, &n, sample_id));
     for (size_t i = 0; i < n; i++) {
@@ -243,6 +245,7 @@ int strain_sqlite__reclean(sq *s, int64_t sample_id, int delta)
     uint8_t *keys = NULL;
     size_t n = 0;
     int err;
+    STRAIN_TRY(strain_sqlite__meta_add(s, "feature_gen", 1));
     STRAIN_TRY(load_keys(s, &keys, &n, sample_id));
     for (size_t i = 0; i < n; i++) {
         uint32_t kind;
@@ -292,6 +295,8 @@ static int put_features_op(sq *s, int64_t sample_id, const strain_store_features
     char *family = NULL;
     int err;
     int rc;
+    /* every change of features moves the generation: the read index stops describing it */
+    STRAIN_TRY(strain_sqlite__meta_add(s, "feature_gen", 1));
     STRAIN_TRY(strain_sqlite__stmt(s, &st, "SELECT clean FROM samples WHERE id = ?"));
     sqlite3_bind_int64(st, 1, sample_id);
     rc = sqlite3_step(st);
@@ -644,7 +649,12 @@ int strain_sqlite__lookup(void *be, strain_store_posting **out, size_t *out_n,
         return err;
     }
     /* One read transaction: the batch sees one snapshot even while a writer commits. */
-    err = lookup_read(s, out, out_n, keys, n_keys, max_df);
+    bool indexed = false;
+    err = strain_sqlite__index_current(s, &indexed);
+    if (err >= 0) {
+        err = indexed ? strain_sqlite__index_lookup(s, out, out_n, keys, n_keys, max_df)
+                      : lookup_read(s, out, out_n, keys, n_keys, max_df);
+    }
     read_end(s);
     return err;
 }
@@ -666,7 +676,12 @@ int strain_sqlite__df(void *be, strain_store_df *out, const strain_store_key *ke
     if (err < 0) {
         return err;
     }
-    err = df_read(s, out, keys, n_keys, family_scan_max);
+    bool indexed = false;
+    err = strain_sqlite__index_current(s, &indexed);
+    if (err >= 0) {
+        err = indexed ? strain_sqlite__index_df(s, out, keys, n_keys)
+                      : df_read(s, out, keys, n_keys, family_scan_max);
+    }
     read_end(s);
     return err;
 }

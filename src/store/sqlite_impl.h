@@ -7,6 +7,7 @@
 
 #include <sqlite3.h>
 
+#include "store/feature_index.h"
 #include "store/store_impl.h"
 
 /* Hot statements are prepared once per connection and reused (the SQL text's address is the
@@ -25,6 +26,14 @@ typedef struct sq {
         sqlite3_stmt *stmt;
     } cache[SQ_STMT_CACHE];
     size_t n_cache;
+    /* The read index (sqlite_index.c): PATH-index mapped read-only, its checked view, and
+     * the database generation at which this connection last looked for it. */
+    void *index_map;
+    size_t index_len;
+    fidx index;
+    bool index_valid;
+    bool index_looked;
+    uint64_t index_looked_gen;
 } sq;
 
 /* Records "PATH: what: sqlite's message" and returns STRAIN_ESTORE. */
@@ -100,6 +109,19 @@ int strain_sqlite__counted_family(sq *s, char **out, int64_t sample_id);
 /* Adds (delta 1) or removes (-1) a sample's features from family's counts (family may be
  * NULL: nothing to do). */
 int strain_sqlite__refamily(sq *s, int64_t sample_id, const char *family, int delta);
+
+/* The read index (sqlite_index.c). index_current (inside a read transaction): whether the
+ * mapped index describes this snapshot; it maps a newer file when another process wrote one.
+ * index_build writes it from the current snapshot (outside a transaction) and maps it;
+ * index_df/index_lookup serve df and lookup from it (same contracts as the tables). */
+int strain_sqlite__index_current(sq *s, bool *out);
+int strain_sqlite__index_build(sq *s);
+void strain_sqlite__index_unmap(sq *s);
+uint64_t strain_sqlite__index_bytes(const sq *s);
+int strain_sqlite__index_df(sq *s, strain_store_df *out, const strain_store_key *keys,
+                            size_t n_keys);
+int strain_sqlite__index_lookup(sq *s, strain_store_posting **out, size_t *out_n,
+                                const strain_store_key *keys, size_t n_keys, uint32_t max_df);
 
 /* Certificates (sqlite_certs.c). */
 int strain_sqlite__put_cert(void *be, int64_t *out_id, const strain_store_cert *c);

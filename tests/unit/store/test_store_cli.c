@@ -107,7 +107,7 @@ static void test_stats_list_show(void **state)
     assert_int_equal(json_integer_value(json_object_get(j, "actors")), 1);
     assert_int_equal(json_integer_value(json_object_get(j, "clean")), 1);
     assert_int_equal(json_integer_value(json_object_get(j, "postings")), 25);
-    assert_int_equal(json_integer_value(json_object_get(j, "schema_version")), 4);
+    assert_int_equal(json_integer_value(json_object_get(j, "schema_version")), 5);
     struct stat sb;
     assert_int_equal(stat(db, &sb), 0);
     assert_true(json_integer_value(json_object_get(j, "bytes_on_disk")) >= sb.st_size);
@@ -115,7 +115,7 @@ static void test_stats_list_show(void **state)
     json_decref(j);
     assert_int_equal(th_run(&out, "'%s' db stats --db '%s'", bin(), db), 0);
     assert_non_null(strstr(out, "samples           5\n"));
-    assert_non_null(strstr(out, "schema 4"));
+    assert_non_null(strstr(out, "schema 5"));
     free(out);
 
     j = run_json(0, "list --family fam0", db);
@@ -396,7 +396,8 @@ static void test_migration_and_pragmas(void **state)
                             "sqlite3 '%s' 'DROP TABLE feature_families; ALTER TABLE "
                             "feature_df DROP COLUMN n_families; DROP TABLE abused_certs; "
                             "DROP TABLE sample_certificates; DROP TABLE certificates; DELETE "
-                            "FROM schema_migrations WHERE version >= 2; "
+                            "FROM schema_migrations WHERE version >= 2; DELETE FROM store_meta "
+                            "WHERE key IN (\"feature_gen\", \"store_id\"); "
                             "PRAGMA user_version = 1'",
                             db),
                      0);
@@ -407,8 +408,11 @@ static void test_migration_and_pragmas(void **state)
     sql_expect(db, "PRAGMA user_version", "1\n");
     assert_int_equal(strain_store_open(&st, ctx, NULL, db, 0), 0);
     strain_store_close(st);
-    sql_expect(db, "PRAGMA user_version", "4\n");
-    sql_expect(db, "SELECT version FROM schema_migrations ORDER BY version", "1\n2\n3\n4\n");
+    sql_expect(db, "PRAGMA user_version", "5\n");
+    sql_expect(db, "SELECT version FROM schema_migrations ORDER BY version", "1\n2\n3\n4\n5\n");
+    /* Version 5: the generation the read index is checked against, and the store's id. */
+    sql_expect(db, "SELECT count(*) FROM store_meta WHERE key IN ('feature_gen', 'store_id')",
+               "2\n");
     /* Version 4 filled the family counts in from the postings already there. */
     sql_expect(db,
                "SELECT count(*) FROM feature_df d WHERE n_families != (SELECT count(DISTINCT "
