@@ -10,6 +10,11 @@
  * families (not in the index) and strangers; the right family is known by construction.
  *
  * usage: bench_scale DB STEP1 [STEP2 ...]   (e.g. bench_scale /tmp/s.db 1000 10000 100000)
+ *
+ * With STRAIN_SCALE_COMPACT=1, each step then compacts the database (which writes the read
+ * index, docs/store.md) and times the same queries again through it: "idx ms", "idx max",
+ * the compaction's seconds and the index's bytes per sample follow on the line; the
+ * verdicts must not change ("same").
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -210,9 +215,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s\n", strain_ctx_errmsg(ctx));
         return 1;
     }
-    printf("%10s %10s %12s %10s %10s %10s %9s %9s %9s %8s\n", "samples", "families",
-           "bytes/sample", "query ms", "p50 ms", "max ms", "cands", "verdict", "ranked",
-           "min mbr");
+    printf("%10s %10s %12s %10s %10s %10s %9s %9s %9s %8s\n", "samples", "families", "bytes/sample",
+           "query ms", "p50 ms", "max ms", "cands", "verdict", "ranked", "min mbr");
     uint64_t have = 0;
     for (int a = 2; a < argc; a++) {
         uint64_t target = strtoull(argv[a], NULL, 10);
@@ -240,6 +244,8 @@ int main(int argc, char **argv)
         double load = now() - t0;
         uint64_t fams = have / 10;
         double ms[QUERIES];
+        strain_engine_item *items[QUERIES];
+        char qverdict[QUERIES][32];
         double total = 0;
         size_t cands = 0;
         int ok = 0;
@@ -260,6 +266,8 @@ int main(int argc, char **argv)
             cands += r->n_candidates;
             char want[32];
             snprintf(want, sizeof(want), "family%" PRIu64, fam);
+            snprintf(qverdict[q], sizeof(qverdict[q]), "%s",
+                     r->verdict_family != NULL ? r->verdict_family : "");
             ok += stranger ? r->verdict_actor == NULL
                            : (r->verdict_family != NULL && strcmp(r->verdict_family, want) == 0);
             strain_query_result_free(r);
@@ -276,11 +284,49 @@ int main(int argc, char **argv)
                 min_member = r->families[0].score;
             }
             strain_query_result_free(r);
-            strain_engine_item_free(it);
+            items[q] = it; /* queried again through the read index below */
         }
         double mx = 0;
         for (int q = 0; q < QUERIES; q++) {
             mx = ms[q] > mx ? ms[q] : mx;
+        }
+        char extra[160] = "";
+        const char *cmp = getenv("STRAIN_SCALE_COMPACT");
+        if (cmp != NULL && strcmp(cmp, "1") == 0) {
+            double tc = now();
+            if (strain_store_compact(st) < 0) {
+                fprintf(stderr, "compact: %s\n", strain_ctx_errmsg(ctx));
+                return 1;
+            }
+            tc = now() - tc;
+            double itotal = 0;
+            double imax = 0;
+            int same = 0;
+            for (int q = 0; q < QUERIES; q++) {
+                strain_engine_item *it = items[q];
+                strain_query_result *r = NULL;
+                double t1 = now();
+                if (strain_engine_query(&r, e, it, NULL) < 0) {
+                    fprintf(stderr, "query: %s\n", strain_ctx_errmsg(ctx));
+                    return 1;
+                }
+                double qms = (now() - t1) * 1000;
+                itotal += qms;
+                imax = qms > imax ? qms : imax;
+                same += (r->verdict_family == NULL && qverdict[q][0] == '\0') ||
+                        (r->verdict_family != NULL && strcmp(r->verdict_family, qverdict[q]) == 0);
+                strain_query_result_free(r);
+            }
+            char ix[4200];
+            snprintf(ix, sizeof(ix), "%s-index", argv[1]);
+            snprintf(extra, sizeof(extra),
+                     "  idx ms %.1f, idx max %.1f, same %d/%d, compact %.0f s, "
+                     "index %.0f bytes/sample",
+                     itotal / QUERIES, imax, same, QUERIES, tc,
+                     (double)file_bytes(ix) / (double)have);
+        }
+        for (int q = 0; q < QUERIES; q++) {
+            strain_engine_item_free(items[q]);
         }
         double sorted[QUERIES];
         memcpy(sorted, ms, sizeof(ms));
@@ -292,10 +338,10 @@ int main(int argc, char **argv)
             }
         }
         printf("%10" PRIu64 " %10" PRIu64
-               " %12.0f %10.1f %10.1f %10.1f %9zu %6d/%d %6d/%d %8.3f   (load %.0f s)\n",
+               " %12.0f %10.1f %10.1f %10.1f %9zu %6d/%d %6d/%d %8.3f   (load %.0f s)%s\n",
                have, fams, (double)file_bytes(argv[1]) / (double)have, total / QUERIES,
-               sorted[QUERIES / 2], mx, cands / QUERIES, ok, QUERIES, ranked, QUERIES,
-               min_member, load);
+               sorted[QUERIES / 2], mx, cands / QUERIES, ok, QUERIES, ranked, QUERIES, min_member,
+               load, extra);
         fflush(stdout);
     }
     strain_engine_free(e);

@@ -59,7 +59,9 @@ bool fidx_open(fidx *out, const uint8_t *base, uint64_t len)
         !strain_span_u32le(s, 12, &x.n_kinds) || !strain_span_u64le(s, 16, &x.store_id) ||
         !strain_span_u64le(s, 24, &x.generation) || !strain_span_u64le(s, 32, &x.n_keys) ||
         !strain_span_u64le(s, 40, &x.n_postings) || !strain_span_u64le(s, 48, &size) ||
-        size != len ||
+        size != len || !strain_span_u64le(s, 56, &x.n_samples) ||
+        !strain_span_u64le(s, 64, &x.n_families) || !strain_span_u64le(s, 72, &x.n_actors) ||
+        !strain_span_u64le(s, 80, &x.n_clean) ||
         !fidx_layout(x.n_kinds, x.n_keys, x.n_postings, &x.hashes_off, &x.counts_off, &x.starts_off,
                      &x.postings_off, &size) ||
         size != len) {

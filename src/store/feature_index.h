@@ -7,10 +7,11 @@
  * exactly (sqlite_index.c); this file is the format, and a reader that trusts nothing in it.
  *
  * Layout (little-endian):
- *   0  magic "STRNFIDX"       8  u32 version (1)     12 u32 n_kinds (<= FIDX_MAX_KINDS)
+ *   0  magic "STRNFIDX"       8  u32 version (2)     12 u32 n_kinds (<= FIDX_MAX_KINDS)
  *   16 u64 store_id           24 u64 generation      32 u64 n_keys
- *   40 u64 n_postings         48 u64 file size       56 u64 0
- *   64 n_kinds x {u32 kind, u32 0, u64 first key, u64 key count}, kinds ascending, the key
+ *   40 u64 n_postings         48 u64 file size       56 u64 samples
+ *   64 u64 families           72 u64 actors          80 u64 clean samples    88 u64 0
+ *   96 n_kinds x {u32 kind, u32 0, u64 first key, u64 key count}, kinds ascending, the key
  *      ranges consecutive from 0 and covering n_keys
  *   hashes: n_keys x u64, ascending as signed integers within a kind (the SQLite order)
  *   counts: n_keys x {u32 n_samples, u32 n_clean, u32 n_families}
@@ -25,8 +26,8 @@
 #include <stdint.h>
 
 #define FIDX_MAGIC "STRNFIDX"
-#define FIDX_VERSION 1u
-#define FIDX_HEADER 64u
+#define FIDX_VERSION 2u
+#define FIDX_HEADER 96u
 #define FIDX_KIND_BYTES 24u
 #define FIDX_COUNT_BYTES 12u
 #define FIDX_POSTING_BYTES 16u
@@ -46,6 +47,11 @@ typedef struct fidx {
     uint64_t generation;
     uint64_t n_keys;
     uint64_t n_postings;
+    /* the store's statistics at that snapshot (what a query reads first) */
+    uint64_t n_samples;
+    uint64_t n_families;
+    uint64_t n_actors;
+    uint64_t n_clean;
     uint32_t n_kinds;
     fidx_kind kinds[FIDX_MAX_KINDS];
     uint64_t hashes_off;

@@ -117,7 +117,7 @@ static const migration migrations[] = {
      * and it names this database (a random id, so that an index left beside a replaced
      * database file is never read for it). */
     {5, "feature generation and store id for the read index",
-     "INSERT INTO store_meta(key, value) VALUES('feature_gen', 0), "
+     "INSERT INTO store_meta(key, value) VALUES('data_gen', 0), "
      "  ('store_id', random() & 9223372036854775807);"},
 };
 

@@ -339,7 +339,7 @@ static int sq_rollback(void *be)
     return strain_sqlite__exec(s, "ROLLBACK");
 }
 
-static int count_query(sq *s, const char *sql, uint64_t *out)
+int strain_sqlite__count(sq *s, const char *sql, uint64_t *out)
 {
     sqlite3_stmt *st;
     int err;
@@ -352,6 +352,19 @@ static int count_query(sq *s, const char *sql, uint64_t *out)
     }
     sqlite3_reset(st);
 done:
+    return err;
+}
+
+int strain_sqlite__sample_counts(sq *s, uint64_t *samples, uint64_t *families, uint64_t *actors,
+                                 uint64_t *clean)
+{
+    int err;
+    if ((err = strain_sqlite__count(s, "SELECT count(*) FROM samples", samples)) >= 0 &&
+        (err = strain_sqlite__count(s, "SELECT count(DISTINCT family) FROM samples", families)) >=
+            0 &&
+        (err = strain_sqlite__count(s, "SELECT count(DISTINCT actor) FROM samples", actors)) >= 0) {
+        err = strain_sqlite__count(s, "SELECT count(*) FROM samples WHERE clean = 1", clean);
+    }
     return err;
 }
 
@@ -371,21 +384,29 @@ static int sq_stats(void *be, strain_store_stats *out)
     if (!s->in_txn) {
         STRAIN_TRY(strain_sqlite__exec(s, "BEGIN"));
     }
-    if ((err = count_query(s, "SELECT count(*) FROM samples", &out->samples)) >= 0 &&
-        (err = count_query(s, "SELECT count(DISTINCT family) FROM samples", &out->families)) >= 0 &&
-        (err = count_query(s, "SELECT count(DISTINCT actor) FROM samples", &out->actors)) >= 0 &&
-        (err = count_query(s, "SELECT count(*) FROM samples WHERE clean = 1", &out->clean)) >= 0 &&
-        (err = count_query(s, "SELECT value FROM store_meta WHERE key = 'postings'",
-                           &out->postings)) >= 0 &&
-        (err = count_query(s, "SELECT value FROM store_meta WHERE key = 'distinct_features'",
-                           &out->distinct_features)) >= 0 &&
-        (err = count_query(s, "SELECT count(*) FROM certificates", &out->certificates)) >= 0) {
+    /* The sample counts are scans (O(samples): 4 ms of a query at 30,000 samples); a current
+     * read index holds them for this snapshot. */
+    err = strain_sqlite__index_current(s, &out->index_current);
+    if (err >= 0 && out->index_current) {
+        out->samples = s->index.n_samples;
+        out->families = s->index.n_families;
+        out->actors = s->index.n_actors;
+        out->clean = s->index.n_clean;
+    } else if (err >= 0) {
+        err = strain_sqlite__sample_counts(s, &out->samples, &out->families, &out->actors,
+                                           &out->clean);
+    }
+    if (err >= 0 &&
+        (err = strain_sqlite__count(s, "SELECT value FROM store_meta WHERE key = 'postings'",
+                                    &out->postings)) >= 0 &&
+        (err =
+             strain_sqlite__count(s, "SELECT value FROM store_meta WHERE key = 'distinct_features'",
+                                  &out->distinct_features)) >= 0 &&
+        (err = strain_sqlite__count(s, "SELECT count(*) FROM certificates", &out->certificates)) >=
+            0) {
         int v = 0;
         err = strain_sqlite__user_version(s, &v);
         out->schema_version = v;
-    }
-    if (err >= 0) {
-        err = strain_sqlite__index_current(s, &out->index_current);
     }
     if (!s->in_txn) {
         sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);

@@ -170,7 +170,7 @@ int strain_sqlite__refamily(sq *s, int64_t sample_id, const char *family, int de
     if (family == NULL) {
         return STRAIN_OK;
     }
-    STRAIN_TRY(strain_sqlite__meta_add(s, "feature_gen", 1));
+    STRAIN_TRY(strain_sqlite__meta_add(s, "data_gen", 1));
     STRAIN_TRY(load_keys(s, &keys, &n, sample_id));
     for (size_t i = 0; i < n; i++) {
         uint32_t kind;
@@ -191,7 +191,7 @@ int strain_sqlite__drop_features(sq *s, int64_t sample_id, int clean)
     int64_t gone = 0;
     char *family = NULL;
     int err;
-    STRAIN_TRY(strain_sqlite__meta_add(s, "feature_gen", 1));
+    STRAIN_TRY(strain_sqlite__meta_add(s, "data_gen", 1));
     STRAIN_TRY(strain_sqlite__counted_family(s, &family, sample_id));
     STRAIN_TRY(load_keys(s, &keys, &n, sample_id));
     for (size_t i = 0; i < n; i++) {
@@ -245,7 +245,7 @@ int strain_sqlite__reclean(sq *s, int64_t sample_id, int delta)
     uint8_t *keys = NULL;
     size_t n = 0;
     int err;
-    STRAIN_TRY(strain_sqlite__meta_add(s, "feature_gen", 1));
+    STRAIN_TRY(strain_sqlite__meta_add(s, "data_gen", 1));
     STRAIN_TRY(load_keys(s, &keys, &n, sample_id));
     for (size_t i = 0; i < n; i++) {
         uint32_t kind;
@@ -296,7 +296,7 @@ static int put_features_op(sq *s, int64_t sample_id, const strain_store_features
     int err;
     int rc;
     /* every change of features moves the generation: the read index stops describing it */
-    STRAIN_TRY(strain_sqlite__meta_add(s, "feature_gen", 1));
+    STRAIN_TRY(strain_sqlite__meta_add(s, "data_gen", 1));
     STRAIN_TRY(strain_sqlite__stmt(s, &st, "SELECT clean FROM samples WHERE id = ?"));
     sqlite3_bind_int64(st, 1, sample_id);
     rc = sqlite3_step(st);

@@ -60,6 +60,12 @@ int strain_sqlite__step_id(sq *s, sqlite3_stmt *st, const char *what, int64_t *o
 int strain_sqlite__op_begin(sq *s);
 int strain_sqlite__op_end(sq *s, int err);
 
+/* The first column of a one-row query as a count (negatives read as 0). */
+int strain_sqlite__count(sq *s, const char *sql, uint64_t *out);
+/* Samples, distinct families and actors, clean samples: scans of the samples table. */
+int strain_sqlite__sample_counts(sq *s, uint64_t *samples, uint64_t *families, uint64_t *actors,
+                                 uint64_t *clean);
+
 /* Adds delta to a named counter in store_meta (kept so stats need no full scans). */
 int strain_sqlite__meta_add(sq *s, const char *key, int64_t delta);
 

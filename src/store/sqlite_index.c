@@ -1,10 +1,10 @@
 /*
  * SQLite backend: the read index (feature_index.h), a flat copy of feature_df and postings
- * in PATH-index that compact writes and the df and lookup reads use while it describes the
- * database exactly.
+ * (and the sample counts of the statistics) in PATH-index that compact writes and the df,
+ * lookup and stats reads use while it describes the database exactly.
  *
- * Exactly means: every change to features (put, remove, relabel, reclean) adds one to
- * store_meta.feature_gen in its own transaction, and the index records the generation and
+ * Exactly means: every change to samples or features (put, label, remove, reclean) adds one
+ * to store_meta.data_gen in its own transaction, and the index records the generation and
  * the store's random id of the snapshot it was built from. A read checks both inside its
  * read transaction, so it uses the index only when that snapshot is the one the index copied;
  * otherwise it reads the tables (correct, slower) until the next compact. The file is written
@@ -100,7 +100,7 @@ int strain_sqlite__index_current(sq *s, bool *out)
     uint64_t id;
     int err;
     *out = false;
-    STRAIN_TRY(meta_get(s, "feature_gen", &gen));
+    STRAIN_TRY(meta_get(s, "data_gen", &gen));
     STRAIN_TRY(meta_get(s, "store_id", &id));
     if (s->index_valid && s->index.generation == gen && s->index.store_id == id) {
         *out = true;
@@ -227,10 +227,12 @@ static int write_index(sq *s, const char *tmp)
     int fd = -1;
     int err;
     memset(&x, 0, sizeof(x));
-    STRAIN_TRY(meta_get(s, "feature_gen", &gen));
+    STRAIN_TRY(meta_get(s, "data_gen", &gen));
     STRAIN_TRY(meta_get(s, "store_id", &x.store_id));
     STRAIN_TRY(meta_get(s, "postings", &x.n_postings));
     STRAIN_TRY(kind_table(s, x.kinds, &x.n_kinds, &x.n_keys));
+    STRAIN_TRY(
+        strain_sqlite__sample_counts(s, &x.n_samples, &x.n_families, &x.n_actors, &x.n_clean));
     if (!fidx_layout(x.n_kinds, x.n_keys, x.n_postings, &x.hashes_off, &x.counts_off, &x.starts_off,
                      &x.postings_off, &size) ||
         size > (uint64_t)SIZE_MAX) {
@@ -257,6 +259,10 @@ static int write_index(sq *s, const char *tmp)
     put_u64(m + 32, x.n_keys);
     put_u64(m + 40, x.n_postings);
     put_u64(m + 48, size);
+    put_u64(m + 56, x.n_samples);
+    put_u64(m + 64, x.n_families);
+    put_u64(m + 72, x.n_actors);
+    put_u64(m + 80, x.n_clean);
     for (uint32_t i = 0; i < x.n_kinds; i++) {
         uint8_t *p = m + FIDX_HEADER + (uint64_t)i * FIDX_KIND_BYTES;
         put_u32(p, x.kinds[i].kind);

@@ -50,6 +50,8 @@ static int apply_label(sq *s, int64_t id, int old_clean, const strain_store_labe
     char *old_family = NULL;
     char *new_family = NULL;
     int err;
+    /* samples, actors, families, clean counts may move: the read index stops describing them */
+    STRAIN_TRY(strain_sqlite__meta_add(s, "data_gen", 1));
     STRAIN_TRY(strain_sqlite__counted_family(s, &old_family, id));
     STRAIN_TRY(strain_sqlite__stmt(
         s, &st,

@@ -397,7 +397,7 @@ static void test_migration_and_pragmas(void **state)
                             "feature_df DROP COLUMN n_families; DROP TABLE abused_certs; "
                             "DROP TABLE sample_certificates; DROP TABLE certificates; DELETE "
                             "FROM schema_migrations WHERE version >= 2; DELETE FROM store_meta "
-                            "WHERE key IN (\"feature_gen\", \"store_id\"); "
+                            "WHERE key IN (\"data_gen\", \"store_id\"); "
                             "PRAGMA user_version = 1'",
                             db),
                      0);
@@ -411,7 +411,7 @@ static void test_migration_and_pragmas(void **state)
     sql_expect(db, "PRAGMA user_version", "5\n");
     sql_expect(db, "SELECT version FROM schema_migrations ORDER BY version", "1\n2\n3\n4\n5\n");
     /* Version 5: the generation the read index is checked against, and the store's id. */
-    sql_expect(db, "SELECT count(*) FROM store_meta WHERE key IN ('feature_gen', 'store_id')",
+    sql_expect(db, "SELECT count(*) FROM store_meta WHERE key IN ('data_gen', 'store_id')",
                "2\n");
     /* Version 4 filled the family counts in from the postings already there. */
     sql_expect(db,

@@ -133,6 +133,24 @@ static bool index_current(strain_store *st, uint64_t *bytes)
     return s.index_current;
 }
 
+/* The statistics' sample counts, wherever the store reads them from. */
+static void counts(strain_store *st, uint64_t out[4])
+{
+    strain_store_stats s;
+    OK(strain_store_stats_get(st, &s));
+    out[0] = s.samples;
+    out[1] = s.families;
+    out[2] = s.actors;
+    out[3] = s.clean;
+}
+
+static void same_counts(const uint64_t a[4], const uint64_t b[4])
+{
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(a[i], b[i]);
+    }
+}
+
 static strain_store *fresh(char *path, size_t cap, const char *name)
 {
     strain_store *st = NULL;
@@ -153,17 +171,26 @@ static void test_exact_and_stale(void **state)
     uint64_t bytes = 0;
     reads tables;
     reads idx;
+    uint64_t c_tables[4];
+    uint64_t c_idx[4];
     strain_store *st = fresh(path, sizeof(path), "exact");
     read_all(st, &tables);
+    counts(st, c_tables);
     assert_false(index_current(st, &bytes));
     assert_int_equal(bytes, 0);
     assert_true(tables.n_capped < tables.n_post); /* the cap is exercised */
+    /* from the inputs: 40 samples, families alpha/beta/gamma and none, clean n % 7 == 3 */
+    assert_int_equal(c_tables[0], N_SAMPLES);
+    assert_int_equal(c_tables[1], 3);
+    assert_int_equal(c_tables[3], 6);
 
     OK(strain_store_compact(st));
     assert_true(index_current(st, &bytes));
     assert_true(bytes > 0);
     read_all(st, &idx);
     same(&tables, &idx);
+    counts(st, c_idx);
+    same_counts(c_tables, c_idx);
     free_reads(&idx);
     free_reads(&tables);
 
@@ -190,9 +217,19 @@ static void test_exact_and_stale(void **state)
     OK(strain_store_label_set(st, sha, &l));
     assert_false(index_current(st, NULL));
     read_all(st, &tables);
+    counts(st, c_tables);
+    assert_int_equal(c_tables[1], 4); /* delta is new */
     OK(strain_store_compact(st));
     read_all(st, &idx);
     same(&tables, &idx);
+    counts(st, c_idx);
+    same_counts(c_tables, c_idx);
+    /* A label change that touches no feature (the actor) makes it stale too. */
+    strain_store_label la = {.actor = "someone", .clean = STRAIN_STORE_KEEP};
+    OK(strain_store_label_set(st, sha, &la));
+    assert_false(index_current(st, NULL));
+    counts(st, c_tables);
+    assert_int_equal(c_tables[2], c_idx[2] + 1);
     free_reads(&idx);
     free_reads(&tables);
     /* Removing a sample, too. */
@@ -272,7 +309,7 @@ static void test_damaged_or_foreign(void **state)
         for (int i = 7; i >= 0; i--) {
             n_keys = n_keys << 8 | h[32 + i];
         }
-        uint64_t starts = 64 + 24 * n_kinds + 8 * n_keys + 12 * n_keys;
+        uint64_t starts = 96 + 24 * n_kinds + 8 * n_keys + 12 * n_keys;
         starts = (starts + 7) & ~7ull;
         size_t len = (size_t)(8 * (n_keys - 1));
         uint8_t *junk = malloc(len);
