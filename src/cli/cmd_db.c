@@ -218,15 +218,16 @@ static int do_stats(strain_store *st, strain_ctx *ctx, const char *path, bool js
         return store_error(ctx, path, err);
     }
     if (json) {
-        return cli_print_json("db", json_pack(
-            "{s:s, s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b}", "db", path,
-            "backend",
-            s.backend, "schema_version", s.schema_version, "samples", (json_int_t)s.samples,
-            "families", (json_int_t)s.families, "actors", (json_int_t)s.actors, "clean",
-            (json_int_t)s.clean, "postings", (json_int_t)s.postings, "distinct_features",
-            (json_int_t)s.distinct_features, "certificates", (json_int_t)s.certificates,
-            "bytes_on_disk", (json_int_t)s.bytes_on_disk, "index_bytes",
-            (json_int_t)s.index_bytes, "index_current", s.index_current));
+        return cli_print_json(
+            "db",
+            json_pack("{s:s, s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b}", "db",
+                      path, "backend", s.backend, "schema_version", s.schema_version, "samples",
+                      (json_int_t)s.samples, "families", (json_int_t)s.families, "actors",
+                      (json_int_t)s.actors, "clean", (json_int_t)s.clean, "postings",
+                      (json_int_t)s.postings, "distinct_features", (json_int_t)s.distinct_features,
+                      "certificates", (json_int_t)s.certificates, "bytes_on_disk",
+                      (json_int_t)s.bytes_on_disk, "index_bytes", (json_int_t)s.index_bytes,
+                      "index_current", s.index_current));
     }
     printf("database          %s (%s, schema %d)\n", path, s.backend, s.schema_version);
     printf("samples           %" PRIu64 "\n", s.samples);
@@ -243,7 +244,8 @@ static int do_stats(strain_store *st, strain_ctx *ctx, const char *path, bool js
     } else {
         printf("read index        %" PRIu64 " bytes, %s\n", s.index_bytes,
                s.index_current ? "current"
-                               : "stale since the last change (strain db compact rewrites it)");
+                               : "not current: changed since, or unreadable (strain db compact "
+                                 "rewrites it)");
     }
     return CLI_EXIT_OK;
 }
