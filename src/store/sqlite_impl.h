@@ -27,13 +27,15 @@ typedef struct sq {
     } cache[SQ_STMT_CACHE];
     size_t n_cache;
     /* The read index (sqlite_index.c): PATH-index mapped read-only, its checked view, and
-     * the database generation at which this connection last looked for it. */
+     * the database generation and file identity (dev, inode, size, mtime; 0s when there was
+     * no file) at which this connection last looked for it. */
     void *index_map;
     size_t index_len;
     fidx index;
     bool index_valid;
     bool index_looked;
     uint64_t index_looked_gen;
+    uint64_t index_file_id[4];
 } sq;
 
 /* Records "PATH: what: sqlite's message" and returns STRAIN_ESTORE. */

@@ -53,18 +53,32 @@ void strain_sqlite__index_unmap(sq *s)
     s->index_valid = false;
 }
 
+static void file_id(const struct stat *sb, uint64_t id[4])
+{
+    id[0] = (uint64_t)sb->st_dev;
+    id[1] = (uint64_t)sb->st_ino;
+    id[2] = (uint64_t)sb->st_size;
+    id[3] = (uint64_t)sb->st_mtim.tv_sec * 1000000000u + (uint64_t)sb->st_mtim.tv_nsec;
+}
+
 /* Maps PATH-index if it is there and well formed (s->index_valid); absence is not an error. */
 static void index_map(sq *s)
 {
     char path[STRAIN_STORE_PATH_MAX + 16];
     struct stat sb;
     strain_sqlite__index_unmap(s);
+    memset(s->index_file_id, 0, sizeof(s->index_file_id));
     index_path(s, path, sizeof(path), "");
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         return;
     }
-    if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size >= (off_t)FIDX_HEADER) {
+    if (fstat(fd, &sb) != 0) {
+        close(fd);
+        return;
+    }
+    file_id(&sb, s->index_file_id);
+    if (S_ISREG(sb.st_mode) && sb.st_size >= (off_t)FIDX_HEADER) {
         void *m = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_SHARED, fd, 0);
         if (m != MAP_FAILED) {
             s->index_map = m;
@@ -107,8 +121,16 @@ int strain_sqlite__index_current(sq *s, bool *out)
         return STRAIN_OK;
     }
     /* Another process may have compacted since this one mapped (or found no) index: look
-     * again, once per generation of the database. */
-    if (!s->index_looked || s->index_looked_gen != gen) {
+     * again when the generation moved or the file is not the one looked at (a stat). */
+    char path[STRAIN_STORE_PATH_MAX + 16];
+    struct stat sb;
+    uint64_t fid[4] = {0, 0, 0, 0};
+    index_path(s, path, sizeof(path), "");
+    if (stat(path, &sb) == 0) {
+        file_id(&sb, fid);
+    }
+    if (!s->index_looked || s->index_looked_gen != gen ||
+        memcmp(fid, s->index_file_id, sizeof(fid)) != 0) {
         s->index_looked = true;
         s->index_looked_gen = gen;
         index_map(s);
