@@ -66,6 +66,15 @@ int cli_ingest(const char *cmd, const char *db, const strain_ingest_entry *entri
                       strain_ctx_errmsg(ce.ctx));
             rc = CLI_EXIT_ERROR;
         }
+        /* without --compact, an index that made queries fast no longer describes the data */
+        strain_store_stats st;
+        if (!compact && added > 0 && !quiet && strain_store_stats_get(ce.st, &st) == 0 &&
+            st.index_bytes > 0 && !st.index_current) {
+            fprintf(stderr,
+                    "%s: note: the read index of %s is now out of date; queries read the tables "
+                    "(slower) until `strain db compact`\n",
+                    cmd, ce.path);
+        }
     }
     cli_engine_close(&ce);
     return rc;

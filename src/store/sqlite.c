@@ -151,8 +151,11 @@ int strain_sqlite__meta_add(sq *s, const char *key, int64_t delta)
     if (delta == 0) {
         return STRAIN_OK;
     }
-    STRAIN_TRY(
-        strain_sqlite__stmt(s, &st, "UPDATE store_meta SET value = value + ?2 WHERE key = ?1"));
+    /* an upsert: a counter missing from the row set (a database migrated by a development
+     * build) starts counting instead of silently staying put */
+    STRAIN_TRY(strain_sqlite__stmt(s, &st,
+                                   "INSERT INTO store_meta(key, value) VALUES(?1, ?2) "
+                                   "ON CONFLICT(key) DO UPDATE SET value = value + ?2"));
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, delta);
     err = strain_sqlite__step_done(s, st, "updating counters");
