@@ -267,10 +267,19 @@ static int write_index(sq *s, const char *tmp)
     if (fd >= 0) {
         fchmod(fd, mode); /* an old temporary file keeps its mode through O_TRUNC */
     }
-    if (fd < 0 || ftruncate(fd, (off_t)size) != 0 ||
-        (m = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED) {
+    /* The blocks are allocated before the map is written: a full disk is then an error here,
+     * not a SIGBUS on a store into a hole of a sparse file. */
+    int rc = 0;
+    if (fd < 0 || ftruncate(fd, (off_t)size) != 0) {
+        rc = errno;
+    } else if ((rc = posix_fallocate(fd, 0, (off_t)size)) == 0 &&
+               (m = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) ==
+                   MAP_FAILED) {
+        rc = errno;
+    }
+    if (rc != 0) {
         err = strain__fail(s->ctx, STRAIN_ESTORE, "%s: cannot write the read index: %s", tmp,
-                           strerror(errno));
+                           strerror(rc));
         goto done;
     }
     memcpy(m, FIDX_MAGIC, 8);
