@@ -103,7 +103,9 @@ STRAIN_API int strain_genome_deserialize(strain_genome **out, strain_ctx *ctx, c
 
 /*
  * A new genome holding what g has and clean has not: functions whose exact hash occurs in
- * clean, and fragments and strings present in clean, are dropped. clean is typically the genome of
+ * clean or that are near-identical to one of clean's (MinHash similarity >= 0.8, sizes within
+ * a factor of 2: the same runtime function from another compiler release), and fragments and
+ * strings present in clean, are dropped. clean is typically the genome of
  * an empty program built with the same toolchain (its runtime library), so that unrelated programs
  * sharing a CRT do not look related. Caller frees *out. Thread-safe.
  */

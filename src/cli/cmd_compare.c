@@ -1,9 +1,11 @@
 /*
- * `strain compare A B [--json]`: how much code two files share. Prints a symmetric score
- * 0-100, the share of each file's counted code covered by matched functions, the fragment
- * overlap, the strings both hold and the score of code and strings together (the one hunting
- * and clustering use), and the matched function pairs. Raw figure: runtime-library code shared by
- * unrelated programs is not discounted here (the reference database's clean set does that).
+ * `strain compare A B [--json] [--clean PATH...]`: how much code two files share. Prints a
+ * symmetric score 0-100, the share of each file's counted code covered by matched functions,
+ * the fragment overlap, the strings both hold and the score of code and strings together (the
+ * one hunting and clustering use), and the matched function pairs. Raw figure unless --clean
+ * names files, directories or archives of runtime and library code (a clean set): their code
+ * and strings are discounted from both sides first (strain_genome_discount: exact and
+ * near-identical functions), as test_code_corpus does for the nearest-neighbour figure.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -11,7 +13,58 @@
 
 #include <jansson.h>
 
+#include <strain/input.h>
+
 #include "code_load.h"
+
+typedef struct clean_walk {
+    strain_ctx *ctx;
+    const strain_code_options *code;
+    strain_genome **g; /* a and b, discounted in place */
+    size_t added;
+    int rc;
+} clean_walk;
+
+/* Discounts *g by c (replacing it). */
+static int discount(strain_ctx *ctx, strain_genome **g, const strain_genome *c)
+{
+    strain_genome *d = NULL;
+    int err = strain_genome_discount(&d, ctx, *g, c);
+    if (err == 0) {
+        strain_genome_free(*g);
+        *g = d;
+    }
+    return err;
+}
+
+static int on_clean(const strain_sample *s, int err, const char *msg, void *payload)
+{
+    clean_walk *w = payload;
+    if (s == NULL) {
+        cli_error("compare: --clean: %s", msg);
+        w->rc = err == STRAIN_ENOMEM ? CLI_EXIT_ERROR : CLI_EXIT_INPUT;
+        return err;
+    }
+    strain_binary *bin = NULL;
+    strain_genome *g = NULL;
+    int e = strain_binary_parse(&bin, w->ctx, s->data, s->size);
+    if (e == 0) {
+        e = strain_genome_build(&g, w->ctx, bin, w->code);
+    }
+    for (int i = 0; i < 2 && e == 0; i++) {
+        e = discount(w->ctx, &w->g[i], g);
+    }
+    if (e < 0) {
+        cli_error("compare: --clean %s%s%s: %s", s->path, s->archive_path ? " " : "",
+                  s->archive_path ? s->archive_path : "", strain_ctx_errmsg(w->ctx));
+        w->rc = e == STRAIN_ENOMEM ? CLI_EXIT_ERROR : CLI_EXIT_INPUT;
+    } else {
+        w->added++;
+    }
+    strain_genome_free(g);
+    strain_binary_free(bin);
+    return e;
+}
 
 static int print_json(const char *pa, const char *pb, const strain_comparison *c)
 {
@@ -73,8 +126,15 @@ static int compare_run(int argc, char **argv)
     cli_code_opts o;
     memset(&o, 0, sizeof(o));
     bool json = false;
+    bool in_clean = false;
     const char *paths[2] = {NULL, NULL};
+    const char **cleans = calloc((size_t)argc, sizeof(char *));
+    size_t nc = 0;
     int np = 0;
+    if (cleans == NULL) {
+        cli_error("out of memory");
+        return CLI_EXIT_ERROR;
+    }
     for (int i = 1; i < argc; i++) {
         int r = cli_code_opt(&o, "compare", argc, argv, &i);
         if (r < 0) {
@@ -85,16 +145,24 @@ static int compare_run(int argc, char **argv)
         }
         if (strcmp(argv[i], "--json") == 0) {
             json = true;
+        } else if (strcmp(argv[i], "--clean") == 0) {
+            in_clean = true;
         } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+            free(cleans);
             return cli_usage_error("compare", "unknown option '%s'", argv[i]);
+        } else if (in_clean) {
+            cleans[nc++] = argv[i];
         } else if (np < 2) {
             paths[np++] = argv[i];
         } else {
+            free(cleans);
             return cli_usage_error("compare", "exactly two files");
         }
     }
-    if (np != 2) {
-        return cli_usage_error("compare", "two files are required");
+    if (np != 2 || (in_clean && nc == 0)) {
+        free(cleans);
+        return cli_usage_error("compare",
+                               np != 2 ? "two files are required" : "--clean needs a path");
     }
     strain_ctx *ctx = NULL;
     if (strain_ctx_new(&ctx) < 0) {
@@ -106,6 +174,25 @@ static int compare_run(int argc, char **argv)
     int rc = cli_code_load(&a, ctx, paths[0], &o, true);
     if (rc == CLI_EXIT_OK) {
         rc = cli_code_load(&b, ctx, paths[1], &o, true);
+    }
+    if (rc == CLI_EXIT_OK && nc > 0) {
+        /* any clean input that cannot be read stops: a clean set silently short of a file
+         * would let its runtime pass for kinship */
+        strain_genome *g[2] = {a.genome, b.genome};
+        clean_walk w = {ctx, &o.code, g, 0, CLI_EXIT_OK};
+        strain_input_opts io;
+        memset(&io, 0, sizeof(io));
+        int err = strain_input_walk(ctx, cleans, nc, &io, on_clean, &w);
+        a.genome = g[0];
+        b.genome = g[1];
+        if (err < 0 && w.rc == CLI_EXIT_OK) {
+            cli_error("compare: --clean: %s", strain_ctx_errmsg(ctx));
+            w.rc = CLI_EXIT_ERROR;
+        }
+        rc = w.rc;
+        if (rc == CLI_EXIT_OK) {
+            fprintf(stderr, "strain: compare: %zu clean files discounted\n", w.added);
+        }
     }
     if (rc == CLI_EXIT_OK) {
         strain_comparison *c = NULL;
@@ -122,20 +209,24 @@ static int compare_run(int argc, char **argv)
     cli_code_free(&a);
     cli_code_free(&b);
     strain_ctx_free(ctx);
+    free(cleans);
     return rc;
 }
 
 const cli_command cli_cmd_compare = {
     .name = "compare",
     .summary = "how much code two files share (0-100) and which functions match",
-    .usage = "usage: strain compare A B [--json] [--arch x86|x64 --base ADDR]\n\n"
+    .usage = "usage: strain compare A B [--json] [--arch x86|x64 --base ADDR] [--clean PATH...]\n\n"
              "Computes the genotypes of A and B and pairs their functions (exact hash, then\n"
              "MinHash similarity). Prints a symmetric score 0-100, the share of each file's\n"
              "code covered by the pairs, fragment overlap, the strings of the data sections\n"
              "both hold (score: shared over the smaller set), the combined score of code and\n"
              "strings (max(0.8 strings + 0.2 code, code - 60), as hunt and cluster use) and\n"
-             "the matched pairs. Functions below the size floor are not counted. Shared\n"
-             "runtime-library code and strings are not discounted: compare unrelated programs\n"
-             "built by the same compiler to see them.\n",
+             "the matched pairs. Functions below the size floor are not counted.\n"
+             "Without --clean, shared runtime-library code and strings count: compare\n"
+             "unrelated programs built by the same compiler to see them. --clean PATH...:\n"
+             "files, directories or archives of runtime and library code (e.g. a clean set):\n"
+             "their functions (exact or near-identical), fragments and strings are removed\n"
+             "from A and B first; an input that cannot be analysed is an error.\n",
     .run = compare_run,
 };

@@ -246,6 +246,13 @@ int strain_code__genotype(strain_gene *out, strain_vec *fragments, strain_vec *s
                           const code_func *f);
 /* Estimated Jaccard similarity of two sketches, 0..1. */
 double strain_code__sketch_sim(const uint32_t *a, const uint32_t *b);
+/* Whether g holds a function near-identical to x: an LSH band in common, MinHash similarity
+ * at least min_sim, sizes within a factor of 2 (what strain_compare pairs, at a stricter
+ * similarity). g must be indexed (strain_code__genome_index). */
+bool strain_code__near_gene(const strain_genome *g, const strain_gene *x, double min_sim);
+/* strain_genome_discount drops functions this similar to one of clean's: near-identical, as
+ * two builds of one runtime function are (strain_compare pairs functions from 0.5). */
+#define STRAIN_DISCOUNT_NEAR_SIM 0.8
 
 /* genome.c / compare.c: the genome and its comparison index (built once per genome, never
  * serialised: exact hashes and LSH band keys of counted genes, sorted, so that comparing

@@ -169,6 +169,30 @@ done:
     return err;
 }
 
+bool strain_code__near_gene(const strain_genome *g, const strain_gene *x, double min_sim)
+{
+    const key_idx *bands = g->band_ix;
+    size_t nb = g->n_band_ix;
+    if (bands == NULL || !counted(x)) {
+        return false;
+    }
+    for (unsigned band = 0; band < BANDS; band++) {
+        uint64_t key = band_key(x, band);
+        size_t k = lower(bands, nb, key);
+        for (unsigned seen = 0; k < nb && bands[k].key == key && seen < MAX_BUCKET; k++, seen++) {
+            const strain_gene *y = &g->info.genes[bands[k].idx];
+            double ra = x->size, rb = y->size;
+            if (ra > 2 * rb || rb > 2 * ra) {
+                continue;
+            }
+            if (strain_code__sketch_sim(x->sketch, y->sketch) >= min_sim) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
 void strain_comparison_free(strain_comparison *c)
 {
     if (c == NULL) {

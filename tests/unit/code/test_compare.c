@@ -18,7 +18,8 @@ typedef struct toolchain {
 
 static const toolchain chains[] = {
     {"gcc", "elf64", "-Wl,-Ttext-segment=0x10000000", STRAIN_FORMAT_ELF64, ""},
-    {"x86_64-w64-mingw32-gcc", "pe64", "-Wl,--image-base=0x180000000", STRAIN_FORMAT_PE32PLUS, ".exe"},
+    {"x86_64-w64-mingw32-gcc", "pe64", "-Wl,--image-base=0x180000000", STRAIN_FORMAT_PE32PLUS,
+     ".exe"},
     {"i686-w64-mingw32-gcc", "pe32", "-Wl,--image-base=0x10000000", STRAIN_FORMAT_PE32, ".exe"},
 };
 
@@ -29,12 +30,18 @@ static const struct variant {
     const char *defs;
     bool rebase;
 } variants[] = {
-    {"add", "-DADD_FUNC", false},  {"reorder", "-DREORDER", false}, {"const", "-DCONST2", false},
-    {"rebase", "", true},          {"all", "-DADD_FUNC -DREORDER -DCONST2", true},
+    {"add", "-DADD_FUNC", false},
+    {"reorder", "-DREORDER", false},
+    {"const", "-DCONST2", false},
+    {"rebase", "", true},
+    {"all", "-DADD_FUNC -DREORDER -DCONST2", true},
 };
 
-static strain_genome *genome_of(strain_ctx *ctx, const char *path, strain_format want,
-                                bool *parsed)
+/* Functions left after discounting each program by its const variant, over every build:
+ * by exact hash alone, and with near-identical functions (test_near_discount). */
+static size_t near_total[2];
+
+static strain_genome *genome_of(strain_ctx *ctx, const char *path, strain_format want, bool *parsed)
 {
     ct_file f;
     assert_int_equal(ct_load(&f, ctx, path, STRAIN_ARCH_UNKNOWN, 0, NULL), 0);
@@ -91,6 +98,49 @@ static void run_chain(const toolchain *tc)
         double raw = ct_score(ctx, base, other), disc = ct_score(ctx, base_d, other_d);
         printf("%s %s unrelated: raw %.1f, runtime discounted %.1f\n", tc->tag, opts[o], raw, disc);
         assert_true(disc <= 10.0);
+        /* The CLI does the same: `strain compare --clean` gives the discounted score. */
+        char *out = NULL;
+        assert_int_equal(th_run(&out, "'%s' compare '%s' '%s' --clean '%s' 2>/dev/null",
+                                getenv("STRAIN_BIN"), base_path, other_path, empty_path),
+                         0);
+        const char *line = strstr(out, "\nscore:");
+        double cli = -1;
+        assert_non_null(line);
+        assert_int_equal(sscanf(line, "\nscore: %lf", &cli), 1);
+        assert_true(cli > disc - 0.051 && cli < disc + 0.051); /* printed to 0.1 */
+        free(out);
+        /* Near-identical functions count as the clean copy: the same program with a constant
+         * changed, as a clean genome, leaves nothing of the original, where exact hashes
+         * alone leave the changed functions. */
+        snprintf(name, sizeof(name), "%s%s_nearclean%s", tc->tag, opts[o], tc->ext);
+        snprintf(flags, sizeof(flags), "%s -DCONST2", opts[o]);
+        strain_genome *near =
+            genome_of(ctx, ct_build(name, tc->cc, flags, "prog.c"), tc->fmt, &parsed);
+        strain_genome *near_d = NULL;
+        assert_int_equal(strain_genome_discount(&near_d, ctx, base, near), 0);
+        size_t exact_left = 0;
+        const strain_genome_info *bi = strain_genome_get_info(base);
+        const strain_genome_info *ni = strain_genome_get_info(near);
+        for (size_t i = 0; i < bi->n_genes; i++) {
+            bool held = false;
+            for (size_t k = 0; k < ni->n_genes && !held; k++) {
+                held = ni->genes[k].exact == bi->genes[i].exact;
+            }
+            exact_left += !held && !(bi->genes[i].flags & (STRAIN_GENE_SMALL | STRAIN_GENE_THUNK));
+        }
+        size_t near_left = 0;
+        const strain_genome_info *di = strain_genome_get_info(near_d);
+        for (size_t i = 0; i < di->n_genes; i++) {
+            near_left += !(di->genes[i].flags & (STRAIN_GENE_SMALL | STRAIN_GENE_THUNK));
+        }
+        printf("%s %s discounted by its const variant: %zu functions left by exact hash, %zu "
+               "with near-identical ones\n",
+               tc->tag, opts[o], exact_left, near_left);
+        assert_true(near_left <= exact_left);
+        near_total[0] += exact_left;
+        near_total[1] += near_left;
+        strain_genome_free(near_d);
+        strain_genome_free(near);
         strain_genome_free(base_d);
         strain_genome_free(other_d);
         strain_genome_free(other);
@@ -118,12 +168,26 @@ static void test_mingw_x86(void **state)
     run_chain(&chains[2]);
 }
 
+/* After the three toolchains: near-identical matching removed more than exact hashes. */
+static void test_near_discount(void **state)
+{
+    (void)state;
+    printf("discounted by the const variants: %zu functions left by exact hash, %zu with "
+           "near-identical ones\n",
+           near_total[0], near_total[1]);
+    if (near_total[0] == 0) {
+        skip(); /* no toolchain ran */
+    }
+    assert_true(near_total[1] < near_total[0]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gcc_elf),
         cmocka_unit_test(test_mingw_x64),
         cmocka_unit_test(test_mingw_x86),
+        cmocka_unit_test(test_near_discount),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

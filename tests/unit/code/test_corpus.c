@@ -318,7 +318,12 @@ static void test_nearest_neighbour_family(void **state)
             score_all(ctx, d, n, score, false);
             double cactor;
             printf("clean set: %zu files from %s\n", clean_n, cdir);
-            nn_accuracy(files, n, score, "runtime and clean set discounted", &cactor);
+            double cacc = nn_accuracy(files, n, score, "runtime and clean set discounted", &cactor);
+            /* With scripts/clean.tsv's 67 files and near-identical functions discounted
+             * (strain_genome_discount) it measured 132/141; exact hashes only gave 127. A
+             * regression guard, not the issue's 95% (see the misses: forks, sibling projects
+             * of one toolchain build, and the only x86 build of a family). */
+            assert_true(cacc >= 0.93);
             /* The genome's second channel: the strings of the data sections, combined with the
              * code as hunting and clustering do (strain_comparison.combined_score). */
             score_all(ctx, d, n, score, true);
