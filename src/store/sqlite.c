@@ -497,6 +497,7 @@ static int sq_check(void *be)
         "d.hash LEFT JOIN samples sm ON sm.id = p.sample_id AND sm.clean = 0 GROUP BY d.kind, "
         "d.hash HAVING count(DISTINCT sm.family) != d.n_families",
         NULL, "family count check"));
+    STRAIN_TRY(strain_sqlite__index_check(s));
 done:
     return err;
 }

@@ -124,6 +124,8 @@ int strain_sqlite__refamily(sq *s, int64_t sample_id, const char *family, int de
  * index_df/index_lookup serve df and lookup from it (same contracts as the tables). */
 int strain_sqlite__index_current(sq *s, bool *out);
 int strain_sqlite__index_build(sq *s);
+/* With a current index, checks it holds exactly the tables' features (strain_store_check). */
+int strain_sqlite__index_check(sq *s);
 void strain_sqlite__index_unmap(sq *s);
 uint64_t strain_sqlite__index_bytes(const sq *s);
 int strain_sqlite__index_df(sq *s, strain_store_df *out, const strain_store_key *keys,

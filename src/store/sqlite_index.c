@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -419,4 +420,92 @@ int strain_sqlite__index_lookup(sq *s, strain_store_posting **out, size_t *out_n
     *out = res;
     *out_n = n;
     return STRAIN_OK;
+}
+
+/* Every feature and posting of the tables against the index, when it is current: a check may
+ * be slow (one pass over both tables, a binary search per feature). */
+static int check_snapshot(sq *s)
+{
+    sqlite3_stmt *df;
+    sqlite3_stmt *po;
+    bool current;
+    uint64_t seen = 0;
+    int err;
+    int rc = SQLITE_DONE;
+    int prc;
+    STRAIN_TRY(strain_sqlite__index_current(s, &current));
+    if (!current) {
+        return STRAIN_OK;
+    }
+    STRAIN_TRY(strain_sqlite__stmt(s, &df,
+                                   "SELECT kind, hash, n_samples, n_clean, n_families FROM "
+                                   "feature_df ORDER BY kind, hash"));
+    if ((err = strain_sqlite__stmt(s, &po,
+                                   "SELECT kind, hash, sample_id, payload FROM postings "
+                                   "ORDER BY kind, hash, sample_id")) < 0) {
+        sqlite3_reset(df);
+        return err;
+    }
+    prc = sqlite3_step(po);
+    while (err >= 0 && (rc = sqlite3_step(df)) == SQLITE_ROW) {
+        uint32_t kind = (uint32_t)sqlite3_column_int64(df, 0);
+        uint64_t hash = (uint64_t)sqlite3_column_int64(df, 1);
+        uint32_t c[3];
+        uint32_t x[3];
+        uint64_t pos;
+        uint64_t first;
+        uint64_t n;
+        clamp_u32(df, 2, &c[0]);
+        clamp_u32(df, 3, &c[1]);
+        clamp_u32(df, 4, &c[2]);
+        if (!fidx_find(&s->index, kind, hash, &pos) || !fidx_postings(&s->index, pos, &first, &n)) {
+            err = -1;
+            break;
+        }
+        fidx_counts(&s->index, pos, &x[0], &x[1], &x[2]);
+        err = memcmp(c, x, sizeof(c)) == 0 ? STRAIN_OK : -1;
+        for (uint64_t i = 0; err >= 0 && i < n; i++) {
+            int64_t id;
+            uint64_t payload;
+            fidx_posting(&s->index, first + i, &id, &payload);
+            if (prc != SQLITE_ROW || (uint32_t)sqlite3_column_int64(po, 0) != kind ||
+                (uint64_t)sqlite3_column_int64(po, 1) != hash ||
+                sqlite3_column_int64(po, 2) != id ||
+                (uint64_t)sqlite3_column_int64(po, 3) != payload) {
+                err = -1;
+            }
+            prc = sqlite3_step(po);
+        }
+        seen++;
+    }
+    sqlite3_reset(df);
+    sqlite3_reset(po);
+    if (err >= 0 &&
+        ((rc != SQLITE_DONE && rc != SQLITE_ROW) || (prc != SQLITE_DONE && prc != SQLITE_ROW))) {
+        return strain_sqlite__fail(s, "checking the read index");
+    }
+    if (err < 0 || prc == SQLITE_ROW || seen != s->index.n_keys) {
+        return strain__fail(
+            s->ctx, STRAIN_ESTORE,
+            "%s-index: the read index disagrees with the tables (at feature %" PRIu64
+            "); strain db compact rewrites it",
+            s->path, seen);
+    }
+done:
+    return err;
+}
+
+int strain_sqlite__index_check(sq *s)
+{
+    int err;
+    /* one read transaction: the generation and the rows of one snapshot */
+    if (!s->in_txn) {
+        STRAIN_TRY(strain_sqlite__exec(s, "BEGIN"));
+    }
+    err = check_snapshot(s);
+    if (!s->in_txn) {
+        sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+    }
+done:
+    return err;
 }
