@@ -39,6 +39,12 @@ typedef struct strain_gene {
     uint32_t n_calls;
     uint32_t flags;                      /* STRAIN_GENE_* */
     uint32_t sketch[STRAIN_GENE_SKETCH]; /* MinHash; equal slots estimate Jaccard */
+    /* Hash of the set of what the function calls and references that does not depend on the
+     * instruction set: API names, strings, distinctive constants (0 with none). An x86 and an
+     * x64 build of one function, or two compilers' builds of it, share it where no code hash
+     * survives. n_neutral: the set's size (how much the hash says). */
+    uint64_t neutral;
+    uint32_t n_neutral;
 } strain_gene;
 
 /* strain_genome_info.flags */
@@ -103,9 +109,10 @@ STRAIN_API int strain_genome_deserialize(strain_genome **out, strain_ctx *ctx, c
 
 /*
  * A new genome holding what g has and clean has not: functions whose exact hash occurs in
- * clean or that are near-identical to one of clean's (MinHash similarity >= 0.8, sizes within
- * a factor of 2: the same runtime function from another compiler release), and fragments and
- * strings present in clean, are dropped. clean is typically the genome of
+ * clean, that are near-identical to one of clean's (MinHash similarity >= 0.8, sizes within
+ * a factor of 2: the same runtime function from another compiler release) or that share a
+ * neutral hash with one of clean's (the same runtime function built for the other
+ * instruction set), and fragments and strings present in clean, are dropped. clean is typically the genome of
  * an empty program built with the same toolchain (its runtime library), so that unrelated programs
  * sharing a CRT do not look related. Caller frees *out. Thread-safe.
  */
@@ -153,7 +160,8 @@ typedef struct strain_comparison {
 
 /*
  * Compares two genomes: functions are paired one-to-one (exact hash first, then MinHash
- * candidates from LSH bands), and the code score is the similarity-weighted share of both
+ * candidates from LSH bands, then equal neutral hashes at similarity 0.6, which pair an x86
+ * function with its x64 build), and the code score is the similarity-weighted share of both
  * files' counted code covered by the pairs, blended with the fragment Jaccard; the strings
  * are compared as sets, and both channels combined (see strain_comparison). Raw figures:
  * runtime library code and strings shared by unrelated files are not discounted here. Caller frees

@@ -52,6 +52,9 @@ static int print_json(const char *path, const strain_binary_info *bi, const stra
         json_object_set_new(f, "exact", json_string(buf));
         hex_sketch(buf, x);
         json_object_set_new(f, "minhash", json_string(buf));
+        snprintf(buf, sizeof(buf), "%016" PRIx64, x->neutral);
+        json_object_set_new(f, "neutral", json_string(buf));
+        json_object_set_new(f, "n_neutral", json_integer(x->n_neutral));
         bool small = (x->flags & (STRAIN_GENE_SMALL | STRAIN_GENE_THUNK)) != 0;
         json_object_set_new(f, "counted", json_boolean(!small));
         if (x->flags & STRAIN_GENE_TRUNCATED) {

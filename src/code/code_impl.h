@@ -94,6 +94,9 @@ typedef struct code_insn {
     uint64_t token;  /* hash of the normalised instruction */
     uint64_t target; /* direct branch/call target, 0 if none */
     uint64_t ptr;    /* an operand pointing into executable bytes (a code pointer), 0 if none */
+    /* What the instruction means beyond its encoding, the same for x86 and x64 builds: the
+     * API it calls or reads, the string it points at, a distinctive constant; 0 if none. */
+    uint64_t neutral;
     uint32_t jt_first, jt_count; /* jump-table targets in code_func.jt */
     uint8_t len;
     uint8_t flow;               /* CODE_FLOW_* */
@@ -250,6 +253,9 @@ double strain_code__sketch_sim(const uint32_t *a, const uint32_t *b);
  * at least min_sim, sizes within a factor of 2 (what strain_compare pairs, at a stricter
  * similarity). g must be indexed (strain_code__genome_index). */
 bool strain_code__near_gene(const strain_genome *g, const strain_gene *x, double min_sim);
+/* Whether g holds a function with x's neutral hash (both evidence: strain_code__neutral_counted).
+ * g must be indexed. */
+bool strain_code__neutral_gene(const strain_genome *g, const strain_gene *x);
 /* strain_genome_discount drops functions this similar to one of clean's: near-identical, as
  * two builds of one runtime function are (strain_compare pairs functions from 0.5). */
 #define STRAIN_DISCOUNT_NEAR_SIM 0.8
@@ -272,7 +278,16 @@ struct strain_genome {
     size_t n_exact_ix;
     code_key *band_ix;
     size_t n_band_ix;
+    code_key *neutral_ix; /* counted genes with at least STRAIN_NEUTRAL_MIN neutral members */
+    size_t n_neutral_ix;
 };
+
+/* A neutral hash (strain_gene.neutral) is evidence when its set holds at least this many
+ * members: one or two API calls or strings are shared by unrelated functions (a wrapper of
+ * HeapFree); three that occur together are the function. */
+#define STRAIN_NEUTRAL_MIN 3u
+/* Whether the neutral hash of x is evidence (x counted, set large enough). */
+bool strain_code__neutral_counted(const strain_gene *x);
 
 int strain_code__genome_index(strain_genome *g);
 

@@ -2,7 +2,11 @@
  * Comparing two genomes. Functions above the size floor are paired one-to-one: first by
  * exact hash (same normalised CFG), then among MinHash candidates found through LSH banding
  * (8 bands of 4 slots: a pair with Jaccard 0.8 shares a band with probability 0.98, one with
- * 0.3 with 0.06), never all pairs. Pairs are taken greedily by similarity.
+ * 0.3 with 0.06), never all pairs. Pairs are taken greedily by similarity. Functions left
+ * unpaired are then paired by neutral hash (strain_gene.neutral: the same APIs, strings and
+ * constants): no code hash survives a change of instruction set, and on the public corpus
+ * this pairing is what makes an x86 build's nearest neighbour its x64 sibling (node-hid
+ * 3.4.0, leveldown 5.6.0), where before it was an unrelated x86 file.
  *
  * The function score is the similarity-weighted share of both files' counted code bytes
  * that the pairs cover, so a big shared function weighs more than a small one, and it is
@@ -22,6 +26,7 @@
 #define MIN_SIM 0.5     /* below this a pair is chance, not kinship */
 #define MAX_BUCKET 64u  /* a band value shared by more functions carries no signal */
 #define FUNC_WEIGHT 0.8 /* share of the score from function pairs (rest: fragments) */
+#define NEUTRAL_SIM 0.6 /* similarity given to a pair found by its neutral hash only */
 
 typedef code_key key_idx;
 
@@ -60,6 +65,19 @@ static int cmp_match(const void *x, const void *y)
 static bool counted(const strain_gene *g)
 {
     return (g->flags & (STRAIN_GENE_SMALL | STRAIN_GENE_THUNK)) == 0;
+}
+
+/* Sizes that differ by more than 2x cannot be one function (x64 code is 10-40% larger than
+ * x86 code of the same source). Retrohunt's evidence bound relies on it (hunt_db.c). */
+static bool sizes_close(const strain_gene *x, const strain_gene *y)
+{
+    double ra = x->size, rb = y->size;
+    return ra <= 2 * rb && rb <= 2 * ra;
+}
+
+bool strain_code__neutral_counted(const strain_gene *g)
+{
+    return counted(g) && g->n_neutral >= STRAIN_NEUTRAL_MIN;
 }
 
 static uint64_t band_key(const strain_gene *g, unsigned band)
@@ -145,10 +163,11 @@ int strain_code__genome_index(strain_genome *g)
     }
     g->exact_ix = calloc(n + 1, sizeof(key_idx));
     g->band_ix = calloc(n * BANDS + 1, sizeof(key_idx));
-    if (g->exact_ix == NULL || g->band_ix == NULL) {
+    g->neutral_ix = calloc(n + 1, sizeof(key_idx));
+    if (g->exact_ix == NULL || g->band_ix == NULL || g->neutral_ix == NULL) {
         return STRAIN_ENOMEM;
     }
-    size_t ne = 0, nb = 0;
+    size_t ne = 0, nb = 0, nn = 0;
     for (size_t i = 0; i < gi->n_genes; i++) {
         const strain_gene *x = &gi->genes[i];
         if (!counted(x)) {
@@ -160,13 +179,33 @@ int strain_code__genome_index(strain_genome *g)
             g->band_ix[nb].key = band_key(x, band);
             g->band_ix[nb++].idx = (uint32_t)i;
         }
+        if (x->n_neutral >= STRAIN_NEUTRAL_MIN) {
+            g->neutral_ix[nn].key = x->neutral;
+            g->neutral_ix[nn++].idx = (uint32_t)i;
+        }
     }
     STRAIN_TRY(sort_keys(g->exact_ix, ne));
     STRAIN_TRY(sort_keys(g->band_ix, nb));
+    STRAIN_TRY(sort_keys(g->neutral_ix, nn));
     g->n_exact_ix = ne;
     g->n_band_ix = nb;
+    g->n_neutral_ix = nn;
 done:
     return err;
+}
+
+bool strain_code__neutral_gene(const strain_genome *g, const strain_gene *x)
+{
+    if (g->neutral_ix == NULL || !strain_code__neutral_counted(x)) {
+        return false;
+    }
+    for (size_t k = lower(g->neutral_ix, g->n_neutral_ix, x->neutral);
+         k < g->n_neutral_ix && g->neutral_ix[k].key == x->neutral; k++) {
+        if (sizes_close(x, &g->info.genes[g->neutral_ix[k].idx])) {
+            return true;
+        }
+    }
+    return false;
 }
 
 bool strain_code__near_gene(const strain_genome *g, const strain_gene *x, double min_sim)
@@ -332,6 +371,31 @@ int strain_compare(strain_comparison **out, strain_ctx *ctx, const strain_genome
         m->size_a = x->size;
         m->size_b = y->size;
         m->similarity = cands[k].sim;
+    }
+    /* 3. What is left, by neutral hash: the same APIs, strings and constants where the code
+     * differs (another instruction set, another compiler). The pair is kin, but how close
+     * its code is cannot be said: it counts at NEUTRAL_SIM. */
+    const key_idx *neutral = gb->neutral_ix;
+    size_t nn = gb->n_neutral_ix;
+    for (size_t i = 0; i < A->n_genes && nn > 0; i++) {
+        const strain_gene *x = &A->genes[i];
+        if (used_a[i] || !strain_code__neutral_counted(x)) {
+            continue;
+        }
+        for (size_t k = lower(neutral, nn, x->neutral); k < nn && neutral[k].key == x->neutral;
+             k++) {
+            const strain_gene *y = &B->genes[neutral[k].idx];
+            if (!used_b[neutral[k].idx] && sizes_close(x, y)) {
+                used_a[i] = used_b[neutral[k].idx] = 1;
+                strain_gene_match *m = &c->matches[c->n_matches++];
+                m->address_a = x->address;
+                m->address_b = y->address;
+                m->size_a = x->size;
+                m->size_b = y->size;
+                m->similarity = NEUTRAL_SIM;
+                break;
+            }
+        }
     }
     for (size_t k = 0; k < c->n_matches; k++) {
         const strain_gene_match *m = &c->matches[k];

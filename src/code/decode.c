@@ -462,7 +462,7 @@ static void set_import(code_nop *o, const code_import *im)
 }
 
 static void norm_mem(code_image *img, const ZydisDecodedOperand *op, uint64_t next_ip,
-                     code_nop *o, code_insn *out)
+                     code_nop *o, code_insn *out, uint64_t *data_ref)
 {
     const ZydisDecodedOperandMem *m = &op->mem;
     o->kind = NOP_MEM;
@@ -502,10 +502,68 @@ static void norm_mem(code_image *img, const ZydisDecodedOperand *op, uint64_t ne
         if (is_abs && in_code(img, abs) && out->ptr == 0) {
             out->ptr = abs;
         }
+        if (is_abs) {
+            *data_ref = abs;
+        }
         return;
     }
     o->disp_kind = DISP_KEPT;
     o->value = m->disp.value;
+}
+
+/*
+ * The neutral part of an instruction (code_insn.neutral): what an x86 and an x64 build of
+ * the same source have in common where their encodings differ in everything (registers,
+ * operand sizes, calling convention, addressing). Three things survive: the APIs called,
+ * the strings referenced and distinctive constants.
+ */
+
+/* Strings shorter than this are too common to say anything. */
+#define NEUTRAL_MIN_STRING 4u
+#define NEUTRAL_MAX_STRING 256u
+
+static bool printable(uint8_t c)
+{
+    return (c >= 0x20 && c < 0x7f) || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* Hash of the NUL-terminated ASCII or UTF-16LE string at va, or 0 when va holds no such
+ * string. The characters are checked first and hashed in one call: a hash step per
+ * character cost 5% of `strain genes`. */
+static uint64_t string_at(const code_image *img, uint64_t va)
+{
+    const uint8_t *p;
+    size_t len;
+    if (strain_binary_va_bytes(img->bin, va, &p, &len) < 0 || len < 2) {
+        return 0;
+    }
+    unsigned step = p[1] == 0 ? 2u : 1u; /* "a\0b\0": UTF-16LE */
+    size_t n = 0;
+    for (size_t i = 0; i + step <= len && n <= NEUTRAL_MAX_STRING; i += step, n++) {
+        if (p[i] == 0 && (step == 1 || p[i + 1] == 0)) {
+            return n >= NEUTRAL_MIN_STRING ? strain_hash64(p, i, 0x737472ull + step) : 0;
+        }
+        if (!printable(p[i]) || (step == 2 && p[i + 1] != 0)) {
+            return 0;
+        }
+    }
+    return 0;
+}
+
+/* A constant distinctive enough to be the author's (a magic number, a flag word, an error
+ * code, a crypto constant) as a 32-bit value, or 0. Small values (counts, sizes, offsets,
+ * characters) are everywhere and differ between 32- and 64-bit builds; values just below
+ * 2^32 are small negative numbers. */
+static uint64_t neutral_constant(uint64_t v, uint8_t size)
+{
+    if (size == 8) {
+        int64_t s = (int64_t)v;
+        if (s < INT32_MIN || s > (int64_t)UINT32_MAX) {
+            return 0;
+        }
+    }
+    uint32_t c = (uint32_t)v;
+    return c >= 0x10000u && c < 0xffff0000u ? c : 0;
 }
 
 /* api0: the import the first operand resolved to, or NULL. */
@@ -704,7 +762,8 @@ int strain_code__decode(code_image *img, uint64_t va, code_insn *out, code_ninsn
     h = strain_hash_add(h, (in->attributes & (ZYDIS_ATTRIB_HAS_LOCK | ZYDIS_ATTRIB_HAS_REP |
                                                ZYDIS_ATTRIB_HAS_REPE | ZYDIS_ATTRIB_HAS_REPNE)) >>
                                27);
-    const code_import *api0 = NULL;
+    const code_import *api0 = NULL, *api_any = NULL;
+    uint64_t data_ref = 0, constant = 0;
     for (uint8_t i = 0; i < n->n_ops; i++) {
         const ZydisDecodedOperand *op = &ops[i];
         /* Built in a local, copied out only for --disasm: the token and the copy read the
@@ -721,7 +780,7 @@ int strain_code__decode(code_image *img, uint64_t va, code_insn *out, code_ninsn
             break;
         case ZYDIS_OPERAND_TYPE_MEMORY:
         case ZYDIS_OPERAND_TYPE_POINTER:
-            norm_mem(img, op, next_ip, o, out);
+            norm_mem(img, op, next_ip, o, out, &data_ref);
             break;
         case ZYDIS_OPERAND_TYPE_IMMEDIATE:
             if (op->imm.is_relative) {
@@ -749,6 +808,7 @@ int strain_code__decode(code_image *img, uint64_t va, code_insn *out, code_ninsn
                     set_import(o, im);
                 } else if (in_image(img, v)) {
                     o->kind = NOP_ADDR;
+                    data_ref = v;
                     if (in_code(img, v) && out->ptr == 0) {
                         out->ptr = v;
                     }
@@ -767,6 +827,11 @@ int strain_code__decode(code_image *img, uint64_t va, code_insn *out, code_ninsn
         }
         if (i == 0) { /* imp is set exactly for NOP_IMPORT and DISP_IMPORT (set_import) */
             api0 = o->imp;
+        }
+        if (o->imp != NULL) {
+            api_any = o->imp;
+        } else if (o->kind == NOP_IMM && constant == 0) {
+            constant = neutral_constant((uint64_t)o->value, o->size);
         }
         /* Fold the operand into the token. */
         h = strain_hash_add(h, (uint64_t)o->kind | ((uint64_t)o->size << 8) |
@@ -792,6 +857,14 @@ int strain_code__decode(code_image *img, uint64_t va, code_insn *out, code_ninsn
         }
     }
     out->token = h;
+    if (api_any != NULL) {
+        out->neutral = strain_hash_add(0x617069ull, api_any->name_hash);
+    } else if (data_ref != 0 && !in_code(img, data_ref)) {
+        out->neutral = string_at(img, data_ref);
+    }
+    if (out->neutral == 0 && constant != 0) {
+        out->neutral = strain_hash_add(0x636f6eull, constant);
+    }
     classify_flow(img, in, ops, out, api0);
     /* A lea of a code address or a pushed code address is a function pointer (callbacks,
      * thread start routines, atexit handlers). */

@@ -4,16 +4,17 @@
  * (packed, managed, partial). It is what a reference database stores, so it has a stable
  * serialisation:
  *
- *   "SGNM" u16 version=2 u16 reserved=0 u8 arch u8[3]=0 u32 flags u64 code_bytes
+ *   "SGNM" u16 version=3 u16 reserved=0 u8 arch u8[3]=0 u32 flags u64 code_bytes
  *   u32 n_genes u32 n_fragments u32 n_notes
  *   n_genes x { u64 address, u64 exact, u32 size, n_insns, n_blocks, n_edges, n_calls,
- *               flags, u32 sketch[32] }
+ *               flags, u32 sketch[32], u64 neutral, u32 n_neutral (version 3) }
  *   n_fragments x u64 (strictly increasing)
  *   n_notes x { u16 len, bytes }
- *   u32 n_strings, n_strings x u64 (strictly increasing)      (version 2 only)
+ *   u32 n_strings, n_strings x u64 (strictly increasing)      (version 2 and later)
  *   u64 strain_hash64 of everything before it
  *
- * all little-endian. Version 1 (no strings) is still read: databases keep their genomes. Reading
+ * all little-endian. Versions 1 (no strings) and 2 (no neutral hashes) are still read:
+ * databases keep their genomes. Reading
  * checks every count against the bytes left, the checksum and the ordering invariants, because
  * stored bytes can be corrupt.
  */
@@ -31,9 +32,10 @@
 #include "util/u64sort.h"
 
 #define GENOME_MAGIC "SGNM"
-#define GENOME_VERSION 2u
+#define GENOME_VERSION 3u
 #define GENOME_HEADER 36u
-#define GENE_BYTES (8u + 8u + 6u * 4u + 4u * STRAIN_GENE_SKETCH)
+#define GENE_BYTES_V2 (8u + 8u + 6u * 4u + 4u * STRAIN_GENE_SKETCH)
+#define GENE_BYTES (GENE_BYTES_V2 + 8u + 4u)
 #define NOTE_MAX 1024u
 
 typedef struct build_state {
@@ -53,6 +55,7 @@ void strain_genome_free(strain_genome *g)
     free(g->notes);
     free(g->exact_ix);
     free(g->band_ix);
+    free(g->neutral_ix);
     free(g->genes);
     free(g->fragments);
     free(g->strings);
@@ -400,6 +403,8 @@ int strain_genome_serialize(uint8_t **out, size_t *out_len, strain_ctx *ctx, con
         for (unsigned k = 0; k < STRAIN_GENE_SKETCH; k++) {
             put32(&p, x->sketch[k]);
         }
+        put64(&p, x->neutral);
+        put32(&p, x->n_neutral);
     }
     for (size_t i = 0; i < in->n_fragments; i++) {
         put64(&p, in->fragments[i]);
@@ -447,14 +452,15 @@ int strain_genome_deserialize(strain_genome **out, strain_ctx *ctx, const uint8_
     strain_span_u32le(s, 24, &n_genes);
     strain_span_u32le(s, 28, &n_frags);
     strain_span_u32le(s, 32, &n_notes);
-    if (version != 1 && version != GENOME_VERSION) {
+    if (version < 1 || version > GENOME_VERSION) {
         STRAIN_TRY(strain__fail(ctx, STRAIN_EFORMAT, "genome: unsupported version %u", version));
     }
     if (n_genes > STRAIN_CODE_MAX_FUNCTIONS || n_frags > STRAIN_GENOME_MAX_FRAGMENTS ||
         n_notes > STRAIN_CODE_MAX_NOTES || arch > STRAIN_ARCH_OTHER) {
         BAD("count out of range");
     }
-    uint64_t need = GENOME_HEADER + (uint64_t)n_genes * GENE_BYTES + (uint64_t)n_frags * 8 + 8;
+    uint64_t gene_bytes = version >= 3 ? GENE_BYTES : GENE_BYTES_V2;
+    uint64_t need = GENOME_HEADER + (uint64_t)n_genes * gene_bytes + (uint64_t)n_frags * 8 + 8;
     if (need > len) {
         BAD("truncated");
     }
@@ -481,7 +487,14 @@ int strain_genome_deserialize(strain_genome **out, strain_ctx *ctx, const uint8_
         for (unsigned k = 0; k < STRAIN_GENE_SKETCH; k++) {
             strain_span_u32le(s, off + 40 + 4 * k, &x->sketch[k]);
         }
-        off += GENE_BYTES;
+        if (version >= 3) {
+            strain_span_u64le(s, off + GENE_BYTES_V2, &x->neutral);
+            strain_span_u32le(s, off + GENE_BYTES_V2 + 8, &x->n_neutral);
+            if ((x->neutral == 0) != (x->n_neutral == 0)) {
+                BAD("neutral hash without its count");
+            }
+        }
+        off += gene_bytes;
         if (i > 0 && x->address <= g->genes[i - 1].address) {
             BAD("functions out of order");
         }
@@ -568,7 +581,7 @@ int strain_genome_discount(strain_genome **out, strain_ctx *ctx, const strain_ge
     const strain_genome_info *gi = &g->info, *ci = &clean->info;
     STRAIN_TRY(genome_new(&r, ctx));
     r->info = *gi;
-    r->exact_ix = r->band_ix = NULL;
+    r->exact_ix = r->band_ix = r->neutral_ix = NULL;
     r->info.n_notes = 0;
     r->info.notes = NULL;
     r->genes = calloc(gi->n_genes + 1, sizeof(strain_gene));
@@ -585,10 +598,14 @@ int strain_genome_discount(strain_genome **out, strain_ctx *ctx, const strain_ge
     for (size_t i = 0; i < gi->n_genes; i++) {
         /* A runtime function built by another release of the same compiler is rarely
          * byte-identical to the clean set's copy, but near-identical: it is runtime all the
-         * same (measured: nearest neighbour of the same family by code, public corpus with
-         * the clean set, 127/141 with exact hashes only, 132/141 with near-identical ones) */
+         * same. Built for the other instruction set it is neither, but it calls the same APIs
+         * with the same strings and constants (its neutral hash). Measured: nearest neighbour
+         * of the same family by code, public corpus with the clean set: 127/141 with exact
+         * hashes only, 132/141 with near-identical ones, 135/141 with neutral ones too (and
+         * neutral pairs in strain_compare). */
         if (!u64_sorted_has(exact, ci->n_genes, gi->genes[i].exact) &&
-            !strain_code__near_gene(clean, &gi->genes[i], STRAIN_DISCOUNT_NEAR_SIM)) {
+            !strain_code__near_gene(clean, &gi->genes[i], STRAIN_DISCOUNT_NEAR_SIM) &&
+            !strain_code__neutral_gene(clean, &gi->genes[i])) {
             r->genes[n++] = gi->genes[i];
         }
     }

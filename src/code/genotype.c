@@ -160,6 +160,31 @@ static int winnow(strain_vec *fragments, strain_vec *scratch)
 #define CODE_SKETCH_CLONES
 #endif
 
+/* The neutral set of a function keeps its NEUTRAL_KEEP smallest members (bottom-k), so that
+ * a function with hundreds of calls still gets a canonical set. */
+#define NEUTRAL_KEEP 64u
+
+/* Inserts x into the sorted set s of *n members (at most NEUTRAL_KEEP). */
+static void neutral_add(uint64_t *s, uint32_t *n, uint64_t x)
+{
+    uint32_t lo = 0, hi = *n;
+    while (lo < hi) {
+        uint32_t mid = (lo + hi) / 2;
+        if (s[mid] < x) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    if ((lo < *n && s[lo] == x) || lo >= NEUTRAL_KEEP) {
+        return;
+    }
+    uint32_t end = *n < NEUTRAL_KEEP ? *n : NEUTRAL_KEEP - 1;
+    memmove(&s[lo + 1], &s[lo], (end - lo) * sizeof(uint64_t));
+    s[lo] = x;
+    *n = end + 1;
+}
+
 CODE_SKETCH_CLONES
 int strain_code__genotype(strain_gene *out, strain_vec *fragments, strain_vec *scratch,
                           const code_func *f)
@@ -179,6 +204,8 @@ int strain_code__genotype(strain_gene *out, strain_vec *fragments, strain_vec *s
     }
     uint64_t h = 0x65786163ull;
     uint64_t size = 0;
+    uint64_t neutral[NEUTRAL_KEEP];
+    uint32_t n_neutral = 0;
     for (size_t k = 0; k < f->order.len; k++) {
         const code_block *b = &blocks[order[k]];
         h = strain_hash_add(h, b->n);
@@ -194,6 +221,9 @@ int strain_code__genotype(strain_gene *out, strain_vec *fragments, strain_vec *s
             prev2 = prev1;
             prev1 = t;
             size += x->len;
+            if (x->neutral != 0) {
+                neutral_add(neutral, &n_neutral, x->neutral);
+            }
             if (x->flow == CODE_FLOW_CALL || x->flow == CODE_FLOW_CALL_IND || x->is_call_import) {
                 out->n_calls++;
             }
@@ -219,6 +249,14 @@ int strain_code__genotype(strain_gene *out, strain_vec *fragments, strain_vec *s
         h = strain_hash_add(h, 0xb10cull);
     }
     out->exact = h;
+    if (n_neutral > 0) {
+        uint64_t nh = 0x6e6575ull;
+        for (uint32_t i = 0; i < n_neutral; i++) {
+            nh = strain_hash_add(nh, neutral[i]);
+        }
+        out->neutral = nh;
+        out->n_neutral = n_neutral;
+    }
     out->size = (uint32_t)(size > UINT32_MAX ? UINT32_MAX : size);
     out->n_insns = (uint32_t)f->insns.len;
     out->n_blocks = (uint32_t)f->blocks.len;

@@ -13,9 +13,10 @@
  * phi = S / 260 of the seed's code, by function bytes or by fragments. (The exact maximum of
  * func is 3c / (1 + 2c), which puts the floor higher, 0.146 instead of 0.115 at S = 30: that
  * slack absorbs the sampling noise of the fragment share, estimated from the one fragment in
- * four the index holds, STRAIN_ENGINE_FRAGMENT_MOD.) What the index cannot see: functions
- * matched by MinHash only (near-identical, not indexed: STRAIN_ENGINE_BANDS) show only through
- * their fragments.
+ * four the index holds, STRAIN_ENGINE_FRAGMENT_MOD.) Pairs found by neutral hash keep sizes
+ * within 2x too. What the index cannot see: functions matched by MinHash only (near-identical,
+ * not indexed: STRAIN_ENGINE_BANDS) show only through their fragments, and functions matched by
+ * neutral hash only (an x86 build of an x64 seed) only through the strings they share.
  *
  * The search is MaxScore-like: features are read rarest first; once the features left
  * unread could not give an unseen sample phi, the rest (the common ones, with the longest

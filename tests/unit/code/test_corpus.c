@@ -308,9 +308,16 @@ static void test_nearest_neighbour_family(void **state)
      * attribution database does with `strain add --clean`. Printed, not asserted: the figure
      * depends on which runtimes the clean set holds. */
     const char *cdir = getenv("STRAIN_CLEAN_DIR");
+    const char *req = getenv("STRAIN_REQUIRE_CORPUS");
+    if (req != NULL && strcmp(req, "1") == 0) { /* CI: the 95% must be measured, not skipped */
+        assert_true(cdir != NULL && cdir[0] != '\0');
+    }
     if (cdir != NULL && cdir[0] != '\0') {
         clean_ctx = ctx;
         nftw(cdir, add_clean, 16, FTW_PHYS);
+        if (req != NULL && strcmp(req, "1") == 0) {
+            assert_true(clean_n > 0);
+        }
         if (clean_n > 0) {
             for (size_t i = 0; i < n; i++) {
                 d[i] = discount_clean(ctx, d[i]);
@@ -319,11 +326,12 @@ static void test_nearest_neighbour_family(void **state)
             double cactor;
             printf("clean set: %zu files from %s\n", clean_n, cdir);
             double cacc = nn_accuracy(files, n, score, "runtime and clean set discounted", &cactor);
-            /* With scripts/clean.tsv's 67 files and near-identical functions discounted
-             * (strain_genome_discount) it measured 132/141; exact hashes only gave 127. A
-             * regression guard, not the issue's 95% (see the misses: forks, sibling projects
-             * of one toolchain build, and the only x86 build of a family). */
-            assert_true(cacc >= 0.93);
+            /* The issue's measure: with scripts/clean.tsv's 67 files it is 135/141 (95.7%).
+             * Discounting exact hashes only gave 127, near-identical functions too 132, and
+             * neutral hashes (strain_gene.neutral, in the discount and as pairs in
+             * strain_compare) 135: an x86 build's nearest neighbour became its x64 sibling.
+             * The misses left are printed: a fork, sibling projects of one toolchain build. */
+            assert_true(cacc >= 0.95);
             /* The genome's second channel: the strings of the data sections, combined with the
              * code as hunting and clustering do (strain_comparison.combined_score). */
             score_all(ctx, d, n, score, true);
@@ -336,11 +344,11 @@ static void test_nearest_neighbour_family(void **state)
         free(clean_g);
     }
     printf("total %.1f s\n", now() - t0);
-    /* Held to the issue's 95% at the level the corpus can support: sibling families of one
-     * actor (bufferutil / utf-8-validate by the websockets maintainers, built the same days
-     * with the same toolchain; classic-level, a fork of leveldown) share their code, so the
-     * family-level figure above stays below 95% (printed, see the misses); the same-actor
-     * figure is asserted. Family-level accuracy must not regress below its measured 87%. */
+    /* Without the clean set (only code common to >= 3 families removed) sibling families of
+     * one actor (bufferutil / utf-8-validate by the websockets maintainers, built the same
+     * days with the same toolchain; classic-level, a fork of leveldown) share their runtime
+     * code, so the family-level figure stays below 95%: the same-actor figure is asserted,
+     * and the family-level one must not regress below its measured 87%. */
     assert_true(actor_acc >= 0.95);
     assert_true(acc >= 0.87);
     for (size_t i = 0; i < n; i++) {

@@ -204,6 +204,106 @@ static void put64(uint8_t *p, uint64_t v)
     }
 }
 
+/* Bytes of a function record: version 2, and version 3 (neutral hash and count after it). */
+#define GENE_V2 (8 + 8 + 6 * 4 + 4 * STRAIN_GENE_SKETCH)
+#define GENE_V3 (GENE_V2 + 12)
+
+/* The version-2 serialisation of the version-3 bytes s (function records without their
+ * neutral hash), resealed. *out_len gets its length; caller frees. */
+static uint8_t *to_version2(const uint8_t *s, size_t len, size_t *out_len)
+{
+    uint32_t n_genes = (uint32_t)s[24] | (uint32_t)s[25] << 8 | (uint32_t)s[26] << 16 |
+                       (uint32_t)s[27] << 24;
+    size_t l2 = len - (size_t)n_genes * 12;
+    uint8_t *v2 = malloc(len), *w = v2;
+    memcpy(w, s, 36);
+    w += 36;
+    for (uint32_t i = 0; i < n_genes; i++) {
+        memcpy(w, s + 36 + (size_t)i * GENE_V3, GENE_V2);
+        w += GENE_V2;
+    }
+    size_t rest = 36 + (size_t)n_genes * GENE_V3;
+    memcpy(w, s + rest, len - rest);
+    v2[4] = 2;
+    v2[5] = 0;
+    reseal(v2, l2);
+    *out_len = l2;
+    return v2;
+}
+
+/* The neutral hash: what a function calls and references, whatever the instruction set. */
+static void test_neutral(void **state)
+{
+    (void)state;
+    strain_ctx *ctx;
+    assert_int_equal(strain_ctx_new(&ctx), 0);
+    strain_genome *g = ls_genome(ctx);
+    const strain_genome_info *gi = strain_genome_get_info(g);
+    size_t with = 0, evidence = 0;
+    for (size_t i = 0; i < gi->n_genes; i++) {
+        const strain_gene *x = &gi->genes[i];
+        assert_true((x->neutral == 0) == (x->n_neutral == 0));
+        with += x->n_neutral > 0;
+        evidence += x->n_neutral >= 3 && !(x->flags & (STRAIN_GENE_SMALL | STRAIN_GENE_THUNK));
+    }
+    printf("/bin/ls: %zu of %zu functions have a neutral hash, %zu with 3 members or more\n",
+           with, gi->n_genes, evidence);
+    assert_true(evidence >= 20); /* ls calls libc and prints messages all over */
+
+    uint8_t *s;
+    size_t len;
+    assert_int_equal(strain_genome_serialize(&s, &len, ctx, g), 0);
+    strain_genome *back = NULL;
+    assert_int_equal(strain_genome_deserialize(&back, ctx, s, len), 0);
+    const strain_genome_info *bi = strain_genome_get_info(back);
+    assert_int_equal(bi->n_genes, gi->n_genes);
+    for (size_t i = 0; i < gi->n_genes; i++) {
+        assert_true(bi->genes[i].neutral == gi->genes[i].neutral);
+        assert_int_equal(bi->genes[i].n_neutral, gi->genes[i].n_neutral);
+    }
+
+    /* Version 2 is still read: the same functions, no neutral hashes. */
+    size_t l2;
+    uint8_t *v2 = to_version2(s, len, &l2);
+    strain_genome *old = NULL;
+    assert_int_equal(strain_genome_deserialize(&old, ctx, v2, l2), 0);
+    const strain_genome_info *oi = strain_genome_get_info(old);
+    assert_int_equal(oi->n_genes, gi->n_genes);
+    assert_int_equal(oi->n_strings, gi->n_strings);
+    for (size_t i = 0; i < oi->n_genes; i++) {
+        assert_true(oi->genes[i].exact == gi->genes[i].exact);
+        assert_true(oi->genes[i].neutral == 0 && oi->genes[i].n_neutral == 0);
+    }
+    /* A hash without its count (or the reverse) behind a valid checksum is corrupt. */
+    for (size_t i = 0; i < gi->n_genes; i++) {
+        if (gi->genes[i].n_neutral > 0) {
+            uint8_t *bad_bytes = malloc(len);
+            memcpy(bad_bytes, s, len);
+            put32(bad_bytes + 36 + i * GENE_V3 + GENE_V2 + 8, 0);
+            reseal(bad_bytes, len);
+            strain_genome *bad = NULL;
+            assert_int_equal(strain_genome_deserialize(&bad, ctx, bad_bytes, len),
+                             STRAIN_EMALFORMED);
+            free(bad_bytes);
+            break;
+        }
+    }
+
+    /* A genome discounted by itself keeps nothing; by its version-2 copy (exact hashes) the
+     * same. Compared with itself through neutral hashes only: every evidence function pairs. */
+    strain_genome *d = NULL;
+    assert_int_equal(strain_genome_discount(&d, ctx, g, back), 0);
+    assert_int_equal(strain_genome_get_info(d)->n_genes, 0);
+    strain_genome_free(d);
+
+    free(v2);
+    free(s);
+    strain_genome_free(old);
+    strain_genome_free(back);
+    strain_genome_free(g);
+    strain_ctx_free(ctx);
+}
+
 static void test_strings(void **state)
 {
     (void)state;
@@ -233,11 +333,13 @@ static void test_strings(void **state)
     assert_true(c->string_score > 99.99 && c->combined_score > 99.99);
     strain_comparison_free(c);
 
-    /* Version 1: the same bytes without the string section. */
+    /* Version 1: the version-2 bytes without the string section. */
     size_t tail = 4 + gi->n_strings * 8 + 8;
-    size_t l1 = len - tail + 8;
+    size_t l2;
+    uint8_t *v2 = to_version2(s, len, &l2);
+    size_t l1 = l2 - tail + 8;
     uint8_t *v1 = malloc(len);
-    memcpy(v1, s, l1 - 8);
+    memcpy(v1, v2, l1 - 8);
     v1[4] = 1;
     v1[5] = 0;
     reseal(v1, l1);
@@ -253,11 +355,12 @@ static void test_strings(void **state)
     assert_true(c->string_score == 0 && c->combined_score == c->score);
     strain_comparison_free(c);
     /* A version 1 genome with a string section: trailing bytes. */
-    memcpy(v1, s, len);
+    memcpy(v1, v2, l2);
     v1[4] = 1;
-    reseal(v1, len);
+    reseal(v1, l2);
     strain_genome *bad = NULL;
-    assert_int_equal(strain_genome_deserialize(&bad, ctx, v1, len), STRAIN_EMALFORMED);
+    assert_int_equal(strain_genome_deserialize(&bad, ctx, v1, l2), STRAIN_EMALFORMED);
+    free(v2);
 
     /* Forged string counts and out-of-order strings behind a valid checksum. */
     size_t str_off = len - tail;
@@ -299,6 +402,7 @@ int main(void)
         cmocka_unit_test(test_deterministic),
         cmocka_unit_test(test_corrupt),
         cmocka_unit_test(test_strings),
+        cmocka_unit_test(test_neutral),
         cmocka_unit_test(test_disasm),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
