@@ -127,6 +127,11 @@ STRAIN_API int strain_genome_discount(strain_genome **out, strain_ctx *ctx, cons
 STRAIN_API int strain_code_disasm(char **out, strain_ctx *ctx, const strain_binary *bin,
                                   const strain_code_options *opts, uint64_t va);
 
+/* strain_gene_match.how: what paired the two functions. */
+#define STRAIN_MATCH_EXACT 1u   /* the same exact hash: identical normalised code */
+#define STRAIN_MATCH_SIMILAR 2u /* MinHash: near-identical code */
+#define STRAIN_MATCH_NEUTRAL 3u /* the same neutral hash only: same APIs, strings, constants */
+
 /* One matched function pair of a comparison. */
 typedef struct strain_gene_match {
     uint64_t address_a;
@@ -134,7 +139,11 @@ typedef struct strain_gene_match {
     uint32_t size_a;
     uint32_t size_b;
     double similarity; /* 0..1; 1 = identical normalised CFG */
+    uint32_t how;      /* STRAIN_MATCH_* */
 } strain_gene_match;
+
+/* "exact", "similar" or "neutral". */
+STRAIN_API const char *strain_match_name(uint32_t how);
 
 typedef struct strain_comparison {
     double score;      /* code: 0..100, symmetric */

@@ -92,6 +92,7 @@ static int print_json(const char *pa, const char *pb, const strain_comparison *c
         json_object_set_new(o, "size_a", json_integer(m->size_a));
         json_object_set_new(o, "size_b", json_integer(m->size_b));
         json_object_set_new(o, "similarity", json_real(m->similarity));
+        json_object_set_new(o, "how", json_string(strain_match_name(m->how)));
         json_array_append_new(ms, o);
     }
     json_object_set_new(root, "matches", ms);
@@ -113,11 +114,13 @@ static void print_text(const char *pa, const char *pb, const strain_comparison *
     printf("combined:   %.1f / 100 (code and strings, as hunt and cluster score)\n",
            c->combined_score);
     printf("matched:    %zu function pairs\n\n", c->n_matches);
-    printf("%-18s %-18s %8s %8s %6s\n", "address in a", "address in b", "size a", "size b", "sim");
+    printf("%-18s %-18s %8s %8s %6s  %s\n", "address in a", "address in b", "size a", "size b",
+           "sim", "by");
     for (size_t i = 0; i < c->n_matches; i++) {
         const strain_gene_match *m = &c->matches[i];
-        printf("0x%-16" PRIx64 " 0x%-16" PRIx64 " %8" PRIu32 " %8" PRIu32 " %6.2f\n", m->address_a,
-               m->address_b, m->size_a, m->size_b, m->similarity);
+        printf("0x%-16" PRIx64 " 0x%-16" PRIx64 " %8" PRIu32 " %8" PRIu32 " %6.2f  %s\n",
+               m->address_a, m->address_b, m->size_a, m->size_b, m->similarity,
+               strain_match_name(m->how));
     }
 }
 
@@ -218,15 +221,17 @@ const cli_command cli_cmd_compare = {
     .summary = "how much code two files share (0-100) and which functions match",
     .usage = "usage: strain compare A B [--json] [--arch x86|x64 --base ADDR] [--clean PATH...]\n\n"
              "Computes the genotypes of A and B and pairs their functions (exact hash, then\n"
-             "MinHash similarity). Prints a symmetric score 0-100, the share of each file's\n"
-             "code covered by the pairs, fragment overlap, the strings of the data sections\n"
-             "both hold (score: shared over the smaller set), the combined score of code and\n"
-             "strings (max(0.8 strings + 0.2 code, code - 60), as hunt and cluster use) and\n"
-             "the matched pairs. Functions below the size floor are not counted.\n"
+             "MinHash similarity, then neutral hash: the same APIs, strings and constants,\n"
+             "which pairs an x86 function with its x64 build; column \"by\"). Prints a\n"
+             "symmetric score 0-100, the share of each file's code covered by the pairs,\n"
+             "fragment overlap, the strings of the data sections both hold (score: shared\n"
+             "over the smaller set), the combined score of code and strings (max(0.8 strings\n"
+             "+ 0.2 code, code - 60), as hunt and cluster use) and the matched pairs.\n"
+             "Functions below the size floor are not counted.\n"
              "Without --clean, shared runtime-library code and strings count: compare\n"
              "unrelated programs built by the same compiler to see them. --clean PATH...:\n"
              "files, directories or archives of runtime and library code (e.g. a clean set):\n"
-             "their functions (exact or near-identical), fragments and strings are removed\n"
-             "from A and B first; an input that cannot be analysed is an error.\n",
+             "their functions (exact, near-identical or neutral), fragments and strings are\n"
+             "removed from A and B first; an input that cannot be analysed is an error.\n",
     .run = compare_run,
 };

@@ -232,6 +232,16 @@ bool strain_code__near_gene(const strain_genome *g, const strain_gene *x, double
     return false;
 }
 
+const char *strain_match_name(uint32_t how)
+{
+    switch (how) {
+    case STRAIN_MATCH_EXACT: return "exact";
+    case STRAIN_MATCH_SIMILAR: return "similar";
+    case STRAIN_MATCH_NEUTRAL: return "neutral";
+    default: return "unknown";
+    }
+}
+
 void strain_comparison_free(strain_comparison *c)
 {
     if (c == NULL) {
@@ -317,6 +327,7 @@ int strain_compare(strain_comparison **out, strain_ctx *ctx, const strain_genome
                 m->size_a = x->size;
                 m->size_b = y->size;
                 m->similarity = 1.0;
+                m->how = STRAIN_MATCH_EXACT;
                 break;
             }
         }
@@ -371,6 +382,7 @@ int strain_compare(strain_comparison **out, strain_ctx *ctx, const strain_genome
         m->size_a = x->size;
         m->size_b = y->size;
         m->similarity = cands[k].sim;
+        m->how = STRAIN_MATCH_SIMILAR;
     }
     /* 3. What is left, by neutral hash: the same APIs, strings and constants where the code
      * differs (another instruction set, another compiler). The pair is kin, but how close
@@ -393,6 +405,7 @@ int strain_compare(strain_comparison **out, strain_ctx *ctx, const strain_genome
                 m->size_a = x->size;
                 m->size_b = y->size;
                 m->similarity = NEUTRAL_SIM;
+                m->how = STRAIN_MATCH_NEUTRAL;
                 break;
             }
         }

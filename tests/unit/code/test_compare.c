@@ -207,6 +207,24 @@ static void test_cross_arch(void **state)
                other, other2);
         assert_true(same > other && same > other2);
         assert_true(other <= 10.0 && other2 <= 10.0);
+        /* What pairs them is said: some pairs are by neutral hash, at similarity 0.6. */
+        strain_comparison *c = NULL;
+        assert_int_equal(strain_compare(&c, ctx, d[0], d[2]), 0);
+        size_t neutral = 0;
+        for (size_t i = 0; i < c->n_matches; i++) {
+            const strain_gene_match *m = &c->matches[i];
+            assert_true(m->how == STRAIN_MATCH_EXACT || m->how == STRAIN_MATCH_SIMILAR ||
+                        m->how == STRAIN_MATCH_NEUTRAL);
+            if (m->how == STRAIN_MATCH_NEUTRAL) {
+                neutral++;
+                assert_true(m->similarity > 0.59 && m->similarity < 0.61);
+                assert_string_equal(strain_match_name(m->how), "neutral");
+            }
+        }
+        printf("%s prog x64 vs x86: %zu pairs, %zu by neutral hash\n", opts[o], c->n_matches,
+               neutral);
+        assert_true(neutral >= 1);
+        strain_comparison_free(c);
         for (int k = 0; k < 4; k++) {
             strain_genome_free(d[k]);
         }
