@@ -150,6 +150,7 @@ typedef struct strain_query_function {
     double similarity;   /* 0..1, 1 = identical normalised code */
     double weight;       /* rarity weight of the query function's genotype */
     uint32_t n_families; /* families holding the exact genotype (0: unseen or near match) */
+    uint32_t how;        /* what paired the two functions: STRAIN_MATCH_* (strain/code.h) */
 } strain_query_function;
 
 /* A rare code fragment the query shares with a reference sample. */

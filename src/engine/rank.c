@@ -368,6 +368,7 @@ int strain_engine__collect_evidence(qstate *q, strain_query_result *r, const str
         f->similarity = m->similarity;
         f->weight = q->keys[k].w;
         f->n_families = q->keys[k].seen ? q->keys[k].n_families : 0;
+        f->how = m->how;
     }
     qsort(r->functions, n, sizeof(*r->functions), cmp_fn);
     r->n_functions = n < o->max_functions ? n : o->max_functions;

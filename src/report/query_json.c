@@ -146,6 +146,7 @@ int strain_report_query_json(char **out, const strain_query_result *r, const cha
         json_object_set_new(o, "similarity", json_real(x->similarity));
         json_object_set_new(o, "weight", json_real(x->weight));
         json_object_set_new(o, "families", json_integer(x->n_families));
+        json_object_set_new(o, "match", json_string(strain_match_name(x->how)));
         json_array_append_new(fns, o);
     }
     for (size_t i = 0; i < r->n_fragments; i++) {

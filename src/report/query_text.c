@@ -94,8 +94,9 @@ static void explain(FILE *f, strain_ctx *ctx, const strain_query_result *r,
         }
         fprintf(f,
                 "\nexplain #%zu: query 0x%" PRIx64 " <-> reference 0x%" PRIx64
-                " (similarity %.2f, weight %.2f)\n",
-                i + 1, m->query_address, m->ref_address, m->similarity, m->weight);
+                " (similarity %.2f, %s, weight %.2f)\n",
+                i + 1, m->query_address, m->ref_address, m->similarity, strain_match_name(m->how),
+                m->weight);
         side_by_side(f, qa ? qa : "(not available)", ra ? ra : "(not available)");
         free(qa);
         free(ra);
@@ -156,16 +157,16 @@ int strain_report_query_text(FILE *f, strain_ctx *ctx, const strain_query_result
     }
     if (r->n_functions > 0) {
         fprintf(f, "evidence, matched functions (query <-> %.16s):\n", r->functions[0].ref_sha256);
-        fprintf(f, "  %-18s %7s   %-18s %7s  %5s  %6s  %s\n", "query", "size", "reference", "size",
-                "sim", "weight", "families");
+        fprintf(f, "  %-18s %7s   %-18s %7s  %5s  %6s  %8s  %s\n", "query", "size", "reference",
+                "size", "sim", "weight", "families", "by");
     }
     for (size_t i = 0; i < r->n_functions; i++) {
         const strain_query_function *x = &r->functions[i];
         fprintf(f,
                 "  0x%-16" PRIx64 " %7" PRIu32 "   0x%-16" PRIx64 " %7" PRIu32
-                "  %5.2f  %6.2f  %" PRIu32 "\n",
+                "  %5.2f  %6.2f  %8" PRIu32 "  %s\n",
                 x->query_address, x->query_size, x->ref_address, x->ref_size, x->similarity,
-                x->weight, x->n_families);
+                x->weight, x->n_families, strain_match_name(x->how));
     }
     if (r->n_fragments > 0) {
         fprintf(f, "evidence, rare shared fragments:\n");

@@ -57,6 +57,8 @@ def check_schema(o):
     for f in o["evidence"]["functions"]:
         assert f["query_address"].startswith("0x") and f["ref_address"].startswith("0x")
         assert f["weight"] > 0 and 0 <= f["similarity"] <= 1 and len(f["ref_sha256"]) == 64
+        assert f["match"] in ("exact", "similar", "neutral"), f
+        assert f["match"] != "exact" or f["similarity"] == 1.0, f
     for f in o["evidence"]["fragments"]:
         assert len(f["hash"]) == 16 and f["weight"] > 0
     for f in o["evidence"]["strings"]:
